@@ -1,0 +1,64 @@
+"""The command line: ``continual list`` and ``continual run``.
+
+Only what a command needs is imported (torch is not needed to list presets), and every
+:class:`ContinualError` ends in one clear message and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from continual.errors import ContinualError
+
+DEFAULT_SCENARIO = "split-digits"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="continual",
+        description="Continual learning with local learners, consolidation and sleep.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("list", help="show the preset scenarios, strategies, learners, components")
+    run = commands.add_parser("run", help="train strategies on a scenario and compare them")
+    run.add_argument("--scenario", default=DEFAULT_SCENARIO,
+                     help=f"preset name or path to a TOML spec (default: {DEFAULT_SCENARIO})")
+    run.add_argument("--strategy", action="append", metavar="NAME|PATH|LEARNER+COMPONENT",
+                     help="strategy preset, TOML path or composition; repeat to compare "
+                     "(default: every preset)")
+    run.add_argument("--seed", action="append", type=int, metavar="N",
+                     help="random seed; repeat for several (default: 0)")
+    run.add_argument("--out", type=Path, default=Path("results"),
+                     help="folder for the JSON result files (default: results)")
+    run.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            from continual.commands import list_command
+
+            return list_command()
+        if args.command == "run":
+            from continual.commands import run_command
+
+            return run_command(args)
+        parser.print_help()
+        return 0
+    except ContinualError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""What ``continual list`` and ``continual run`` do (the CLI parses, this module acts)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from continual import registry, specs
+from continual.errors import ContinualError
+
+
+def _description(path) -> str:
+    try:
+        return str(specs.tomllib.loads(path.read_text(encoding="utf-8")).get("description", ""))
+    except (OSError, specs.tomllib.TOMLDecodeError) as error:
+        return f"[red]unreadable: {error}[/red]"
+
+
+def list_command() -> int:
+    console = Console()
+    for kind in specs.KINDS:
+        table = Table(title=f"{kind} (presets in {specs.preset_dir(kind)})", title_justify="left")
+        table.add_column("name", style="bold")
+        table.add_column("description")
+        for name, path in specs.presets(kind).items():
+            table.add_row(name, _description(path))
+        console.print(table)
+    for kind, entries in (("learners", registry.LEARNERS), ("components", registry.COMPONENTS)):
+        table = Table(title=f"{kind} (compose with --strategy LEARNER+COMPONENT+...)",
+                      title_justify="left")
+        table.add_column("name", style="bold")
+        table.add_column("what it is")
+        for name, entry in entries.items():
+            table.add_row(name, entry.summary)
+        console.print(table)
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    import torch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from continual import runner
+    from continual.report.terminal import comparison_table
+    from continual.results import result_path, write_json_atomic
+
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ContinualError("--device cuda: no CUDA device is available here; use --device cpu")
+    if args.device != "cpu" and not args.device.startswith("cuda"):
+        raise ContinualError(f"--device {args.device}: expected cpu or cuda")
+    seeds = args.seed or [0]
+    scenario = specs.load_scenario(args.scenario)
+    strategy_refs = args.strategy or list(specs.presets("strategies"))
+    if not strategy_refs:
+        raise ContinualError("no strategy given and no strategy presets found")
+    strategies = [specs.load_strategy(ref) for ref in strategy_refs]
+
+    # Build everything once before training anything, so a bad value fails fast.
+    stream = runner.build_stream(scenario, seeds[0])
+    if len(stream) == 0:
+        raise ContinualError(f"scenario {scenario.name!r} has no experiences")
+    planned = [
+        runner.total_steps(s, stream, runner.build_strategy(s, stream, seeds[0])) for s in strategies
+    ]
+
+    console = Console(stderr=True)
+    results = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=args.quiet, transient=False) as progress:
+        for spec, steps in zip(strategies, planned):
+            for seed in seeds:
+                task = progress.add_task(f"{spec.name} (seed {seed})", total=steps)
+                result = runner.run(
+                    scenario, spec, seed, device=args.device,
+                    progress=lambda n, t=task: progress.advance(t, n),
+                )
+                progress.update(task, completed=steps)
+                path = write_json_atomic(
+                    result_path(args.out, scenario.name, spec.name, seed), result
+                )
+                results.append(result)
+                if args.quiet:
+                    print(f"wrote {path}", file=sys.stderr)
+    Console().print(comparison_table(results, title=f"{scenario.name}: {stream.name}"))
+    print(f"results: {args.out}/", file=sys.stderr)
+    return 0

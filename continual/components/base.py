@@ -1,0 +1,59 @@
+"""The component contract: a handful of hooks, each a no-op by default.
+
+A component sees the learner, the batch and the experience through its hooks and nothing of the
+training loop's internals, so an Avalanche plugin can call the same hooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from torch import Tensor
+
+from continual.learners.base import Learner
+from continual.scenarios.experience import Experience
+
+
+@dataclass(frozen=True, eq=False)
+class Batch:
+    """One training batch: inputs, labels and per-sample task ids (``None`` if hidden)."""
+
+    x: Tensor
+    y: Tensor
+    task: Tensor | None = None
+
+
+class Component:
+    """Base class of consolidation, replay and sleep components. Override only what you need."""
+
+    name = "component"
+
+    def check(self, learner: Learner) -> None:
+        """Raise a ContinualError if this component cannot work with ``learner``."""
+
+    def before_experience(self, learner: Learner, experience: Experience) -> None:
+        """Called once before training on ``experience``."""
+
+    def transform_batch(self, learner: Learner, batch: Batch) -> Batch:
+        """Return the batch to train on (replay mixes stored samples in here)."""
+        return batch
+
+    def adjust_update(self, learner: Learner, batch: Batch) -> None:
+        """Transform the update in ``p.grad`` before the optimiser step (consolidation)."""
+
+    def after_batch(self, learner: Learner, batch: Batch) -> None:
+        """Called after each optimiser step."""
+
+    def after_experience(self, learner: Learner, experience: Experience) -> None:
+        """Called once after training on ``experience`` (importances, buffers, sleep)."""
+
+    def summary(self) -> dict[str, Any]:
+        """Plain numbers for the result file (e.g. sleep steps taken)."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""

@@ -1,0 +1,49 @@
+"""The reference learner: a multilayer perceptron trained end to end by backpropagation of a
+cross-entropy loss (Rumelhart, Hinton & Williams 1986). Its gradient is the update it hands to
+the seam."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from continual.learners.base import Learner, check_sizes, make_activation, make_optimizer
+
+
+class Backprop(Learner):
+    """MLP ``input → hidden... → classes`` trained by backprop (multi-headed when tasks are given).
+
+    Defaults follow van de Ven, Tuytelaars & Tolias (2022): 2×400 ReLU, Adam, lr 1e-3.
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        num_classes: int,
+        *,
+        hidden: tuple[int, ...] = (400, 400),
+        activation: Literal["relu", "tanh", "gelu", "sigmoid"] = "relu",
+        bias: bool = True,
+        optimizer: Literal["sgd", "adam", "adamw"] = "adam",
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(input_dim, num_classes)
+        sizes = [input_dim, *check_sizes(hidden)]
+        layers: list[nn.Module] = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(fan_in, fan_out, bias=bias), make_activation(activation)]
+        layers.append(nn.Linear(sizes[-1], num_classes, bias=bias))
+        self.net = nn.Sequential(*layers)
+        self.optimizer = make_optimizer(optimizer, self.parameters(), lr, momentum, weight_decay)
+
+    def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
+        return self.net(x.flatten(1))
+
+    def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
+        loss = F.cross_entropy(self.restrict(self.net(x.flatten(1)), task), y)
+        loss.backward()
+        return {"loss": loss.detach()}

@@ -1,0 +1,122 @@
+"""The learner contract and the update seam.
+
+Every learner writes its weight change as a gradient-like tensor into ``p.grad`` (a global loss
+for backprop, layer-local losses for Forward-Forward, prediction-error products for predictive
+coding, ``-Δw`` for a Hebbian rule). Components may then adjust those tensors (consolidation adds
+a pull towards old weights), and one ``torch.optim`` step applies them. That is the one seam that
+lets every component work with every learner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from continual.errors import ConfigError, did_you_mean, require
+
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+}
+
+Adjust = Callable[["Learner"], None]
+
+
+def make_optimizer(
+    name: str, params: Iterable[Any], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
+    """A torch optimiser by name; ``params`` may be parameters or per-layer parameter groups."""
+    require(lr > 0, "lr", f"the learning rate must be positive, got {lr}")
+    require(weight_decay >= 0, "weight_decay", "must be non-negative")
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {name!r}{did_you_mean(name, OPTIMIZERS)}", "optimizer")
+    extra = {"momentum": momentum} if name == "sgd" else {}
+    return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay, **extra)
+
+
+class Learner(nn.Module):
+    """A network plus its learning rule.
+
+    Subclasses implement :meth:`predict` (class scores) and :meth:`local_update` (fill ``p.grad``
+    for one batch, return statistics) and set ``self.optimizer`` in their constructor.
+    :meth:`observe` is the same for all: zero, compute, let components adjust, step.
+    """
+
+    optimizer: torch.optim.Optimizer
+
+    def __init__(self, input_dim: int, num_classes: int):
+        super().__init__()
+        self.input_dim = input_dim
+        self.num_classes = num_classes
+        self.task_classes: dict[int, list[int]] = {}
+
+    # -- the contract ---------------------------------------------------------------------------
+    def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
+        """Class scores ``(N, num_classes)``; higher is more likely."""
+        raise NotImplementedError
+
+    def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
+        """Write this batch's weight change into ``p.grad`` (already zeroed); return statistics."""
+        raise NotImplementedError
+
+    # -- shared machinery -------------------------------------------------------------------------
+    def observe(
+        self, x: Tensor, y: Tensor, task: Tensor | None = None, adjust: Adjust | None = None
+    ) -> dict[str, Tensor]:
+        """Learn from one batch: compute the update, let ``adjust`` transform it, apply it."""
+        self.train()
+        self.optimizer.zero_grad(set_to_none=False)
+        stats = self.local_update(x, y, task)
+        if adjust is not None:
+            adjust(self)
+        self.optimizer.step()
+        return stats
+
+    def add_task(self, task: int, classes: Iterable[int]) -> None:
+        """Tell the learner which classes belong to ``task`` (task-incremental protocols)."""
+        self.task_classes[int(task)] = sorted(int(c) for c in classes)
+
+    def restrict(self, scores: Tensor, task: Tensor | None) -> Tensor:
+        """Mask the scores of classes outside each sample's task (a multi-headed output)."""
+        if task is None or not self.task_classes:
+            return scores
+        mask = torch.zeros(
+            max(self.task_classes) + 1, self.num_classes, dtype=torch.bool, device=scores.device
+        )
+        for t, classes in self.task_classes.items():
+            mask[t, classes] = True
+        return scores.masked_fill(~mask[task], float("-inf"))
+
+    def get_extra_state(self) -> dict[str, Any]:
+        return {"task_classes": self.task_classes, "optimizer": self.optimizer.state_dict()}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        self.task_classes = {int(k): list(v) for k, v in state["task_classes"].items()}
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "gelu": nn.GELU,
+    "sigmoid": nn.Sigmoid,
+}
+
+
+def make_activation(name: str) -> nn.Module:
+    """An activation module by name."""
+    if name not in ACTIVATIONS:
+        raise ConfigError(
+            f"unknown activation {name!r}{did_you_mean(name, ACTIVATIONS)}", "activation"
+        )
+    return ACTIVATIONS[name]()
+
+
+def check_sizes(hidden: Iterable[int]) -> list[int]:
+    sizes = list(hidden)
+    require(all(h > 0 for h in sizes), "hidden", f"layer sizes must be positive, got {sizes}")
+    return sizes

@@ -1,0 +1,176 @@
+"""Names that specs may use, mapped to the callables that build them.
+
+The tables are written out by hand (no folder scanning, no import-time side effects) and point at
+``module:attribute`` strings that are imported only when an entry is used, so ``continual list``
+never imports torch. A spec section ``{name = "...", key = value}`` is checked against the keyword-
+only parameters of the callable's signature: unknown keys get the closest valid key suggested,
+values are checked against the type hints.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import importlib
+import inspect
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from continual.errors import ConfigError, did_you_mean
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One named thing a spec can ask for."""
+
+    target: str  # "module:attribute"
+    summary: str
+    preset: str | None = None  # for learners: the strategy preset whose training settings it uses
+
+    def load(self) -> Callable[..., Any]:
+        module, _, attribute = self.target.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+DATASETS: dict[str, Entry] = {
+    "digits": Entry(
+        "continual.scenarios.sources:digits",
+        "scikit-learn's 8x8 handwritten digits (embedded, 1797 images, 10 classes)",
+    ),
+    "synthetic": Entry(
+        "continual.scenarios.sources:synthetic",
+        "Gaussian clusters from scikit-learn's make_classification (for fast tests)",
+    ),
+}
+
+GENERATORS: dict[str, Entry] = {
+    "class-incremental": Entry(
+        "continual.scenarios.split:class_incremental",
+        "disjoint groups of classes per experience; no task labels at train or test time",
+    ),
+    "task-incremental": Entry(
+        "continual.scenarios.split:task_incremental",
+        "disjoint groups of classes per experience; the task label is given",
+    ),
+}
+
+LEARNERS: dict[str, Entry] = {
+    "backprop": Entry(
+        "continual.learners.backprop:Backprop", "MLP trained by backpropagation", "finetune"
+    ),
+}
+
+COMPONENTS: dict[str, Entry] = {}
+
+TABLES: dict[str, dict[str, Entry]] = {
+    "dataset": DATASETS,
+    "generator": GENERATORS,
+    "learner": LEARNERS,
+    "component": COMPONENTS,
+}
+
+
+def lookup(kind: str, name: str) -> Entry:
+    """The entry called ``name`` in table ``kind``, or an error that suggests the closest names."""
+    table = TABLES[kind]
+    if name not in table:
+        raise ConfigError(f"unknown {kind} {name!r}{did_you_mean(name, table)}", field="name")
+    return table[name]
+
+
+def options(factory: Callable[..., Any]) -> dict[str, inspect.Parameter]:
+    """The keyword-only parameters of ``factory``: the fields a spec may set."""
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    return {
+        p.name: p
+        for p in inspect.signature(target).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
+def check_fields(factory: Callable[..., Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``values`` against ``factory``'s keyword-only parameters and their type hints."""
+    params = options(factory)
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    hints = typing.get_type_hints(target)
+    checked = {}
+    for key, value in values.items():
+        if key not in params:
+            raise ConfigError(f"unknown field {key!r}{did_you_mean(key, params)}", field=key)
+        if key in hints:
+            checked[key] = _coerce(key, value, hints[key])
+        else:
+            checked[key] = value
+    return checked
+
+
+def build(kind: str, section: Mapping[str, Any], *context: Any) -> Any:
+    """Build the entry named by ``section['name']`` with the section's other keys as keywords."""
+    values = dict(section)
+    name = values.pop("name", None)
+    if not isinstance(name, str):
+        raise ConfigError(f"the {kind} needs a 'name' (a string)", field="name")
+    factory = lookup(kind, name).load()
+    kwargs = check_fields(factory, values)
+    try:
+        return factory(*context, **kwargs)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{kind} {name!r}: {error}") from error
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    """Return ``value`` if it fits ``hint`` (ints pass for floats, lists for tuples), else raise."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            try:
+                return _coerce(key, value, option)
+            except ConfigError:
+                continue
+        raise _type_error(key, value, hint)
+    if hint is type(None):
+        if value is None:
+            return None
+        raise _type_error(key, value, hint)
+    if origin is Literal:
+        if value in args:
+            return value
+        shown = [str(a) for a in args]
+        raise ConfigError(
+            f"{key}: {value!r} is not one of {', '.join(map(repr, args))}"
+            + (did_you_mean(str(value), shown) if isinstance(value, str) else ""),
+            field=key,
+        )
+    if origin in (list, tuple, collections.abc.Sequence):
+        if not isinstance(value, (list, tuple)):
+            raise _type_error(key, value, hint)
+        item = args[0] if args else Any
+        items = [_coerce(key, v, item) for v in value]
+        return tuple(items) if origin is tuple else items
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise _type_error(key, value, hint)
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _type_error(key, value, hint)
+    if isinstance(hint, type):
+        if isinstance(value, hint):
+            return value
+        raise _type_error(key, value, hint)
+    return value
+
+
+def _type_error(key: str, value: Any, hint: Any) -> ConfigError:
+    name = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+    return ConfigError(
+        f"{key}: expected {name}, got {type(value).__name__} {value!r}", field=key
+    )

@@ -1,0 +1,1 @@
+"""Reports render result documents; they never recompute training."""

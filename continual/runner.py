@@ -1,0 +1,186 @@
+"""A run is a pure function of (scenario spec, strategy spec, seed): build the stream, build the
+strategy, train experience by experience, evaluate after each one (and every few steps), and
+return the result document."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import platform
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from continual import __version__, registry
+from continual.evaluation import metrics
+from continual.evaluation.cost import flops_per_sample
+from continual.evaluation.evaluator import Evaluator
+from continual.learners.base import Learner
+from continual.results import SCHEMA_VERSION
+from continual.scenarios.experience import Stream, merge
+from continual.specs import ScenarioSpec, StrategySpec, scenario_to_dict
+from continual.strategy import Strategy
+
+Progress = Callable[[int], None]
+
+
+def build_stream(spec: ScenarioSpec, seed: int) -> Stream:
+    """The scenario's stream; the class order follows the spec's seed, or the run's if unset."""
+    with spec.dataset.errors():
+        data = registry.build("dataset", spec.dataset.values)
+    with spec.generator.errors():
+        return registry.build(
+            "generator", spec.generator.values, data, spec.seed if spec.seed is not None else seed
+        )
+
+
+def build_learner(spec: StrategySpec, stream: Stream) -> Learner:
+    with spec.learner.errors():
+        return registry.build("learner", spec.learner.values, stream.input_dim, stream.num_classes)
+
+
+def build_strategy(spec: StrategySpec, stream: Stream, seed: int, device: str = "cpu") -> Strategy:
+    """Learner (on ``device``) + components + the training loop, as the spec says."""
+    learner = build_learner(spec, stream).to(device)
+    components = []
+    for section in spec.components:
+        with section.errors():
+            components.append(registry.build("component", section.values))
+    training = spec.training
+    return Strategy(
+        learner,
+        components,
+        epochs=training.epochs,
+        batch_size=training.batch_size,
+        steps=training.steps,
+        seed=seed,
+    )
+
+
+def total_steps(spec: StrategySpec, stream: Stream, strategy: Strategy) -> int:
+    """Training steps a run will take (for progress bars)."""
+    if spec.training.mode == "joint":
+        return strategy.steps_per_experience(sum(e.train_size for e in stream))
+    return sum(strategy.steps_per_experience(e.train_size) for e in stream)
+
+
+def run(
+    scenario: ScenarioSpec,
+    strategy_spec: StrategySpec,
+    seed: int,
+    device: str = "cpu",
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Train ``strategy_spec`` on ``scenario`` with ``seed``; return the result document."""
+    started = time.perf_counter()
+    torch.manual_seed(seed)
+    stream = build_stream(scenario, seed)
+    strategy = build_strategy(strategy_spec, stream, seed, device)
+    learner = strategy.learner
+    evaluator = Evaluator(stream, device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed + 1_000_003)
+        baseline = evaluator(build_learner(strategy_spec, stream).to(device))
+
+    joint = strategy_spec.training.mode == "joint"
+    plan = [merge(list(stream))] if joint else list(stream)
+    plan = [e.to(device) for e in plan]
+    every = strategy_spec.training.eval_every or max(
+        1, min(strategy.steps_per_experience(e.train_size) for e in plan) // 10
+    )
+    curves: dict[str, list[Any]] = {"step": [], "accuracy": [], "experience_end_steps": []}
+    eval_seconds = 0.0
+
+    def evaluate() -> list[float]:
+        nonlocal eval_seconds
+        start = time.perf_counter()
+        accuracies = evaluator(learner)
+        eval_seconds += time.perf_counter() - start
+        curves["step"].append(strategy.step)
+        curves["accuracy"].append(accuracies)
+        return accuracies
+
+    def on_step(step: int) -> None:
+        if progress is not None:
+            progress(1)
+        if step % every == 0:
+            evaluate()
+
+    cost = flops_per_sample(learner, *plan[0].batch(torch.arange(min(32, plan[0].train_size))))
+    matrix = [evaluate()]
+    for experience in plan:
+        strategy.train_experience(experience, on_step)
+        curves["experience_end_steps"].append(strategy.step)
+        if curves["step"][-1] != strategy.step:
+            evaluate()
+        matrix.append(curves["accuracy"][-1])
+
+    if joint:
+        scores = {name: None for name in metrics.all_metrics([[0.0], [0.0]], [0.0])}
+        scores["average_accuracy"] = float(np.mean(matrix[-1]))
+    else:
+        scores = metrics.all_metrics(matrix, baseline)
+    timings = dict(strategy.timings)
+    timings["eval"] = eval_seconds
+    timings["total"] = time.perf_counter() - started
+    config = {"scenario": scenario_to_dict(scenario), "strategy": strategy_spec.to_dict()}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id(config, seed),
+        **config,
+        "seed": seed,
+        "stream": describe(stream),
+        "environment": environment(device),
+        "accuracy_matrix": matrix,
+        "random_baseline": baseline,
+        "metrics": scores,
+        "curves": curves,
+        "components": {c.name: c.summary() for c in strategy.components},
+        "cost": {
+            "train_steps": strategy.step,
+            "train_samples": strategy.samples_seen,
+            **cost,
+        },
+        "timings": timings,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def run_id(config: dict[str, Any], seed: int) -> str:
+    """A short hash of the full configuration and seed: equal ids mean equal runs."""
+    text = json.dumps({**config, "seed": seed}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def describe(stream: Stream) -> dict[str, Any]:
+    return {
+        "name": stream.name,
+        "num_classes": stream.num_classes,
+        "input_shape": list(stream.input_shape),
+        "experiences": [
+            {
+                "index": e.index,
+                "classes": list(e.classes),
+                "task": e.task,
+                "train_size": e.train_size,
+                "test_size": len(e.y_test),
+            }
+            for e in stream
+        ],
+    }
+
+
+def environment(device: str) -> dict[str, Any]:
+    return {
+        "continual": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "device": device,
+        "threads": torch.get_num_threads(),
+    }

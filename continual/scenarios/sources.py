@@ -1,0 +1,69 @@
+"""Data sources: functions that return a :class:`LabelledData` and know nothing of experiences.
+
+Embedded sources need no download: scikit-learn's digits and synthetic clusters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from continual.errors import require
+from continual.scenarios.experience import LabelledData
+
+
+def _stratified(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, name: str):
+    from sklearn.model_selection import train_test_split
+
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=test_fraction, stratify=y, random_state=seed
+    )
+    return LabelledData(
+        name=name,
+        x_train=torch.as_tensor(x_train, dtype=torch.float32),
+        y_train=torch.as_tensor(y_train, dtype=torch.long),
+        x_test=torch.as_tensor(x_test, dtype=torch.float32),
+        y_test=torch.as_tensor(y_test, dtype=torch.long),
+    )
+
+
+def digits(*, test_fraction: float = 0.2, split_seed: int = 0) -> LabelledData:
+    """scikit-learn's 1797 8x8 digit images (Alpaydin & Kaynak 1998), scaled to [0, 1], with a
+    stratified train/test split that is fixed by ``split_seed`` (not by the run's seed, so every
+    seed of a run is tested on the same images)."""
+    from sklearn.datasets import load_digits
+
+    require(0.0 < test_fraction < 1.0, "test_fraction", "must be between 0 and 1")
+    bunch = load_digits()
+    images = (bunch.images / 16.0).astype(np.float32)  # (N, 8, 8), pixel values 0..16
+    return _stratified(images, bunch.target, test_fraction, split_seed, "digits")
+
+
+def synthetic(
+    *,
+    samples: int = 1000,
+    features: int = 20,
+    classes: int = 10,
+    test_fraction: float = 0.25,
+    class_sep: float = 2.0,
+    split_seed: int = 0,
+) -> LabelledData:
+    """Well-separated Gaussian clusters from ``sklearn.datasets.make_classification``, scaled to
+    [0, 1] per feature. Tiny and fast: the test suite's stream."""
+    from sklearn.datasets import make_classification
+
+    require(samples > 0, "samples", "must be positive")
+    require(classes >= 2, "classes", "must be at least 2")
+    require(0.0 < test_fraction < 1.0, "test_fraction", "must be between 0 and 1")
+    x, y = make_classification(
+        n_samples=samples,
+        n_features=features,
+        n_informative=min(features, max(2, features // 2)),
+        n_redundant=0,
+        n_classes=classes,
+        n_clusters_per_class=1,
+        class_sep=class_sep,
+        random_state=split_seed,
+    )
+    x = (x - x.min(0)) / (x.max(0) - x.min(0) + 1e-12)
+    return _stratified(x.astype(np.float32), y, test_fraction, split_seed, "synthetic")

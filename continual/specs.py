@@ -1,0 +1,275 @@
+"""Scenario and strategy specs: TOML files (data only) turned into validated configuration.
+
+A spec names registry entries and plain values, never import paths or code. Presets live in the
+top-level ``scenarios/`` and ``strategies/`` folders (inside the wheel: ``continual/_presets``);
+a path to a user's own TOML works the same way. Every problem ends in a :class:`SpecError` that
+names the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from continual import registry
+from continual.errors import ConfigError, ContinualError, did_you_mean
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+PACKAGE = Path(__file__).resolve().parent
+KINDS = ("scenarios", "strategies")
+
+
+class SpecError(ContinualError):
+    """A problem in a spec file, located by file, line and field."""
+
+
+def preset_dir(kind: str) -> Path:
+    """Where the presets of ``kind`` ('scenarios' or 'strategies') live."""
+    bundled = PACKAGE / "_presets" / kind
+    return bundled if bundled.is_dir() else PACKAGE.parent / kind
+
+
+def presets(kind: str) -> dict[str, Path]:
+    """Preset name → file, sorted by name."""
+    folder = preset_dir(kind)
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of a spec (``[learner]``, a ``[[components]]`` entry, ...) and where it is."""
+
+    values: dict[str, Any]
+    origin: str  # file path or "command line"
+    text: str  # the file's text, for line numbers
+    header: str  # "learner", "components" ...
+    occurrence: int = 0  # which [[header]] for arrays of tables
+
+    @property
+    def name(self) -> str | None:
+        return self.values.get("name")
+
+    def options(self) -> dict[str, Any]:
+        return {k: v for k, v in self.values.items() if k != "name"}
+
+    def locate(self, key: str | None) -> str:
+        line = _line_of(self.text, self.header, key, self.occurrence)
+        where = f"{self.origin}:{line}" if line else self.origin
+        field_name = f"[{self.header}]" + (f" {key}" if key else "")
+        return f"{where}: {field_name}"
+
+    @contextmanager
+    def errors(self) -> Iterator[None]:
+        """Turn a ConfigError raised while using this section into a located SpecError."""
+        try:
+            yield
+        except ConfigError as error:
+            raise SpecError(f"{self.locate(error.field)}: {_strip_field(error)}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Training:
+    """How a strategy trains: sequentially over the stream or jointly on all of it (the upper
+    bound), for ``epochs`` passes (or ``steps`` batches) per experience, and how often anytime
+    evaluation runs (``eval_every`` steps; 0 chooses about 10 points per experience)."""
+
+    mode: Literal["sequential", "joint"] = "sequential"
+    epochs: int = 10
+    batch_size: int = 32
+    steps: int | None = None
+    eval_every: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be at least 1", field=name)
+        if self.steps is not None and self.steps < 1:
+            raise ConfigError("steps: must be at least 1", field="steps")
+        if self.eval_every < 0:
+            raise ConfigError("eval_every: must be 0 (automatic) or positive", field="eval_every")
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    name: str
+    description: str
+    dataset: Section
+    generator: Section
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    name: str
+    description: str
+    learner: Section
+    training: Training
+    components: tuple[Section, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "learner": dict(self.learner.values),
+            "components": [dict(c.values) for c in self.components],
+            "training": {f.name: getattr(self.training, f.name) for f in fields(self.training)},
+        }
+
+
+def scenario_to_dict(spec: ScenarioSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "dataset": dict(spec.dataset.values),
+        "generator": dict(spec.generator.values),
+        "seed": spec.seed,
+    }
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def _read(kind: str, ref: str) -> tuple[str, str, dict[str, Any]]:
+    """(name, origin, parsed table) for a preset name or a path to a TOML file."""
+    path = Path(ref)
+    if ref.endswith(".toml") or path.exists() or "/" in ref:
+        if not path.is_file():
+            raise SpecError(f"{ref}: no such file")
+        name = path.stem
+    else:
+        known = presets(kind)
+        if ref not in known:
+            raise SpecError(f"unknown {kind[:-1]} {ref!r}{did_you_mean(ref, known)}")
+        path, name = known[ref], ref
+    text = path.read_text(encoding="utf-8")
+    try:
+        return name, str(path), {"__text__": text, **tomllib.loads(text)}
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(f"{path}: malformed TOML: {error}") from None
+
+
+def _section(table: dict[str, Any], key: str, origin: str, text: str) -> Section:
+    value = table.get(key)
+    if value is None:
+        raise SpecError(f"{origin}: missing table [{key}]")
+    if not isinstance(value, dict):
+        raise SpecError(f"{origin}:{_line_of(text, None, key) or ''}: {key} must be a table")
+    return Section(value, origin, text, key)
+
+
+def _check_top(table: Mapping[str, Any], allowed: tuple[str, ...], origin: str, text: str) -> None:
+    for key in table:
+        if key != "__text__" and key not in allowed:
+            line = _line_of(text, None, key) or _line_of(text, key, None)
+            raise SpecError(
+                f"{origin}:{line or ''}: unknown field {key!r}{did_you_mean(key, allowed)}"
+            )
+
+
+def _check_entry(kind: str, section: Section) -> None:
+    """The section's name exists in registry table ``kind`` and its fields fit the signature."""
+    with section.errors():
+        if not isinstance(section.name, str):
+            raise ConfigError(f"needs a name, one of: {', '.join(registry.TABLES[kind])}", "name")
+        entry = registry.lookup(kind, section.name)
+        registry.check_fields(entry.load(), section.options())
+
+
+def load_scenario(ref: str) -> ScenarioSpec:
+    """Load and validate a scenario spec (a preset name or a path)."""
+    name, origin, table = _read("scenarios", ref)
+    text = table.pop("__text__")
+    _check_top(table, ("description", "seed", "dataset", "generator"), origin, text)
+    dataset = _section(table, "dataset", origin, text)
+    generator = _section(table, "generator", origin, text)
+    _check_entry("dataset", dataset)
+    _check_entry("generator", generator)
+    seed = table.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise SpecError(f"{origin}:{_line_of(text, None, 'seed')}: seed must be an integer")
+    return ScenarioSpec(name, str(table.get("description", "")), dataset, generator, seed)
+
+
+def load_strategy(ref: str) -> StrategySpec:
+    """Load and validate a strategy spec: a preset name, a path, or ``LEARNER+COMPONENT+...``."""
+    if "+" in ref and not Path(ref).exists() and ref not in presets("strategies"):
+        return compose(ref)
+    name, origin, table = _read("strategies", ref)
+    text = table.pop("__text__")
+    _check_top(table, ("description", "learner", "training", "components"), origin, text)
+    learner = _section(table, "learner", origin, text)
+    _check_entry("learner", learner)
+    training_table = table.get("training", {})
+    if not isinstance(training_table, dict):
+        raise SpecError(f"{origin}: training must be a table")
+    training_section = Section(training_table, origin, text, "training")
+    with training_section.errors():
+        training = Training(**registry.check_fields(Training, training_table))
+    raw_components = table.get("components", [])
+    if not isinstance(raw_components, list) or not all(isinstance(c, dict) for c in raw_components):
+        raise SpecError(f"{origin}: components must be an array of tables ([[components]])")
+    components = tuple(
+        Section(c, origin, text, "components", i) for i, c in enumerate(raw_components)
+    )
+    for component in components:
+        _check_entry("component", component)
+    return StrategySpec(name, str(table.get("description", "")), learner, training, components)
+
+
+def compose(ref: str) -> StrategySpec:
+    """``LEARNER+COMPONENT+...``: a learner with default-parameter components, trained as the
+    learner's own preset trains it."""
+    learner_name, *component_names = ref.split("+")
+    origin = f"--strategy {ref}"
+    try:
+        entry = registry.lookup("learner", learner_name)
+    except ConfigError as error:
+        raise SpecError(f"{origin}: {error}") from None
+    base = load_strategy(entry.preset) if entry.preset else None
+    learner = base.learner if base else Section({"name": learner_name}, origin, "", "learner")
+    training = base.training if base else Training()
+    components = []
+    for i, component in enumerate(component_names):
+        section = Section({"name": component}, origin, "", "components", i)
+        try:
+            registry.lookup("component", component)
+        except ConfigError as error:
+            raise SpecError(f"{origin}: {error}") from None
+        components.append(section)
+    description = f"{learner_name} with " + (", ".join(component_names) or "no components")
+    return StrategySpec(ref, description, learner, training, tuple(components))
+
+
+def _strip_field(error: ConfigError) -> str:
+    message = str(error)
+    prefix = f"{error.field}: "
+    return message[len(prefix) :] if error.field and message.startswith(prefix) else message
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
+
+
+def _line_of(text: str, header: str | None, key: str | None, occurrence: int = 0) -> int | None:
+    """1-based line of ``key = ...`` inside table ``header`` (its ``occurrence``-th instance for
+    arrays of tables), of the header itself when ``key`` is None; None when not found."""
+    current: str | None = None
+    seen: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _HEADER.match(line)
+        if match:
+            current = match.group(1)
+            seen[current] = seen.get(current, -1) + 1
+            if key is None and current == header and seen[current] == occurrence:
+                return number
+            continue
+        in_place = current == header and (header is None or seen.get(header) == occurrence)
+        if key is not None and in_place and re.match(rf"^\s*{re.escape(key)}\s*=", line):
+            return number
+    return None

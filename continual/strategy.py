@@ -1,0 +1,109 @@
+"""A strategy is one learner plus a list of components, trained by the one training loop of the
+library."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+
+import torch
+from torch import Tensor
+
+from continual.components.base import Batch, Component
+from continual.errors import require
+from continual.learners.base import Learner
+from continual.scenarios.experience import Experience
+
+StepCallback = Callable[[int], None]
+
+
+class Strategy:
+    """Train ``learner`` on one experience at a time, calling each component's hooks.
+
+    Training runs for ``epochs`` passes over the experience, or exactly ``steps`` batches when
+    ``steps`` is given (van de Ven et al. count iterations). Batches are index slices of the
+    experience's tensors, shuffled by a generator seeded with ``seed``.
+    """
+
+    def __init__(
+        self,
+        learner: Learner,
+        components: Sequence[Component] = (),
+        *,
+        epochs: int = 1,
+        batch_size: int = 32,
+        steps: int | None = None,
+        seed: int = 0,
+    ):
+        require(epochs >= 1, "epochs", f"must be at least 1, got {epochs}")
+        require(batch_size >= 1, "batch_size", f"must be at least 1, got {batch_size}")
+        require(steps is None or steps >= 1, "steps", f"must be at least 1, got {steps}")
+        for component in components:
+            component.check(learner)
+        self.learner = learner
+        self.components = list(components)
+        self.epochs, self.batch_size, self.steps = epochs, batch_size, steps
+        self.generator = torch.Generator().manual_seed(seed)
+        self.step = 0
+        self.samples_seen = 0
+        self.timings: dict[str, float] = defaultdict(float)
+
+    def train_experience(self, experience: Experience, on_step: StepCallback | None = None) -> None:
+        """The training loop: hooks before, batches through the update seam, hooks after."""
+        learner = self.learner
+        self._register_tasks(experience)
+        for component in self.components:
+            self._timed(f"before_experience:{component.name}", component.before_experience,
+                        learner, experience)
+        device = experience.y_train.device
+        start = time.perf_counter()
+        for index in self._batches(experience.train_size):
+            batch = Batch(*experience.batch(index.to(device)))
+            for component in self.components:
+                batch = component.transform_batch(learner, batch)
+            learner.observe(batch.x, batch.y, batch.task, adjust=partial(self._adjust, batch=batch))
+            for component in self.components:
+                component.after_batch(learner, batch)
+            self.step += 1
+            self.samples_seen += len(batch.y)
+            if on_step is not None:
+                self.timings["train"] += time.perf_counter() - start
+                on_step(self.step)
+                start = time.perf_counter()
+        self.timings["train"] += time.perf_counter() - start
+        for component in self.components:
+            self._timed(component.name, component.after_experience, learner, experience)
+
+    def _adjust(self, learner: Learner, batch: Batch) -> None:
+        for component in self.components:
+            component.adjust_update(learner, batch)
+
+    def _batches(self, size: int) -> Iterator[Tensor]:
+        """Shuffled index batches: ``epochs`` passes, or ``steps`` batches over as many passes."""
+        total = self.steps_per_experience(size)
+        produced = 0
+        while produced < total:
+            for index in torch.randperm(size, generator=self.generator).split(self.batch_size):
+                if produced == total:
+                    return
+                produced += 1
+                yield index
+
+    def steps_per_experience(self, size: int) -> int:
+        """How many batches :meth:`train_experience` takes on an experience of ``size`` samples."""
+        return self.steps if self.steps is not None else self.epochs * -(-size // self.batch_size)
+
+    def _register_tasks(self, experience: Experience) -> None:
+        if experience.train_task is not None:
+            for task in experience.train_task.unique().tolist():
+                labels = experience.y_train[experience.train_task == task].unique()
+                self.learner.add_task(task, labels.tolist())
+        elif experience.task is not None:
+            self.learner.add_task(experience.task, experience.classes)
+
+    def _timed(self, phase: str, hook: Callable[..., None], *args: object) -> None:
+        start = time.perf_counter()
+        hook(*args)
+        self.timings[phase] += time.perf_counter() - start
