@@ -24,15 +24,30 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("list", help="show the preset scenarios, strategies, learners, components")
     run = commands.add_parser("run", help="train strategies on a scenario and compare them")
-    run.add_argument("--scenario", default=DEFAULT_SCENARIO,
-                     help=f"preset name or path to a TOML spec (default: {DEFAULT_SCENARIO})")
-    run.add_argument("--strategy", action="append", metavar="NAME|PATH|LEARNER+COMPONENT",
-                     help="strategy preset, TOML path or composition; repeat to compare "
-                     "(default: every preset)")
-    run.add_argument("--seed", action="append", type=int, metavar="N",
-                     help="random seed; repeat for several (default: 0)")
-    run.add_argument("--out", type=Path, default=Path("results"),
-                     help="folder for the JSON result files (default: results)")
+    run.add_argument(
+        "--scenario",
+        default=DEFAULT_SCENARIO,
+        help=f"preset name or path to a TOML spec (default: {DEFAULT_SCENARIO})",
+    )
+    run.add_argument(
+        "--strategy",
+        action="append",
+        metavar="NAME|PATH|LEARNER+COMPONENT",
+        help="strategy preset, TOML path or composition; repeat to compare (default: every preset)",
+    )
+    run.add_argument(
+        "--seed",
+        action="append",
+        type=int,
+        metavar="N",
+        help="random seed; repeat for several (default: 0)",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="folder for the JSON result files (default: results)",
+    )
     run.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser

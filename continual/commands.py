@@ -29,8 +29,9 @@ def list_command() -> int:
             table.add_row(name, _description(path))
         console.print(table)
     for kind, entries in (("learners", registry.LEARNERS), ("components", registry.COMPONENTS)):
-        table = Table(title=f"{kind} (compose with --strategy LEARNER+COMPONENT+...)",
-                      title_justify="left")
+        table = Table(
+            title=f"{kind} (compose with --strategy LEARNER+COMPONENT+...)", title_justify="left"
+        )
         table.add_column("name", style="bold")
         table.add_column("what it is")
         for name, entry in entries.items():
@@ -63,19 +64,27 @@ def run_command(args: argparse.Namespace) -> int:
     if len(stream) == 0:
         raise ContinualError(f"scenario {scenario.name!r} has no experiences")
     planned = [
-        runner.total_steps(s, stream, runner.build_strategy(s, stream, seeds[0])) for s in strategies
+        runner.total_steps(s, stream, runner.build_strategy(s, stream, seeds[0]))
+        for s in strategies
     ]
 
     console = Console(stderr=True)
     results = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, disable=args.quiet, transient=False) as progress:
         for spec, steps in zip(strategies, planned):
             for seed in seeds:
                 task = progress.add_task(f"{spec.name} (seed {seed})", total=steps)
                 result = runner.run(
-                    scenario, spec, seed, device=args.device,
+                    scenario,
+                    spec,
+                    seed,
+                    device=args.device,
                     progress=lambda n, t=task: progress.advance(t, n),
                 )
                 progress.update(task, completed=steps)

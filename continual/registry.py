@@ -171,6 +171,4 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
 
 def _type_error(key: str, value: Any, hint: Any) -> ConfigError:
     name = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
-    return ConfigError(
-        f"{key}: expected {name}, got {type(value).__name__} {value!r}", field=key
-    )
+    return ConfigError(f"{key}: expected {name}, got {type(value).__name__} {value!r}", field=key)

@@ -26,6 +26,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 PACKAGE = Path(__file__).resolve().parent
 KINDS = ("scenarios", "strategies")
+SINGULAR = {"scenarios": "scenario", "strategies": "strategy"}
 
 
 class SpecError(ContinualError):
@@ -146,7 +147,7 @@ def _read(kind: str, ref: str) -> tuple[str, str, dict[str, Any]]:
     else:
         known = presets(kind)
         if ref not in known:
-            raise SpecError(f"unknown {kind[:-1]} {ref!r}{did_you_mean(ref, known)}")
+            raise SpecError(f"unknown {SINGULAR[kind]} {ref!r}{did_you_mean(ref, known)}")
         path, name = known[ref], ref
     text = path.read_text(encoding="utf-8")
     try:

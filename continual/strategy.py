@@ -4,9 +4,9 @@ library."""
 from __future__ import annotations
 
 import time
-from functools import partial
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 
 import torch
 from torch import Tensor
@@ -55,8 +55,12 @@ class Strategy:
         learner = self.learner
         self._register_tasks(experience)
         for component in self.components:
-            self._timed(f"before_experience:{component.name}", component.before_experience,
-                        learner, experience)
+            self._timed(
+                f"before_experience:{component.name}",
+                component.before_experience,
+                learner,
+                experience,
+            )
         device = experience.y_train.device
         start = time.perf_counter()
         for index in self._batches(experience.train_size):

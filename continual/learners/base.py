@@ -33,7 +33,9 @@ def make_optimizer(
     require(lr > 0, "lr", f"the learning rate must be positive, got {lr}")
     require(weight_decay >= 0, "weight_decay", "must be non-negative")
     if name not in OPTIMIZERS:
-        raise ConfigError(f"unknown optimizer {name!r}{did_you_mean(name, OPTIMIZERS)}", "optimizer")
+        raise ConfigError(
+            f"unknown optimizer {name!r}{did_you_mean(name, OPTIMIZERS)}", "optimizer"
+        )
     extra = {"momentum": momentum} if name == "sgd" else {}
     return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay, **extra)
 

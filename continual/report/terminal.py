@@ -28,8 +28,11 @@ def _cell(summary: Summary | None, percent: bool) -> str:
 
 def comparison_table(results: list[dict[str, Any]], title: str | None = None) -> Table:
     """One row per strategy: metrics in percent (mean ± std over seeds) and wall time."""
-    table = Table(title=title, caption="accuracies and transfers in %, forgetting after Chaudhry "
-                  "et al. 2018 (best − final); BWT/FWT after Lopez-Paz & Ranzato 2017")
+    table = Table(
+        title=title,
+        caption="accuracies and transfers in %, forgetting after Chaudhry "
+        "et al. 2018 (best − final); BWT/FWT after Lopez-Paz & Ranzato 2017",
+    )
     table.add_column("strategy", style="bold")
     table.add_column("seeds", justify="right")
     for _, header, _ in COLUMNS:

@@ -25,9 +25,7 @@ def class_groups(
     return [sorted(order[i * per : (i + 1) * per]) for i in range(experiences)]
 
 
-def split(
-    data: LabelledData, groups: list[list[int]], task_labels: bool, name: str
-) -> Stream:
+def split(data: LabelledData, groups: list[list[int]], task_labels: bool, name: str) -> Stream:
     """Cut ``data`` into one experience per class group."""
     seen: set[int] = set()
     experiences = []

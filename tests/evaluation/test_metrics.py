@@ -1,0 +1,82 @@
+"""Golden tests: every metric on small accuracy matrices computed by hand."""
+
+import numpy as np
+import pytest
+
+from continual.evaluation import metrics
+
+# Rows: before training, after experience 1, 2, 3. Columns: experiences 1, 2, 3.
+R3 = [
+    [0.10, 0.20, 0.30],
+    [0.90, 0.25, 0.35],
+    [0.60, 0.80, 0.40],
+    [0.50, 0.70, 0.95],
+]
+B3 = [0.10, 0.15, 0.30]
+
+
+def test_average_accuracy_is_mean_of_final_row():
+    assert metrics.average_accuracy(R3) == pytest.approx((0.50 + 0.70 + 0.95) / 3)
+
+
+def test_learning_accuracy_is_mean_of_diagonal_after_training():
+    assert metrics.learning_accuracy(R3) == pytest.approx((0.90 + 0.80 + 0.95) / 3)
+
+
+def test_backward_transfer_divides_by_t_minus_one():
+    # (R[3,1] − R[1,1]) + (R[3,2] − R[2,2]) = (0.5 − 0.9) + (0.7 − 0.8) = −0.5, over T − 1 = 2
+    assert metrics.backward_transfer(R3) == pytest.approx(-0.25)
+
+
+def test_forward_transfer_uses_row_before_each_experience_and_baseline():
+    # (R[1,2] − b2) + (R[2,3] − b3) = (0.25 − 0.15) + (0.40 − 0.30) = 0.2, over 2
+    assert metrics.forward_transfer(R3, B3) == pytest.approx(0.10)
+
+
+def test_chaudhry_forgetting_uses_best_earlier_accuracy():
+    # j=1: max(0.9, 0.6) − 0.5 = 0.4; j=2: max(0.25, 0.8) − 0.7 = 0.1; mean 0.25
+    assert metrics.forgetting(R3) == pytest.approx(0.25)
+
+
+def test_best_accuracy_may_come_before_learning_the_experience():
+    # Experience 2 peaks (0.9) after experience 1 (domain-incremental transfer), then drops.
+    R = [[0.0, 0.0, 0.0], [0.8, 0.9, 0.1], [0.7, 0.6, 0.1], [0.7, 0.5, 0.9]]
+    # j=1: 0.8 − 0.7 = 0.1; j=2: 0.9 − 0.5 = 0.4
+    assert metrics.forgetting(R) == pytest.approx(0.25)
+    # the Avalanche variant only looks at the accuracy just after learning: (0.8−0.7 + 0.6−0.5)/2
+    assert metrics.forgetting_since_learned(R) == pytest.approx(0.1)
+
+
+def test_forgetting_since_learned_is_minus_bwt():
+    assert metrics.forgetting_since_learned(R3) == pytest.approx(0.25)
+
+
+def test_single_experience_has_no_transfer_or_forgetting():
+    R1 = [[0.1], [0.9]]
+    assert metrics.average_accuracy(R1) == pytest.approx(0.9)
+    assert metrics.learning_accuracy(R1) == pytest.approx(0.9)
+    assert metrics.backward_transfer(R1) is None
+    assert metrics.forward_transfer(R1, [0.1]) is None
+    assert metrics.forgetting(R1) is None
+    assert metrics.forgetting_since_learned(R1) is None
+
+
+def test_two_experiences():
+    R2 = [[0.5, 0.4], [1.0, 0.3], [0.2, 0.9]]
+    assert metrics.average_accuracy(R2) == pytest.approx(0.55)
+    assert metrics.backward_transfer(R2) == pytest.approx(-0.8)
+    assert metrics.forgetting(R2) == pytest.approx(0.8)
+    assert metrics.forward_transfer(R2, [0.5, 0.5]) == pytest.approx(-0.2)
+
+
+def test_metrics_do_not_mutate_their_input():
+    R = np.array(R3)
+    before = R.copy()
+    metrics.all_metrics(R, B3)
+    np.testing.assert_array_equal(R, before)
+
+
+@pytest.mark.parametrize("bad", [[[0.1, 0.2]], [[0.1], [0.2], [0.3]], [[]]])
+def test_matrix_shape_is_checked(bad):
+    with pytest.raises(ValueError, match="shape"):
+        metrics.average_accuracy(bad)

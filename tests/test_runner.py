@@ -1,0 +1,92 @@
+"""End-to-end runs: forgetting is visible, joint is the upper bound, seeds are reproducible."""
+
+import json
+
+import pytest
+
+from continual import runner, specs
+from continual.evaluation import metrics
+
+
+@pytest.fixture(scope="module")
+def split_digits_runs():
+    scenario = specs.load_scenario("split-digits")
+    return {
+        name: runner.run(scenario, specs.load_strategy(name), seed=0)
+        for name in ("finetune", "joint")
+    }
+
+
+def test_finetune_forgets_catastrophically(split_digits_runs):
+    result = split_digits_runs["finetune"]
+    R = result["accuracy_matrix"]
+    T = 5
+    assert len(R) == T + 1 and all(len(row) == T for row in R)
+    # Each experience is learned, then lost once later classes arrive.
+    assert all(R[j + 1][j] > 0.9 for j in range(T))
+    assert all(R[T][j] < 0.05 for j in range(T - 1))
+    joint = split_digits_runs["joint"]["metrics"]["average_accuracy"]
+    assert result["metrics"]["average_accuracy"] == pytest.approx(joint / T, abs=0.05)
+    assert result["metrics"]["forgetting"] > 0.9
+
+
+def test_joint_is_the_upper_bound(split_digits_runs):
+    result = split_digits_runs["joint"]
+    assert result["metrics"]["average_accuracy"] >= 0.95
+    assert result["metrics"]["forgetting"] is None
+    assert len(result["accuracy_matrix"]) == 2
+
+
+def test_result_carries_config_versions_curves_and_timings(split_digits_runs):
+    result = split_digits_runs["finetune"]
+    assert result["schema_version"] == 1
+    assert result["strategy"]["learner"]["name"] == "backprop"
+    assert result["scenario"]["generator"]["experiences"] == 5
+    assert {"torch", "continual", "python", "numpy"} <= set(result["environment"])
+    curves = result["curves"]
+    assert curves["step"][0] == 0 and curves["step"] == sorted(curves["step"])
+    assert len(curves["step"]) >= 5 * 10  # about ten anytime points per experience
+    assert curves["experience_end_steps"][-1] == result["cost"]["train_steps"]
+    # the anytime curve at each experience end is the matrix row
+    for i, end in enumerate(curves["experience_end_steps"]):
+        assert curves["accuracy"][curves["step"].index(end)] == result["accuracy_matrix"][i + 1]
+    assert result["cost"]["flops_per_train_sample"] > result["cost"]["flops_per_test_sample"] > 0
+    assert (
+        result["timings"]["train"] > 0 and result["timings"]["total"] >= result["timings"]["train"]
+    )
+    assert (
+        metrics.average_accuracy(result["accuracy_matrix"]) == result["metrics"]["average_accuracy"]
+    )
+    json.dumps(result, allow_nan=False)
+
+
+def test_same_seed_same_result_file(cli, tmp_path, synthetic_scenario):
+    documents = []
+    for folder in ("a", "b"):
+        code, _, _ = cli(
+            "run",
+            "--scenario",
+            str(synthetic_scenario),
+            "--strategy",
+            "finetune",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path / folder),
+            "--quiet",
+        )
+        assert code == 0
+        (path,) = (tmp_path / folder).glob("*.json")
+        document = json.loads(path.read_text())
+        for volatile in ("timings", "created"):
+            document.pop(volatile)
+        documents.append(document)
+    assert documents[0] == documents[1]
+
+
+def test_different_seeds_differ(synthetic_scenario):
+    scenario = specs.load_scenario(str(synthetic_scenario))
+    strategy = specs.load_strategy("finetune")
+    a = runner.run(scenario, strategy, seed=0)
+    b = runner.run(scenario, strategy, seed=1)
+    assert a["accuracy_matrix"] != b["accuracy_matrix"] and a["run_id"] != b["run_id"]
