@@ -60,6 +60,21 @@ LEARNERS: dict[str, Entry] = {
     "backprop": Entry(
         "continual.learners.backprop:Backprop", "MLP trained by backpropagation", "finetune"
     ),
+    "ff": Entry(
+        "continual.learners.forward_forward:ForwardForward",
+        "Forward-Forward: layer-local goodness, label in the input (Hinton 2022)",
+        "ff",
+    ),
+    "pc": Entry(
+        "continual.learners.predictive_coding:PredictiveCoding",
+        "predictive coding: relaxed value nodes, local error x activity updates",
+        "pc",
+    ),
+    "hebbian": Entry(
+        "continual.learners.hebbian:Hebbian",
+        "SoftHebb feature layer + delta-rule readout, no backprop (Journe et al. 2023)",
+        "hebbian",
+    ),
 }
 
 COMPONENTS: dict[str, Entry] = {}

@@ -71,12 +71,20 @@ class Learner(nn.Module):
     ) -> dict[str, Tensor]:
         """Learn from one batch: compute the update, let ``adjust`` transform it, apply it."""
         self.train()
-        self.optimizer.zero_grad(set_to_none=False)
+        self.zero_update()
         stats = self.local_update(x, y, task)
         if adjust is not None:
             adjust(self)
         self.optimizer.step()
         return stats
+
+    def zero_update(self) -> None:
+        """Give every parameter a zeroed ``p.grad`` (so components can rely on it existing)."""
+        for p in self.parameters():
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+            else:
+                p.grad.zero_()
 
     def add_task(self, task: int, classes: Iterable[int]) -> None:
         """Tell the learner which classes belong to ``task`` (task-incremental protocols)."""

@@ -1,0 +1,168 @@
+"""Forward-Forward learner (Hinton 2022, "The Forward-Forward Algorithm: Some Preliminary
+Investigations").
+
+Each layer is trained on its own to give high goodness (mean or sum of squared activities) to
+positive data — an input with its true label written in — and low goodness to negative data — the
+same input with a wrong label: loss = softplus(θ − g_pos) + softplus(g_neg − θ). Each layer's
+input is length-normalised (divided by its root mean square, no mean subtraction), so a layer
+cannot pass its goodness on, and detached, so no gradient crosses layers: every update is local,
+while autograd, ``torch.optim`` and ``state_dict`` keep working.
+
+The label is appended to the flattened input as a one-hot vector (on small images such as the 8×8
+digits, the first pixels carry ink, so overwriting them as Hinton does on MNIST would lose data).
+Classification either runs one pass per candidate label and picks the label with the highest
+goodness summed over layers, or (``classify = "readout"``) runs one pass with a neutral label and
+a linear readout trained with its own local cross-entropy on the detached activities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from continual.errors import ConfigError, did_you_mean, require
+from continual.learners.base import Learner, check_sizes, make_optimizer
+
+
+def rms_normalise(h: Tensor, eps: float = 1e-6) -> Tensor:
+    """Divide each row by its root mean square: direction kept, goodness removed."""
+    return h / (h.square().mean(dim=1, keepdim=True).sqrt() + eps)
+
+
+def ff_loss(good_positive: Tensor, good_negative: Tensor, threshold: float) -> Tensor:
+    """softplus(θ − g_pos) + softplus(g_neg − θ), averaged over the batch."""
+    return (F.softplus(threshold - good_positive) + F.softplus(good_negative - threshold)).mean()
+
+
+def wrong_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor | None) -> Tensor:
+    """A uniformly random wrong label per sample (among the task's classes when tasks are given)."""
+    allowed = learner.restrict(torch.zeros(len(y), learner.num_classes, device=y.device), task)
+    weights = torch.isfinite(allowed).float().scatter(1, y[:, None], 0.0)
+    weights[weights.sum(1) == 0] = 1.0  # a one-class task: any other label will do
+    return torch.multinomial(weights, 1).squeeze(1)
+
+
+def hardest_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor | None) -> Tensor:
+    """The wrong label the network currently finds most plausible (highest goodness)."""
+    with torch.no_grad():
+        scores = learner.restrict(learner.goodness_scores(x), task)
+    return scores.scatter(1, y[:, None], float("-inf")).argmax(1)
+
+
+NegativeLabels = Callable[["ForwardForward", Tensor, Tensor, "Tensor | None"], Tensor]
+NEGATIVES: dict[str, NegativeLabels] = {"random": wrong_labels, "hardest": hardest_labels}
+
+
+class ForwardForward(Learner):
+    """A stack of ReLU layers trained by the Forward-Forward algorithm (supervised variant).
+
+    Defaults were tuned on scikit-learn digits (i.i.d., 20 epochs, batch 32): summed goodness with
+    θ = 50 over 500 units (0.1 per unit) reached 97-98 %; mean goodness with θ = 2 stalled near
+    94 %. Negative labels: ``random`` (uniform wrong label) or ``hardest`` (the currently most
+    plausible wrong label, ~1 point better, ~2x the cost). Other generators plug into
+    :data:`NEGATIVES`.
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        num_classes: int,
+        *,
+        hidden: tuple[int, ...] = (500, 500),
+        threshold: float = 50.0,
+        goodness: Literal["mean", "sum"] = "sum",
+        negatives: Literal["random", "hardest"] = "random",
+        classify: Literal["goodness", "readout"] = "goodness",
+        goodness_from_layer: int = 0,
+        label_scale: float = 1.0,
+        optimizer: Literal["sgd", "adam", "adamw"] = "adam",
+        lr: float = 0.002,
+        layer_lrs: tuple[float, ...] | None = None,
+        readout_lr: float = 0.002,
+        momentum: float = 0.0,
+    ):
+        super().__init__(input_dim, num_classes)
+        sizes = [input_dim + num_classes, *check_sizes(hidden)]
+        require(threshold > 0, "threshold", "must be positive")
+        require(
+            0 <= goodness_from_layer < len(sizes) - 1,
+            "goodness_from_layer",
+            f"must index one of the {len(sizes) - 1} layers",
+        )
+        if negatives not in NEGATIVES:
+            raise ConfigError(
+                f"unknown negatives {negatives!r}{did_you_mean(negatives, NEGATIVES)}"
+            )
+        lrs = list(layer_lrs) if layer_lrs is not None else [lr] * (len(sizes) - 1)
+        require(len(lrs) == len(sizes) - 1, "layer_lrs", "needs one learning rate per layer")
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.readout = nn.Linear(sum(sizes[1:]), num_classes)
+        self.threshold, self.goodness_kind, self.negatives = threshold, goodness, negatives
+        self.classify, self.first_scored, self.label_scale = (
+            classify,
+            goodness_from_layer,
+            label_scale,
+        )
+        groups = [
+            {"params": layer.parameters(), "lr": rate} for layer, rate in zip(self.layers, lrs)
+        ]
+        groups.append({"params": self.readout.parameters(), "lr": readout_lr})
+        self.optimizer = make_optimizer(optimizer, groups, lr, momentum)
+
+    # -- forward passes -----------------------------------------------------------------------
+    def embed(self, x: Tensor, labels: Tensor | None) -> Tensor:
+        """The flattened input with a one-hot label appended (uniform 1/C for a neutral label)."""
+        x = x.flatten(1)
+        if labels is None:
+            code = torch.full((len(x), self.num_classes), 1.0 / self.num_classes, device=x.device)
+        else:
+            code = F.one_hot(labels, self.num_classes).to(x.dtype)
+        return torch.cat([x, code * self.label_scale], dim=1)
+
+    def activities(self, z: Tensor) -> list[Tensor]:
+        """Each layer's ReLU activity; every layer sees its normalised input, detached."""
+        out = []
+        h = z
+        for layer in self.layers:
+            h = F.relu(layer(rms_normalise(h.detach())))
+            out.append(h)
+        return out
+
+    def goodness(self, h: Tensor) -> Tensor:
+        squares = h.square()
+        return squares.mean(1) if self.goodness_kind == "mean" else squares.sum(1)
+
+    def goodness_scores(self, x: Tensor) -> Tensor:
+        """Goodness summed over the scored layers, for every candidate label: ``(N, C)``."""
+        n, c = len(x), self.num_classes
+        labels = torch.arange(c, device=x.device).repeat_interleave(n)
+        z = self.embed(x.flatten(1).repeat(c, 1), labels)
+        total = sum(self.goodness(h) for h in self.activities(z)[self.first_scored :])
+        return total.view(c, n).T
+
+    def readout_scores(self, x: Tensor) -> Tensor:
+        features = [rms_normalise(h).detach() for h in self.activities(self.embed(x, None))]
+        return self.readout(torch.cat(features, dim=1))
+
+    def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
+        return self.readout_scores(x) if self.classify == "readout" else self.goodness_scores(x)
+
+    # -- learning -----------------------------------------------------------------------------
+    def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
+        negative = NEGATIVES[self.negatives](self, x, y, task)
+        positive_h = self.activities(self.embed(x, y))
+        negative_h = self.activities(self.embed(x, negative))
+        losses = [
+            ff_loss(self.goodness(p), self.goodness(n), self.threshold)
+            for p, n in zip(positive_h, negative_h)
+        ]
+        loss = torch.stack(losses).sum()
+        if self.classify == "readout":
+            readout_loss = F.cross_entropy(self.restrict(self.readout_scores(x), task), y)
+            loss = loss + readout_loss
+        loss.backward()  # each term reaches only its own layer: inputs are detached
+        return {"loss": loss.detach(), **{f"layer{i}": v.detach() for i, v in enumerate(losses)}}

@@ -1,0 +1,73 @@
+import torch
+
+from continual.learners.forward_forward import ForwardForward, ff_loss, rms_normalise
+from tests.learners.helpers import digits_iid_accuracy, perturbed, update_of, updates_by_module
+
+
+def _batch(n=16, d=12, c=5):
+    torch.manual_seed(1)
+    return torch.rand(n, d), torch.randint(0, c, (n,))
+
+
+def test_update_of_a_layer_ignores_the_layers_above():
+    x, y = _batch()
+    learner = ForwardForward(12, 5, hidden=(8, 8, 8))
+    base = updates_by_module(learner, update_of(learner, x, y))
+    changed = perturbed(learner, ["layers.2", "readout"])
+    after = updates_by_module(changed, update_of(changed, x, y))
+    for name in ("layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"):
+        assert torch.equal(base[name], after[name]), name
+    assert not torch.equal(base["layers.2.weight"], after["layers.2.weight"])
+
+
+def test_each_layer_sees_a_length_normalised_input():
+    h = torch.tensor([[3.0, 4.0], [0.0, 2.0]])
+    normalised = rms_normalise(h)
+    assert torch.allclose(normalised.square().mean(1), torch.ones(2), atol=1e-4)
+    # direction kept, no mean subtraction
+    assert torch.allclose(normalised[0] / normalised[0].norm(), h[0] / h[0].norm())
+
+
+def test_loss_pushes_positive_goodness_up_and_negative_down():
+    positive = torch.tensor([1.0], requires_grad=True)
+    negative = torch.tensor([1.0], requires_grad=True)
+    ff_loss(positive, negative, threshold=2.0).backward()
+    assert positive.grad < 0 < negative.grad  # gradient descent raises g_pos, lowers g_neg
+
+
+def test_negative_labels_are_wrong_and_stay_in_the_task():
+    learner = ForwardForward(12, 6, hidden=(8,))
+    learner.add_task(0, [0, 1, 2])
+    learner.add_task(1, [3, 4, 5])
+    y = torch.tensor([0, 1, 2, 3, 4, 5] * 20)
+    task = (y >= 3).long()
+    from continual.learners.forward_forward import NEGATIVES
+
+    for name in ("random", "hardest"):
+        negative = NEGATIVES[name](learner, torch.rand(len(y), 12), y, task)
+        assert (negative != y).all(), name
+        assert ((negative >= 3).long() == task).all(), name
+
+
+def test_goodness_scores_one_column_per_label():
+    learner = ForwardForward(12, 5, hidden=(8, 8))
+    x, _ = _batch()
+    scores = learner.goodness_scores(x)
+    assert scores.shape == (16, 5)
+    label = 3
+    manual = sum(
+        learner.goodness(h) for h in learner.activities(learner.embed(x, torch.full((16,), label)))
+    )
+    assert torch.allclose(scores[:, label], manual, atol=1e-5)
+
+
+def test_forward_forward_learns_digits_with_summed_goodness():
+    torch.manual_seed(0)
+    accuracy = digits_iid_accuracy(ForwardForward(64, 10, hidden=(500, 500)), epochs=10)
+    assert accuracy >= 0.94
+
+
+def test_neutral_label_readout_learns_digits():
+    torch.manual_seed(0)
+    learner = ForwardForward(64, 10, hidden=(300, 300), classify="readout")
+    assert digits_iid_accuracy(learner, epochs=8) >= 0.93

@@ -1,0 +1,83 @@
+import torch
+import torch.nn.functional as F
+
+from continual.learners.predictive_coding import PredictiveCoding, weight_update
+from tests.learners.helpers import digits_iid_accuracy, perturbed, update_of
+
+
+def _backprop_gradients(learner, x, y):
+    """Autograd's gradients of the same network's loss ½‖onehot(y) − ŷ‖², batch mean."""
+    learner.zero_grad()
+    out = learner.feedforward(x)[-1]
+    loss = 0.5 * (F.one_hot(y, learner.num_classes).to(out.dtype) - out).square().sum(1).mean()
+    loss.backward()
+    return [p.grad.detach().clone() for p in learner.parameters()]
+
+
+def _setup(activation="tanh", **kwargs):
+    torch.manual_seed(0)
+    learner = PredictiveCoding(12, 5, hidden=(9, 7, 6), activation=activation, **kwargs).double()
+    x = torch.randn(16, 12, dtype=torch.float64)
+    y = torch.randint(0, 5, (16,))
+    return learner, x, y
+
+
+def test_exact_mode_equals_backprop():
+    for activation in ("tanh", "gelu", "sigmoid"):
+        learner, x, y = _setup(activation, mode="exact")
+        pc = update_of(learner, x, y)
+        bp = _backprop_gradients(learner, x, y)
+        for a, b in zip(pc, bp):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def _cosine(learner, x, y):
+    pc = update_of(learner, x, y)
+    bp = _backprop_gradients(learner, x, y)
+    hidden = slice(0, -2)  # every layer but the output layer, which is exact at any T
+    a = torch.cat([g.flatten() for g in pc[hidden]])
+    b = torch.cat([g.flatten() for g in bp[hidden]])
+    return float(F.cosine_similarity(a, b, dim=0))
+
+
+def test_standard_mode_approaches_backprop_as_inference_converges():
+    cosines = []
+    for steps in (1, 3, 10, 50):
+        learner, x, y = _setup(inference_steps=steps, inference_rate=0.1)
+        cosines.append(_cosine(learner, x, y))
+    assert all(a < b for a, b in zip(cosines, cosines[1:])), cosines
+    assert cosines[0] < 0.85 and cosines[-1] > 0.95, cosines
+
+
+def test_each_update_is_its_layers_error_times_its_presynaptic_activity():
+    learner, x, y = _setup(inference_steps=5)
+    grads = update_of(learner, x, y)
+    for index, (error, pre) in enumerate(zip(learner.last_errors, learner.last_presynaptic)):
+        weight, bias = weight_update(error, pre)
+        assert torch.equal(grads[2 * index], weight) and torch.equal(grads[2 * index + 1], bias)
+    # and nothing else: given the same errors and activities, other layers' weights do not matter
+    changed = perturbed(learner, ["layers.0", "layers.2"])
+    assert torch.equal(
+        weight_update(learner.last_errors[1], learner.last_presynaptic[1])[0], grads[2]
+    )
+    assert changed.layers[1].weight.equal(learner.layers[1].weight)
+
+
+def test_local_rule_matches_hand_computation():
+    error = torch.tensor([[1.0, -2.0]])
+    pre = torch.tensor([[3.0, 0.5, -1.0]])
+    weight, bias = weight_update(error, pre)
+    assert torch.equal(weight, -torch.tensor([[3.0, 0.5, -1.0], [-6.0, -1.0, 2.0]]))
+    assert torch.equal(bias, torch.tensor([-1.0, 2.0]))
+
+
+def test_no_backward_pass_is_used():
+    learner, x, y = _setup(inference_steps=3)
+    for p in learner.parameters():
+        p.register_hook(lambda g: (_ for _ in ()).throw(AssertionError("autograd reached p")))
+    update_of(learner, x, y)  # the hooks would raise if backward() ran
+
+
+def test_predictive_coding_learns_digits():
+    torch.manual_seed(0)
+    assert digits_iid_accuracy(PredictiveCoding(64, 10), epochs=15) >= 0.97
