@@ -77,7 +77,34 @@ LEARNERS: dict[str, Entry] = {
     ),
 }
 
-COMPONENTS: dict[str, Entry] = {}
+COMPONENTS: dict[str, Entry] = {
+    "consolidation": Entry(
+        "continual.consolidation.hebbian:HebbianConsolidation",
+        "Hebbian consolidation: importance = mean |pre*post|, pull to old weights (local MAS)",
+    ),
+    "ewc": Entry(
+        "continual.consolidation.ewc:EWC", "online EWC: Fisher-weighted pull (Kirkpatrick 2017)"
+    ),
+    "si": Entry(
+        "continual.consolidation.si:SynapticIntelligence",
+        "Synaptic Intelligence: path-integral importance (Zenke et al. 2017)",
+    ),
+    "lwf": Entry(
+        "continual.consolidation.lwf:LwF",
+        "Learning without Forgetting: distillation (backprop only)",
+    ),
+    "replay": Entry(
+        "continual.replay.experience_replay:Replay", "experience replay from a fixed-budget buffer"
+    ),
+    "sleep": Entry(
+        "continual.sleep.spiking:SpikingSleep",
+        "spiking sleep with STDP after each experience (SRC, Tadros et al. 2022)",
+    ),
+    "replay-sleep": Entry(
+        "continual.sleep.replay_sleep:ReplaySleep",
+        "offline phase on stored or generated samples (FF: negative phase offline)",
+    ),
+}
 
 TABLES: dict[str, dict[str, Entry]] = {
     "dataset": DATASETS,

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from continual.components.base import Batch, Component
-from continual.errors import require
+from continual.errors import ContinualError, require
 from continual.learners.base import Learner
 from continual.scenarios.experience import Experience
 
@@ -77,8 +77,20 @@ class Strategy:
                 on_step(self.step)
                 start = time.perf_counter()
         self.timings["train"] += time.perf_counter() - start
+        self._check_finite(experience)
         for component in self.components:
             self._timed(component.name, component.after_experience, learner, experience)
+        self._check_finite(experience)
+
+    def _check_finite(self, experience: Experience) -> None:
+        for name, p in self.learner.named_parameters():
+            if not bool(torch.isfinite(p).all()):
+                names = "+".join(c.name for c in self.components)
+                raise ContinualError(
+                    f"training diverged on experience {experience.index}: {name} is not finite "
+                    f"(components: {names or 'none'}); lower the learning rate or the "
+                    "consolidation strength"
+                )
 
     def _adjust(self, learner: Learner, batch: Batch) -> None:
         for component in self.components:

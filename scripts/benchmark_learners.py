@@ -40,8 +40,9 @@ def iid(preset: str, seed: int, overrides: dict | None = None) -> dict[str, floa
     learner = runner.build_learner(spec, stream)
     experience = stream[0]
     cost = flops_per_sample(learner, *experience.batch(torch.arange(spec.training.batch_size)))
-    strategy = Strategy(learner, epochs=spec.training.epochs,
-                        batch_size=spec.training.batch_size, seed=seed)
+    strategy = Strategy(
+        learner, epochs=spec.training.epochs, batch_size=spec.training.batch_size, seed=seed
+    )
     start = time.perf_counter()
     strategy.train_experience(experience)
     seconds = time.perf_counter() - start

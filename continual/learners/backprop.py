@@ -16,6 +16,7 @@ class Backprop(Learner):
     """MLP ``input → hidden... → classes`` trained by backprop (multi-headed when tasks are given).
 
     Defaults follow van de Ven, Tuytelaars & Tolias (2022): 2×400 ReLU, Adam, lr 1e-3.
+    ``init_scale`` replaces PyTorch's default initialisation by U(±init_scale).
     """
 
     def __init__(
@@ -30,6 +31,7 @@ class Backprop(Learner):
         lr: float = 1e-3,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
+        init_scale: float | None = None,
     ):
         super().__init__(input_dim, num_classes)
         sizes = [input_dim, *check_sizes(hidden)]
@@ -38,10 +40,16 @@ class Backprop(Learner):
             layers += [nn.Linear(fan_in, fan_out, bias=bias), make_activation(activation)]
         layers.append(nn.Linear(sizes[-1], num_classes, bias=bias))
         self.net = nn.Sequential(*layers)
+        if init_scale is not None:  # U(±init_scale), as in the SRC experiments
+            for p in self.net.parameters():
+                nn.init.uniform_(p, -init_scale, init_scale)
         self.optimizer = make_optimizer(optimizer, self.parameters(), lr, momentum, weight_decay)
 
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.net(x.flatten(1))
+
+    def sleep_layers(self) -> list[nn.Linear]:
+        return [m for m in self.net if isinstance(m, nn.Linear)]
 
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
         loss = F.cross_entropy(self.restrict(self.net(x.flatten(1)), task), y)

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from continual.errors import ConfigError, did_you_mean, require
+from continual.errors import ConfigError, ContinualError, did_you_mean, require
 
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "sgd": torch.optim.SGD,
@@ -64,6 +64,17 @@ class Learner(nn.Module):
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
         """Write this batch's weight change into ``p.grad`` (already zeroed); return statistics."""
         raise NotImplementedError
+
+    def sleep_layers(self) -> list[nn.Linear]:
+        """The feed-forward chain of linear layers, input to output, that a sleep phase runs as a
+        spiking network. Learners without one cannot sleep."""
+        raise ContinualError(
+            f"the {type(self).__name__} learner has no feed-forward chain to sleep"
+        )
+
+    def sleep_input(self, x: Tensor) -> Tensor:
+        """What the first sleep layer receives for data ``x`` (flattened inputs by default)."""
+        return x.flatten(1)
 
     # -- shared machinery -------------------------------------------------------------------------
     def observe(

@@ -112,6 +112,15 @@ class ForwardForward(Learner):
         ]
         groups.append({"params": self.readout.parameters(), "lr": readout_lr})
         self.optimizer = make_optimizer(optimizer, groups, lr, momentum)
+        self.phase: Literal["both", "negative"] = "both"
+
+    def negative_phase(self, x: Tensor, y: Tensor) -> dict[str, Tensor]:
+        """One update from the negative phase alone (wrong labels for ``x``), e.g. during sleep."""
+        self.phase = "negative"
+        try:
+            return self.observe(x, y, None)
+        finally:
+            self.phase = "both"
 
     # -- forward passes -----------------------------------------------------------------------
     def embed(self, x: Tensor, labels: Tensor | None) -> Tensor:
@@ -148,20 +157,29 @@ class ForwardForward(Learner):
         features = [rms_normalise(h).detach() for h in self.activities(self.embed(x, None))]
         return self.readout(torch.cat(features, dim=1))
 
+    def sleep_layers(self) -> list[nn.Linear]:
+        return list(self.layers)
+
+    def sleep_input(self, x: Tensor) -> Tensor:
+        return self.embed(x, None)  # the image with a neutral label
+
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.readout_scores(x) if self.classify == "readout" else self.goodness_scores(x)
 
     # -- learning -----------------------------------------------------------------------------
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
         negative = NEGATIVES[self.negatives](self, x, y, task)
-        positive_h = self.activities(self.embed(x, y))
         negative_h = self.activities(self.embed(x, negative))
-        losses = [
-            ff_loss(self.goodness(p), self.goodness(n), self.threshold)
-            for p, n in zip(positive_h, negative_h)
-        ]
+        if self.phase == "negative":  # only push the goodness of negative data down
+            losses = [F.softplus(self.goodness(n) - self.threshold).mean() for n in negative_h]
+        else:
+            positive_h = self.activities(self.embed(x, y))
+            losses = [
+                ff_loss(self.goodness(p), self.goodness(n), self.threshold)
+                for p, n in zip(positive_h, negative_h)
+            ]
         loss = torch.stack(losses).sum()
-        if self.classify == "readout":
+        if self.classify == "readout" and self.phase == "both":
             readout_loss = F.cross_entropy(self.restrict(self.readout_scores(x), task), y)
             loss = loss + readout_loss
         loss.backward()  # each term reaches only its own layer: inputs are detached

@@ -18,6 +18,8 @@ which only needs the readout's own input and error. Both updates go to the seam 
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -70,6 +72,7 @@ class Hebbian(Learner):
         momentum: float = 0.9,
         train_features: bool = True,
         center: bool = True,
+        readout_competition: Literal["all", "batch"] = "all",
     ):
         super().__init__(input_dim, num_classes)
         sizes = [input_dim, *check_sizes(hidden)]
@@ -89,6 +92,7 @@ class Hebbian(Learner):
         nn.init.zeros_(self.readout.bias)
         self.temperature, self.anti_hebbian = temperature, anti_hebbian
         self.power, self.train_features, self.center = feature_power, train_features, center
+        self.competition = readout_competition
         self.register_buffer("input_mean", torch.zeros(input_dim))
         self.register_buffer("inputs_seen", torch.zeros((), dtype=torch.long))
         self.optimizer = make_optimizer(
@@ -116,6 +120,9 @@ class Hebbian(Learner):
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.readout(self.layer_inputs(x)[-1])
 
+    def sleep_layers(self) -> list[nn.Linear]:
+        return [*self.layers, self.readout]
+
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
         with torch.no_grad():
             if self.center:  # running mean of all inputs seen: a slow, local adaptation
@@ -130,7 +137,12 @@ class Hebbian(Learner):
                 else:
                     layer.weight.grad = torch.zeros_like(layer.weight)
             features = inputs[-1]
-            probabilities = torch.softmax(self.restrict(self.readout(features), task), dim=1)
+            scores = self.restrict(self.readout(features), task)
+            if self.competition == "batch":  # only classes present in the batch compete
+                present = torch.zeros(self.num_classes, dtype=torch.bool, device=y.device)
+                present[y] = True
+                scores = scores.masked_fill(~present, float("-inf"))
+            probabilities = torch.softmax(scores, dim=1)
             error = F.one_hot(y, self.num_classes).to(features.dtype) - probabilities
             self.readout.weight.grad = -(error.T @ features) / len(x)
             self.readout.bias.grad = -error.mean(0)

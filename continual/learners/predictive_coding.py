@@ -95,6 +95,9 @@ class PredictiveCoding(Learner):
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.feedforward(x)[-1]
 
+    def sleep_layers(self) -> list[nn.Linear]:
+        return list(self.layers)
+
     def infer(self, x: Tensor, target: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """Relax the hidden value nodes with input and output clamped; return the prediction
         errors ε_1..ε_L and presynaptic activities φ(x_0)..φ(x_{L-1}) the update uses."""

@@ -1,0 +1,2 @@
+"""Consolidation components: a per-synapse importance and a quadratic pull towards consolidated
+weights, added to the update in ``adjust_update``."""

@@ -1,0 +1,67 @@
+"""Learning without Forgetting (Li & Hoiem 2017): while learning a new experience, keep the
+network's outputs on the current inputs close to those of the network as it was before the
+experience (knowledge distillation with temperature T: λ·T²·KL(p_old^T ‖ p_new^T) over the classes
+seen before). Its gradient is added to ``p.grad`` in ``adjust_update``. It needs a learner whose
+outputs are trained through one differentiable loss, so it is refused for local learners."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from continual.components.base import Batch, Component
+from continual.errors import ContinualError, require
+from continual.learners.backprop import Backprop
+from continual.learners.base import Learner
+from continual.scenarios.experience import Experience
+
+
+class LwF(Component):
+    """Distil the previous network's outputs on old classes into the current one."""
+
+    name = "lwf"
+
+    def __init__(self, *, strength: float = 1.0, temperature: float = 2.0):
+        require(strength >= 0, "strength", "must be non-negative")
+        require(temperature > 0, "temperature", "must be positive")
+        self.strength, self.temperature = strength, temperature
+        self.teacher: Learner | None = None
+        self.old_classes: list[int] = []
+        self.seen: set[int] = set()
+
+    def check(self, learner: Learner) -> None:
+        if not isinstance(learner, Backprop):
+            raise ContinualError(
+                "lwf distils through a global loss and works only with the backprop learner; "
+                "for local learners use consolidation, ewc, si, replay or sleep"
+            )
+
+    def before_experience(self, learner: Learner, experience: Experience) -> None:
+        self.old_classes = sorted(self.seen)
+        self.teacher = copy.deepcopy(learner).eval() if self.old_classes else None
+
+    def adjust_update(self, learner: Learner, batch: Batch) -> None:
+        if self.teacher is None:
+            return
+        with torch.no_grad():
+            target = self.teacher.predict(batch.x)[:, self.old_classes] / self.temperature
+        scores = learner.predict(batch.x)[:, self.old_classes] / self.temperature
+        loss = F.kl_div(
+            F.log_softmax(scores, 1),
+            F.log_softmax(target, 1),
+            log_target=True,
+            reduction="batchmean",
+        )
+        (self.strength * self.temperature**2 * loss).backward()
+
+    def after_experience(self, learner: Learner, experience: Experience) -> None:
+        self.seen.update(experience.classes)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"seen": sorted(self.seen)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.seen = set(state["seen"])

@@ -1,0 +1,65 @@
+"""Synaptic Intelligence (Zenke, Poole & Ganguli 2017): each synapse's importance is its
+contribution to the decrease of the loss along the training trajectory,
+ω = −Σ_t g_t · Δθ_t (g_t: the learner's update in ``p.grad`` before any penalty, Δθ_t: the step
+taken), normalised at the end of each experience: Ω += ω / (Δθ_exp² + ξ); θ* ← θ. For a local
+learner g_t is its local update, so the path integral measures how much each synapse moved along
+its own rule's direction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from continual.components.base import Batch, Component
+from continual.consolidation.anchor import Anchor
+from continual.errors import require
+from continual.learners.base import Learner
+from continual.scenarios.experience import Experience
+
+
+class SynapticIntelligence(Component):
+    """Path-integral importance and a quadratic pull (strength c, damping ξ)."""
+
+    name = "si"
+
+    def __init__(self, *, strength: float = 5000.0, damping: float = 0.1):
+        require(strength >= 0, "strength", "must be non-negative")
+        require(damping > 0, "damping", "must be positive")
+        self.strength, self.damping = strength, damping
+        self.anchor = Anchor()
+        self.path: dict[str, Tensor] = {}
+        self.start: dict[str, Tensor] = {}
+        self.before: dict[str, Tensor] = {}
+        self.update: dict[str, Tensor] = {}
+
+    def before_experience(self, learner: Learner, experience: Experience) -> None:
+        self.start = {k: p.detach().clone() for k, p in learner.named_parameters()}
+        self.path = {k: torch.zeros_like(p) for k, p in learner.named_parameters()}
+
+    def adjust_update(self, learner: Learner, batch: Batch) -> None:
+        for name, p in learner.named_parameters():
+            self.update[name] = p.grad.detach().clone()
+            self.before[name] = p.detach().clone()
+        self.anchor.pull(learner, self.strength)
+
+    def after_batch(self, learner: Learner, batch: Batch) -> None:
+        with torch.no_grad():
+            for name, p in learner.named_parameters():
+                self.path[name] -= self.update[name] * (p - self.before[name])
+
+    def after_experience(self, learner: Learner, experience: Experience) -> None:
+        importance = {
+            name: (
+                self.path[name] / ((p.detach() - self.start[name]).square() + self.damping)
+            ).clamp_min(0.0)
+            for name, p in learner.named_parameters()
+        }
+        self.anchor.consolidate(learner, importance)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.anchor.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.anchor.load_state_dict(state)

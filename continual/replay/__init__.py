@@ -1,0 +1,1 @@
+"""Replay: a fixed-budget memory of past samples mixed into training batches."""

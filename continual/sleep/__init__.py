@@ -1,0 +1,1 @@
+"""Sleep-like phases that run between experiences without new data."""

@@ -1,0 +1,115 @@
+"""Replay sleep: an offline phase after each experience that learns from replayed samples instead
+of new data — stored samples (a small buffer) or samples generated from stored per-class input
+statistics (a diagonal Gaussian per class, no samples kept: a minimal generative replay in the
+spirit of van de Ven, Siegelmann & Tolias 2020). For Forward-Forward, ``negative_only = true``
+runs only the negative phase offline on the generated inputs, as Hinton (2022) suggests the
+negative pass could run during sleep."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from continual.components.base import Component
+from continual.errors import ContinualError, require
+from continual.learners.base import Learner
+from continual.replay.buffer import Buffer
+from continual.scenarios.experience import Experience, as_float
+
+
+class ClassStatistics:
+    """Running per-class mean and variance of the inputs (flattened), nothing else."""
+
+    def __init__(self) -> None:
+        self.count: dict[int, int] = {}
+        self.mean: dict[int, Tensor] = {}
+        self.square: dict[int, Tensor] = {}
+        self.low: Tensor | None = None
+        self.high: Tensor | None = None
+
+    def add(self, x: Tensor, y: Tensor) -> None:
+        x = x.flatten(1)
+        self.low = x.min(0).values if self.low is None else torch.minimum(self.low, x.min(0).values)
+        self.high = (
+            x.max(0).values if self.high is None else torch.maximum(self.high, x.max(0).values)
+        )
+        for cls in y.unique().tolist():
+            members = x[y == cls]
+            n, old = len(members), self.count.get(cls, 0)
+            total = old + n
+            self.mean[cls] = (self.mean.get(cls, 0) * old + members.sum(0)) / total
+            self.square[cls] = (self.square.get(cls, 0) * old + members.square().sum(0)) / total
+            self.count[cls] = total
+
+    def sample(
+        self, n: int, generator: torch.Generator, shape: tuple[int, ...]
+    ) -> tuple[Tensor, Tensor]:
+        classes = torch.tensor(sorted(self.count))
+        labels = classes[torch.randint(len(classes), (n,), generator=generator)]
+        mean = torch.stack([self.mean[int(c)] for c in labels])
+        std = torch.stack(
+            [(self.square[int(c)] - self.mean[int(c)].square()).clamp_min(0).sqrt() for c in labels]
+        )
+        noise = torch.randn(mean.shape, generator=generator).to(mean.device)
+        x = torch.maximum(torch.minimum(mean + std * noise, self.high), self.low)
+        return x.view(n, *shape), labels.to(mean.device)
+
+
+class ReplaySleep(Component):
+    """``steps`` offline updates after each experience on replayed or generated samples."""
+
+    name = "replay-sleep"
+
+    def __init__(
+        self,
+        *,
+        steps: int = 100,
+        batch_size: int = 32,
+        source: Literal["generated", "buffer"] = "generated",
+        budget: int = 200,
+        negative_only: bool = False,
+        seed: int = 0,
+    ):
+        require(steps >= 1, "steps", "must be at least 1")
+        require(batch_size >= 1, "batch_size", "must be at least 1")
+        self.steps, self.batch_size, self.source = steps, batch_size, source
+        self.negative_only = negative_only
+        self.generator = torch.Generator().manual_seed(seed)
+        self.statistics = ClassStatistics()
+        self.buffer = Buffer(budget, "class-balanced", seed) if source == "buffer" else None
+        self.shape: tuple[int, ...] = ()
+        self.total_steps = 0
+
+    def check(self, learner: Learner) -> None:
+        if self.negative_only and not hasattr(learner, "negative_phase"):
+            raise ContinualError(
+                f"replay-sleep: negative_only needs a learner with a negative phase (ff), "
+                f"not {type(learner).__name__}"
+            )
+
+    def _replayed(self) -> tuple[Tensor, Tensor]:
+        if self.buffer is not None:
+            x, y, _ = self.buffer.sample(self.batch_size)
+            return as_float(x), y
+        return self.statistics.sample(self.batch_size, self.generator, self.shape)
+
+    def after_experience(self, learner: Learner, experience: Experience) -> None:
+        x, y = as_float(experience.x_train), experience.y_train
+        self.shape = tuple(x.shape[1:])
+        if self.buffer is not None:
+            device = y.device
+            self.buffer.add(experience.x_train, y, torch.full_like(y, -1, device=device))
+        else:
+            self.statistics.add(x, y)
+        for _ in range(self.steps):
+            xs, ys = self._replayed()
+            if self.negative_only:
+                learner.negative_phase(xs, ys)
+            else:
+                learner.observe(xs, ys, None)
+            self.total_steps += 1
+
+    def summary(self) -> dict[str, Any]:
+        return {"steps": self.total_steps, "source": self.source}

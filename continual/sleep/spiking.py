@@ -1,0 +1,301 @@
+"""Spiking sleep after Sleep Replay Consolidation, SRC (Tadros, Krishnan, Ramyaa & Bazhenov
+2022, Nature Communications, "Sleep-like unsupervised replay reduces catastrophic forgetting in
+artificial neural networks").
+
+After an experience, the learner's chain of linear layers (biases ignored) runs as a network of
+non-leaky-reset integrate-and-fire neurons. Input spikes are Bernoulli/Poisson with rates from
+the mean input of all data seen so far, shown through a random square patch each step (the
+original's masked input). Each layer's synaptic input is scaled by a data-based factor
+(Diehl et al. 2015's normalisation: the largest of the maximum positive weight and the maximum
+activation, relative to the layer below) times ``alpha_scale``:
+
+    v_l ← decay · v_l + α_l · W_l s_{l−1};   s_l = [v_l ≥ β_l];   v_l ← 0 where s_l = 1
+
+and an STDP-like rule changes the weights into every neuron that spikes: synapses from
+presynaptic neurons that spiked grow by inc·σ(w), those from silent ones shrink by dec·σ(w).
+The defaults are the constants of the original MNIST code (inc 0.032064, dec 0.003344,
+β = 14.548, 44.560, 38.046, α-scale 55.882, decay 0.999, max rate 239.5 Hz, dt 1 ms) and
+15000 + 5000·(experience − 1) steps. Sleep reads only stored statistics, never samples.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from continual.components.base import Component
+from continual.errors import ContinualError, require
+from continual.learners.base import Learner
+from continual.scenarios.experience import Experience
+
+
+@dataclass
+class SleepStatistics:
+    """What sleep may know about the data: no samples, only summaries of those seen so far."""
+
+    input_mean: Tensor  # mean first-layer input
+    image_shape: tuple[int, ...]  # shape of the raw inputs (for patch masks)
+    max_activation: list[float]  # per layer, the largest ReLU activation on the data
+    count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input_mean": self.input_mean,
+            "image_shape": list(self.image_shape),
+            "max_activation": list(self.max_activation),
+            "count": self.count,
+        }
+
+
+@dataclass
+class SleepReport:
+    steps: int = 0
+    input_spikes: int = 0
+    spikes: list[int] = field(default_factory=list)
+
+
+def stdp(weight: Tensor, pre: Tensor, inc: float, dec: float, scale: float = 1.0) -> Tensor:
+    """The SRC weight change for the rows of neurons that spiked: + inc·σ(w/scale) where the
+    presynaptic neuron spiked, − dec·σ(w/scale) where it was silent."""
+    bound = torch.sigmoid(weight / scale)
+    return torch.where(pre.bool()[None, :], inc * bound, -dec * bound)
+
+
+def data_based_scales(weights: list[Tensor], max_activation: list[float]) -> list[float]:
+    """Per-layer input scale after the data-based normalisation of ANN-to-SNN conversion."""
+    factors, previous = [], 1.0
+    for weight, activation in zip(weights, max_activation):
+        scale = max(float(weight.clamp_min(0).max()), activation, 1e-12)
+        applied = scale / previous
+        factors.append(1.0 / applied)
+        previous = applied
+    return factors
+
+
+def patch_masks(
+    steps: int, shape: tuple[int, ...], fraction: float, width: int, generator: torch.Generator
+) -> Tensor:
+    """A random square patch (side ``fraction`` of the image side) per step, as a (steps, width)
+    0/1 mask over the first-layer input; features beyond the image (e.g. a label code) stay on."""
+    pixels = math.prod(shape)
+    mask = torch.ones(steps, width)
+    if len(shape) >= 2:
+        height, side = shape[-2], shape[-1]
+        size = max(1, round(min(height, side) * fraction))
+        top = torch.randint(0, height - size + 1, (steps,), generator=generator)
+        left = torch.randint(0, side - size + 1, (steps,), generator=generator)
+        rows = torch.arange(height)[None, :, None]
+        cols = torch.arange(side)[None, None, :]
+        inside = (
+            (rows >= top[:, None, None])
+            & (rows < top[:, None, None] + size)
+            & (cols >= left[:, None, None])
+            & (cols < left[:, None, None] + size)
+        )
+        image = inside.float()
+        if len(shape) == 3:  # channels first
+            image = image[:, None].expand(steps, shape[0], height, side)
+        mask[:, :pixels] = image.reshape(steps, pixels)
+    else:
+        keep = torch.rand(steps, pixels, generator=generator) < fraction**2
+        mask[:, :pixels] = keep.float()
+    return mask
+
+
+def spiking_sleep(
+    weights: list[Tensor],
+    statistics: SleepStatistics,
+    steps: int,
+    *,
+    alpha_scale: float,
+    thresholds: tuple[float, ...],
+    decay: float,
+    inc: float,
+    dec: float,
+    max_rate: float,
+    dt: float,
+    input_scale: float,
+    patch_fraction: float,
+    sigmoid_scale: float,
+    generator: torch.Generator,
+    output_spikes: int = 0,
+) -> SleepReport:
+    """Run SRC's sleep on ``weights`` (modified in place) using only ``statistics``; with
+    ``output_spikes > 0`` the phase ends early once the last layer has spiked that often."""
+    device = weights[0].device
+    alpha = [a * alpha_scale for a in data_based_scales(weights, statistics.max_activation)]
+    probability = (statistics.input_mean.clamp_min(0) * 2 * dt * max_rate * input_scale).clamp_max(
+        1
+    )
+    width = len(probability)
+    report = SleepReport(spikes=[0] * len(weights))
+    potentials = [torch.zeros(w.shape[0], device=device) for w in weights]
+    chunk = 1000
+    for start in range(0, steps, chunk):
+        n = min(chunk, steps - start)
+        mask = patch_masks(n, statistics.image_shape, patch_fraction, width, generator)
+        draws = torch.rand(n, width, generator=generator)
+        inputs = ((draws < probability.cpu()) & (mask > 0)).float().to(device)
+        report.input_spikes += int(inputs.sum())
+        for t in range(n):
+            spikes = inputs[t]
+            for layer, weight in enumerate(weights):
+                v = potentials[layer]
+                v.mul_(decay)
+                if spikes.any():
+                    v.add_(alpha[layer] * (weight @ spikes))
+                fired = v >= thresholds[layer]
+                if not fired.any():
+                    spikes = fired.float()
+                    continue
+                rows = fired.nonzero().squeeze(1)
+                weight[rows] += stdp(weight[rows], spikes, inc, dec, sigmoid_scale)
+                v[rows] = 0.0
+                report.spikes[layer] += len(rows)
+                spikes = fired.float()
+            if output_spikes and report.spikes[-1] >= output_spikes:
+                report.steps += t + 1
+                return report
+        report.steps += n
+    return report
+
+
+class SpikingSleep(Component):
+    """SRC sleep after every experience (and optionally every ``every`` training steps)."""
+
+    name = "sleep"
+
+    def __init__(
+        self,
+        *,
+        steps: int = 15000,
+        steps_increment: int = 5000,
+        every: int = 0,
+        alpha_scale: float = 55.882454,
+        thresholds: tuple[float, ...] = (14.548273, 44.560317, 38.046326),
+        decay: float = 0.999,
+        inc: float = 0.032064,
+        dec: float = 0.003344,
+        max_rate: float = 239.515363,
+        dt: float = 0.001,
+        input_scale: float = 1.0,
+        patch_fraction: float = 10 / 28,
+        sigmoid_scale: float = 1.0,
+        output_spikes: int = 0,
+        seed: int = 0,
+    ):
+        require(steps >= 0 and steps_increment >= 0, "steps", "must be non-negative")
+        require(every >= 0, "every", "must be 0 (only after experiences) or positive")
+        require(0 < decay <= 1, "decay", "must be in (0, 1]")
+        require(all(t > 0 for t in thresholds), "thresholds", "must be positive")
+        require(0 < patch_fraction <= 1, "patch_fraction", "must be in (0, 1]")
+        require(output_spikes >= 0, "output_spikes", "must be non-negative (0: no early end)")
+        self.steps, self.increment, self.every = steps, steps_increment, every
+        self.options = dict(
+            alpha_scale=alpha_scale,
+            decay=decay,
+            inc=inc,
+            dec=dec,
+            max_rate=max_rate,
+            dt=dt,
+            input_scale=input_scale,
+            patch_fraction=patch_fraction,
+            sigmoid_scale=sigmoid_scale,
+            output_spikes=output_spikes,
+        )
+        self.thresholds = tuple(thresholds)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.statistics: SleepStatistics | None = None
+        self.experiences = 0
+        self.batches = 0
+        self.totals = {"sleeps": 0, "steps": 0, "input_spikes": 0}
+        self.layer_spikes: list[int] = []
+
+    def check(self, learner: Learner) -> None:
+        layers = learner.sleep_layers()
+        if len(layers) > len(self.thresholds):
+            raise ContinualError(
+                f"sleep: the {type(learner).__name__} learner has {len(layers)} layers but "
+                f"{len(self.thresholds)} thresholds are given; set sleep's 'thresholds' to "
+                f"{len(layers)} values"
+            )
+
+    def observe_data(self, learner: Learner, x: Tensor) -> None:
+        """Update the stored statistics with data ``x`` (the only place sleep sees data)."""
+        with torch.no_grad():
+            first = learner.sleep_input(x)
+            activations, h = [], first
+            for layer in learner.sleep_layers():
+                h = torch.relu(h @ layer.weight.T)
+                activations.append(float(h.max()))
+            n = len(x)
+            if self.statistics is None:
+                self.statistics = SleepStatistics(first.mean(0), tuple(x.shape[1:]), activations, n)
+                return
+            s = self.statistics
+            total = s.count + n
+            s.input_mean = (s.input_mean * s.count + first.sum(0)) / total
+            s.max_activation = [max(a, b) for a, b in zip(s.max_activation, activations)]
+            s.count = total
+
+    def sleep(self, learner: Learner, steps: int) -> SleepReport:
+        """One sleep phase of ``steps`` steps, from stored statistics only."""
+        if self.statistics is None:
+            raise ContinualError("sleep: no statistics yet (sleep runs after data was seen)")
+        layers = learner.sleep_layers()
+        with torch.no_grad():
+            report = spiking_sleep(
+                [layer.weight.data for layer in layers],
+                self.statistics,
+                steps,
+                thresholds=self.thresholds[: len(layers)],
+                generator=self.generator,
+                **self.options,
+            )
+        self.totals["sleeps"] += 1
+        self.totals["steps"] += report.steps
+        self.totals["input_spikes"] += report.input_spikes
+        if not self.layer_spikes:
+            self.layer_spikes = [0] * len(report.spikes)
+        self.layer_spikes = [a + b for a, b in zip(self.layer_spikes, report.spikes)]
+        return report
+
+    def after_batch(self, learner: Learner, batch) -> None:
+        self.batches += 1
+        if self.every and self.batches % self.every == 0 and self.statistics is not None:
+            self.sleep(learner, self.steps)
+
+    def after_experience(self, learner: Learner, experience: Experience) -> None:
+        index = torch.arange(experience.train_size, device=experience.y_train.device)
+        self.observe_data(learner, experience.batch(index)[0])
+        self.sleep(learner, self.steps + self.increment * self.experiences)
+        self.experiences += 1
+
+    def summary(self) -> dict[str, Any]:
+        return {**self.totals, "spikes_per_layer": self.layer_spikes}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "statistics": None if self.statistics is None else self.statistics.to_dict(),
+            "experiences": self.experiences,
+            "rng": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        stats = state["statistics"]
+        self.statistics = (
+            None
+            if stats is None
+            else SleepStatistics(
+                stats["input_mean"],
+                tuple(stats["image_shape"]),
+                stats["max_activation"],
+                stats["count"],
+            )
+        )
+        self.experiences = state["experiences"]
+        self.generator.set_state(state["rng"])
