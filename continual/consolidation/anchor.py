@@ -36,13 +36,22 @@ class Anchor:
             self.anchor[name] = p.detach().clone()
 
     def pull(self, learner: Learner, strength: float) -> None:
-        """Add λ·Ω·(θ − θ*) to every anchored parameter's ``p.grad``."""
+        """Add λ·Ω·(θ − θ*) to every anchored parameter's ``p.grad``.
+
+        Under plain SGD with rate η the coefficient λ·Ω is capped at 1/η, so one step never
+        overshoots the anchor (the proximal limit); without the cap a large λ diverges. Adaptive
+        optimisers normalise the step and need no cap.
+        """
         if not self.importance:
             return
+        caps = _sgd_caps(learner.optimizer)
         with torch.no_grad():
             for name, p in learner.named_parameters():
                 if name in self.importance:
-                    p.grad.add_(strength * self.importance[name] * (p - self.anchor[name]))
+                    coefficient = strength * self.importance[name]
+                    if id(p) in caps:
+                        coefficient = coefficient.clamp_max(caps[id(p)])
+                    p.grad.add_(coefficient * (p - self.anchor[name]))
 
     def penalty(self, learner: Learner) -> Tensor:
         """½ Σ Ω (θ − θ*)², for reporting and tests."""
@@ -60,3 +69,10 @@ class Anchor:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.importance = dict(state["importance"])
         self.anchor = dict(state["anchor"])
+
+
+def _sgd_caps(optimizer: torch.optim.Optimizer) -> dict[int, float]:
+    """1/η for every parameter an SGD optimiser updates (no entry for adaptive optimisers)."""
+    if not isinstance(optimizer, torch.optim.SGD):
+        return {}
+    return {id(p): 1.0 / group["lr"] for group in optimizer.param_groups for p in group["params"]}

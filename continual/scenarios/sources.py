@@ -45,7 +45,7 @@ def synthetic(
     features: int = 20,
     classes: int = 10,
     test_fraction: float = 0.25,
-    class_sep: float = 2.0,
+    class_sep: float = 4.0,
     split_seed: int = 0,
 ) -> LabelledData:
     """Well-separated Gaussian clusters from ``sklearn.datasets.make_classification``, scaled to
