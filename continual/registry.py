@@ -43,6 +43,14 @@ DATASETS: dict[str, Entry] = {
         "continual.scenarios.sources:synthetic",
         "Gaussian clusters from scikit-learn's make_classification (for fast tests)",
     ),
+    "npz": Entry("continual.scenarios.files:npz", "your own .npz: x_train, y_train, x_test, y_test"),
+    "mnist": Entry("continual.scenarios.files:mnist", "MNIST, 28x28 digits (files in --data-dir)"),
+    "fashion-mnist": Entry(
+        "continual.scenarios.files:fashion_mnist", "Fashion-MNIST (files in --data-dir)"
+    ),
+    "kmnist": Entry("continual.scenarios.files:kmnist", "Kuzushiji-MNIST (files in --data-dir)"),
+    "cifar10": Entry("continual.scenarios.files:cifar10", "CIFAR-10, 32x32 colour (--data-dir)"),
+    "cifar100": Entry("continual.scenarios.files:cifar100", "CIFAR-100, 100 classes (--data-dir)"),
 }
 
 GENERATORS: dict[str, Entry] = {
@@ -53,6 +61,17 @@ GENERATORS: dict[str, Entry] = {
     "task-incremental": Entry(
         "continual.scenarios.split:task_incremental",
         "disjoint groups of classes per experience; the task label is given",
+    ),
+    "permuted": Entry(
+        "continual.scenarios.domain:permuted",
+        "domain-incremental: a fixed random pixel permutation per experience",
+    ),
+    "rotated": Entry(
+        "continual.scenarios.domain:rotated", "domain-incremental: a fixed rotation per experience"
+    ),
+    "task-free": Entry(
+        "continual.scenarios.task_free:task_free",
+        "online stream drifting between class groups with blurry boundaries, seen once",
     ),
 }
 

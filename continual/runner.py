@@ -21,17 +21,22 @@ from continual.evaluation.cost import flops_per_sample
 from continual.evaluation.evaluator import Evaluator
 from continual.learners.base import Learner
 from continual.results import SCHEMA_VERSION
-from continual.scenarios.experience import Stream, merge
+from continual.scenarios.experience import Stream, merge, online_experience
 from continual.specs import ScenarioSpec, StrategySpec, scenario_to_dict
 from continual.strategy import Strategy
 
 Progress = Callable[[int], None]
 
 
-def build_stream(spec: ScenarioSpec, seed: int) -> Stream:
-    """The scenario's stream; the class order follows the spec's seed, or the run's if unset."""
+def build_stream(spec: ScenarioSpec, seed: int, data_dir: str | None = None) -> Stream:
+    """The scenario's stream; the class order follows the spec's seed, or the run's if unset.
+    ``data_dir`` is where file-based datasets look unless the spec says otherwise."""
+    values = dict(spec.dataset.values)
     with spec.dataset.errors():
-        data = registry.build("dataset", spec.dataset.values)
+        factory = registry.lookup("dataset", values["name"]).load()
+        if data_dir is not None and "data_dir" in registry.options(factory):
+            values.setdefault("data_dir", data_dir)
+        data = registry.build("dataset", values)
     with spec.generator.errors():
         return registry.build(
             "generator", spec.generator.values, data, spec.seed if spec.seed is not None else seed
@@ -63,6 +68,8 @@ def build_strategy(spec: StrategySpec, stream: Stream, seed: int, device: str = 
 
 def total_steps(spec: StrategySpec, stream: Stream, strategy: Strategy) -> int:
     """Training steps a run will take (for progress bars)."""
+    if stream.online is not None:
+        return -(-len(stream.online.order) // strategy.batch_size)
     if spec.training.mode == "joint":
         return strategy.steps_per_experience(sum(e.train_size for e in stream))
     return sum(strategy.steps_per_experience(e.train_size) for e in stream)
@@ -74,11 +81,18 @@ def run(
     seed: int,
     device: str = "cpu",
     progress: Progress | None = None,
+    data_dir: str | None = None,
 ) -> dict[str, Any]:
-    """Train ``strategy_spec`` on ``scenario`` with ``seed``; return the result document."""
+    """Train ``strategy_spec`` on ``scenario`` with ``seed``; return the result document.
+
+    Sequential runs train experience by experience and take a matrix row after each; joint runs
+    train once on everything; on a task-free stream every sample is seen once in the stream's
+    order (one pass, no shuffling, no boundaries) and a row is taken when each underlying task
+    stops appearing.
+    """
     started = time.perf_counter()
     torch.manual_seed(seed)
-    stream = build_stream(scenario, seed)
+    stream = build_stream(scenario, seed, data_dir)
     strategy = build_strategy(strategy_spec, stream, seed, device)
     learner = strategy.learner
     evaluator = Evaluator(stream, device)
@@ -86,13 +100,22 @@ def run(
         torch.manual_seed(seed + 1_000_003)
         baseline = evaluator(build_learner(strategy_spec, stream).to(device))
 
-    joint = strategy_spec.training.mode == "joint"
-    plan = [merge(list(stream))] if joint else list(stream)
+    joint = strategy_spec.training.mode == "joint" and stream.online is None
+    online = stream.online is not None
+    if online:
+        plan = [online_experience(stream)]
+        strategy.epochs, strategy.steps, strategy.shuffle = 1, None, False
+        row_steps = {-(-end // strategy.batch_size) for end in stream.online.task_ends}
+    else:
+        plan = [merge(list(stream))] if joint else list(stream)
+        row_steps = set()
     plan = [e.to(device) for e in plan]
     every = strategy_spec.training.eval_every or max(
-        1, min(strategy.steps_per_experience(e.train_size) for e in plan) // 10
+        1, min(strategy.steps_per_experience(e.train_size) for e in plan) // (10 * len(stream)
+                                                                              if online else 10)
     )
     curves: dict[str, list[Any]] = {"step": [], "accuracy": [], "experience_end_steps": []}
+    matrix: list[list[float]] = []
     eval_seconds = 0.0
 
     def evaluate() -> list[float]:
@@ -107,13 +130,19 @@ def run(
     def on_step(step: int) -> None:
         if progress is not None:
             progress(1)
-        if step % every == 0:
-            evaluate()
+        if step % every == 0 or step in row_steps:
+            accuracies = evaluate()
+            if step in row_steps:
+                matrix.append(accuracies)
+                curves["experience_end_steps"].append(step)
 
-    cost = flops_per_sample(learner, *plan[0].batch(torch.arange(min(32, plan[0].train_size))))
-    matrix = [evaluate()]
+    index = torch.arange(min(32, plan[0].train_size), device=plan[0].y_train.device)
+    cost = flops_per_sample(learner, *plan[0].batch(index))
+    matrix.append(evaluate())
     for experience in plan:
         strategy.train_experience(experience, on_step)
+        if online:
+            continue
         curves["experience_end_steps"].append(strategy.step)
         if curves["step"][-1] != strategy.step:
             evaluate()
@@ -159,6 +188,8 @@ def run_id(config: dict[str, Any], seed: int) -> str:
 def describe(stream: Stream) -> dict[str, Any]:
     return {
         "name": stream.name,
+        "task_free": stream.online is not None,
+        "task_ends": None if stream.online is None else list(stream.online.task_ends),
         "num_classes": stream.num_classes,
         "input_shape": list(stream.input_shape),
         "experiences": [

@@ -24,7 +24,8 @@ class Strategy:
 
     Training runs for ``epochs`` passes over the experience, or exactly ``steps`` batches when
     ``steps`` is given (van de Ven et al. count iterations). Batches are index slices of the
-    experience's tensors, shuffled by a generator seeded with ``seed``.
+    experience's tensors, shuffled by a generator seeded with ``seed`` (or in stored order with
+    ``shuffle = False``, as task-free streams need).
     """
 
     def __init__(
@@ -36,6 +37,7 @@ class Strategy:
         batch_size: int = 32,
         steps: int | None = None,
         seed: int = 0,
+        shuffle: bool = True,
     ):
         require(epochs >= 1, "epochs", f"must be at least 1, got {epochs}")
         require(batch_size >= 1, "batch_size", f"must be at least 1, got {batch_size}")
@@ -44,7 +46,7 @@ class Strategy:
             component.check(learner)
         self.learner = learner
         self.components = list(components)
-        self.epochs, self.batch_size, self.steps = epochs, batch_size, steps
+        self.epochs, self.batch_size, self.steps, self.shuffle = epochs, batch_size, steps, shuffle
         self.generator = torch.Generator().manual_seed(seed)
         self.step = 0
         self.samples_seen = 0
@@ -101,7 +103,8 @@ class Strategy:
         total = self.steps_per_experience(size)
         produced = 0
         while produced < total:
-            for index in torch.randperm(size, generator=self.generator).split(self.batch_size):
+            order = torch.randperm(size, generator=self.generator) if self.shuffle else torch.arange(size)
+            for index in order.split(self.batch_size):
                 if produced == total:
                     return
                 produced += 1

@@ -2,7 +2,7 @@
 FLOPs per training and test sample (torch.utils.flop_counter), each also as a ratio to backprop;
 then each learner's forgetting on split-digits (class-incremental) next to backprop's.
 
-    python scripts/benchmark_learners.py [--seeds 3] [--threads 2] [--out docs/benchmarks/learners.md]
+    python scripts/benchmark_learners.py [--seeds 3] [--threads 2] [--out FILE.md]
 
 Run it on an idle machine: on a shared 2-core machine timings can be off by an order of magnitude.
 """
@@ -104,7 +104,7 @@ def main() -> None:
         "",
         "## split-digits, class-incremental (5 experiences of 2 classes)",
         "",
-        "| learner | final avg accuracy % | forgetting % (Chaudhry) | BWT % | learning accuracy % |",
+        "| learner | final avg acc % | forgetting % (Chaudhry) | BWT % | learning acc % |",
         "| --- | --- | --- | --- | --- |",
     ]
     for name, preset in PRESETS.items():

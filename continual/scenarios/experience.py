@@ -76,13 +76,27 @@ class Experience:
 
 
 @dataclass(frozen=True, eq=False)
+class OnlineSchedule:
+    """A task-free stream's order: ``order`` indexes the experiences' concatenated training
+    data; ``task_ends[k]`` is how many samples have passed when task k stops appearing."""
+
+    order: Tensor
+    task_ends: tuple[int, ...]
+
+
+@dataclass(frozen=True, eq=False)
 class Stream:
-    """An ordered, re-iterable sequence of experiences plus what a learner must know up front."""
+    """An ordered, re-iterable sequence of experiences plus what a learner must know up front.
+
+    ``online`` is set for task-free streams: training then sees every sample once, in that order,
+    without experience boundaries; the experiences remain the units of evaluation.
+    """
 
     name: str
     experiences: tuple[Experience, ...]
     num_classes: int
     input_shape: tuple[int, ...]
+    online: OnlineSchedule | None = None
 
     def __iter__(self) -> Iterator[Experience]:
         return iter(self.experiences)
@@ -106,6 +120,15 @@ class Stream:
 def as_float(x: Tensor) -> Tensor:
     """uint8 images become floats in [0, 1]; float inputs pass through unchanged."""
     return x.float().div_(255.0) if x.dtype == torch.uint8 else x
+
+
+def online_experience(stream: Stream) -> Experience:
+    """A task-free stream's training data as one experience, in the stream's order."""
+    assert stream.online is not None
+    merged = merge(list(stream))
+    order = stream.online.order
+    return Experience(0, merged.classes, merged.x_train[order], merged.y_train[order],
+                      merged.x_test, merged.y_test, task=None, train_task=None)
 
 
 def merge(experiences: Sequence[Experience]) -> Experience:

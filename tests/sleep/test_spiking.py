@@ -59,7 +59,7 @@ def test_sleep_needs_statistics_and_uses_nothing_else():
     before = [layer.weight.detach().clone() for layer in learner.sleep_layers()]
     report = sleep.sleep(learner, 50)  # no data passed: statistics only
     assert report.steps == 50 and sum(report.spikes) > 0
-    assert any(not torch.equal(b, l.weight) for b, l in zip(before, learner.sleep_layers()))
+    assert any(not torch.equal(b, layer.weight) for b, layer in zip(before, learner.sleep_layers()))
 
 
 def test_statistics_are_running_means_and_maxima():
