@@ -22,7 +22,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Continual learning with local learners, consolidation and sleep.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("list", help="show the preset scenarios, strategies, learners, components")
+    listing = commands.add_parser(
+        "list", help="show the preset scenarios, strategies, learners, components"
+    )
+    listing.add_argument("--data-dir", metavar="DIR", help="where to look for dataset files")
     run = commands.add_parser("run", help="train strategies on a scenario and compare them")
     run.add_argument(
         "--scenario",
@@ -49,6 +52,24 @@ def _parser() -> argparse.ArgumentParser:
         help="folder for the JSON result files (default: results)",
     )
     run.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    run.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where standard datasets' files are (default: $CONTINUAL_DATA or "
+        "~/.cache/continual); nothing is downloaded",
+    )
+    run.add_argument(
+        "--dataset",
+        metavar="NAME|FILE.npz",
+        help="run the scenario's protocol on another dataset: a dataset name or "
+        "your own .npz (x_train, y_train, x_test, y_test)",
+    )
+    run.add_argument(
+        "--experiences",
+        type=int,
+        metavar="N",
+        help="change the number of experiences (1 = ordinary i.i.d. training)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -60,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             from continual.commands import list_command
 
-            return list_command()
+            return list_command(args.data_dir)
         if args.command == "run":
             from continual.commands import run_command
 

@@ -19,14 +19,31 @@ def _description(path) -> str:
         return f"[red]unreadable: {error}[/red]"
 
 
-def list_command() -> int:
+def _ready(path, data_dir: str | None) -> str:
+    """'yes', or what is missing, for a scenario preset (without importing torch)."""
+    from continual.scenarios.locations import ready
+
+    try:
+        dataset = specs.tomllib.loads(path.read_text(encoding="utf-8")).get("dataset", {})
+    except (OSError, specs.tomllib.TOMLDecodeError):
+        return "[red]unreadable[/red]"
+    name = dataset.get("name", "?")
+    if ready(name, dataset.get("data_dir", data_dir)):
+        return "[green]yes[/green]"
+    return f"[yellow]needs {name} files[/yellow]"
+
+
+def list_command(data_dir: str | None = None) -> int:
     console = Console()
     for kind in specs.KINDS:
         table = Table(title=f"{kind} (presets in {specs.preset_dir(kind)})", title_justify="left")
         table.add_column("name", style="bold")
+        if kind == "scenarios":
+            table.add_column("ready")
         table.add_column("description")
         for name, path in specs.presets(kind).items():
-            table.add_row(name, _description(path))
+            extra = [_ready(path, data_dir)] if kind == "scenarios" else []
+            table.add_row(name, *extra, _description(path))
         console.print(table)
     for kind, entries in (("learners", registry.LEARNERS), ("components", registry.COMPONENTS)):
         table = Table(
@@ -53,14 +70,16 @@ def run_command(args: argparse.Namespace) -> int:
     if args.device != "cpu" and not args.device.startswith("cuda"):
         raise ContinualError(f"--device {args.device}: expected cpu or cuda")
     seeds = args.seed or [0]
-    scenario = specs.load_scenario(args.scenario)
+    scenario = specs.with_overrides(
+        specs.load_scenario(args.scenario), args.dataset, args.experiences
+    )
     strategy_refs = args.strategy or list(specs.presets("strategies"))
     if not strategy_refs:
         raise ContinualError("no strategy given and no strategy presets found")
     strategies = [specs.load_strategy(ref) for ref in strategy_refs]
 
     # Build everything once before training anything, so a bad value fails fast.
-    stream = runner.build_stream(scenario, seeds[0])
+    stream = runner.build_stream(scenario, seeds[0], args.data_dir)
     if len(stream) == 0:
         raise ContinualError(f"scenario {scenario.name!r} has no experiences")
     planned = [
@@ -85,6 +104,7 @@ def run_command(args: argparse.Namespace) -> int:
                     spec,
                     seed,
                     device=args.device,
+                    data_dir=args.data_dir,
                     progress=lambda n, t=task: progress.advance(t, n),
                 )
                 progress.update(task, completed=steps)

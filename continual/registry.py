@@ -43,7 +43,9 @@ DATASETS: dict[str, Entry] = {
         "continual.scenarios.sources:synthetic",
         "Gaussian clusters from scikit-learn's make_classification (for fast tests)",
     ),
-    "npz": Entry("continual.scenarios.files:npz", "your own .npz: x_train, y_train, x_test, y_test"),
+    "npz": Entry(
+        "continual.scenarios.files:npz", "your own .npz: x_train, y_train, x_test, y_test"
+    ),
     "mnist": Entry("continual.scenarios.files:mnist", "MNIST, 28x28 digits (files in --data-dir)"),
     "fashion-mnist": Entry(
         "continual.scenarios.files:fashion_mnist", "Fashion-MNIST (files in --data-dir)"

@@ -111,8 +111,9 @@ def run(
         row_steps = set()
     plan = [e.to(device) for e in plan]
     every = strategy_spec.training.eval_every or max(
-        1, min(strategy.steps_per_experience(e.train_size) for e in plan) // (10 * len(stream)
-                                                                              if online else 10)
+        1,
+        min(strategy.steps_per_experience(e.train_size) for e in plan)
+        // (10 * len(stream) if online else 10),
     )
     curves: dict[str, list[Any]] = {"step": [], "accuracy": [], "experience_end_steps": []}
     matrix: list[list[float]] = []

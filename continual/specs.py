@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -222,6 +222,35 @@ def load_strategy(ref: str) -> StrategySpec:
     for component in components:
         _check_entry("component", component)
     return StrategySpec(name, str(table.get("description", "")), learner, training, components)
+
+
+def with_overrides(
+    spec: ScenarioSpec, dataset: str | None = None, experiences: int | None = None
+) -> ScenarioSpec:
+    """The scenario with another dataset (a registry name or a ``.npz`` path) and/or another
+    number of experiences, as ``continual run --dataset/--experiences`` ask."""
+    origin = "command line"
+    if dataset is not None:
+        values = {"name": "npz", "path": dataset} if dataset.endswith(".npz") else {"name": dataset}
+        section = Section(values, origin, "", "dataset")
+        _check_entry("dataset", section)
+        spec = replace(spec, dataset=section, name=f"{spec.name}@{Path(dataset).stem}")
+    if experiences is not None:
+        if experiences < 1:
+            raise SpecError(f"--experiences {experiences}: a stream needs at least 1 experience")
+        if "experiences" not in registry.options(
+            registry.lookup("generator", spec.generator.name).load()
+        ):
+            raise SpecError(
+                f"--experiences: the {spec.generator.name} generator has no such option"
+            )
+        generator = Section(
+            {**spec.generator.values, "experiences": experiences}, origin, "", "generator"
+        )
+        if "class_groups" in generator.values:
+            raise SpecError("--experiences: this scenario fixes its class_groups explicitly")
+        spec = replace(spec, generator=generator, name=f"{spec.name}x{experiences}")
+    return spec
 
 
 def compose(ref: str) -> StrategySpec:

@@ -103,7 +103,11 @@ class Strategy:
         total = self.steps_per_experience(size)
         produced = 0
         while produced < total:
-            order = torch.randperm(size, generator=self.generator) if self.shuffle else torch.arange(size)
+            order = (
+                torch.randperm(size, generator=self.generator)
+                if self.shuffle
+                else torch.arange(size)
+            )
             for index in order.split(self.batch_size):
                 if produced == total:
                     return

@@ -17,10 +17,22 @@ import torch
 from continual import runner, specs
 
 CLASS_IL = [
-    "finetune", "joint", "replay", "ewc", "si", "lwf", "backprop+sleep",
-    "ff", "ff+consolidation", "ff+consolidation+sleep", "ff+replay-sleep",
-    "pc", "pc+consolidation+sleep",
-    "hebbian", "hebbian (batch competition)", "hebbian+consolidation+sleep",
+    "finetune",
+    "joint",
+    "replay",
+    "ewc",
+    "si",
+    "lwf",
+    "backprop+sleep",
+    "ff",
+    "ff+consolidation",
+    "ff+consolidation+sleep",
+    "ff+replay-sleep",
+    "pc",
+    "pc+consolidation+sleep",
+    "hebbian",
+    "hebbian (batch competition)",
+    "hebbian+consolidation+sleep",
 ]
 TASK_IL = ["finetune", "ewc", "si", "joint"]
 STORES_SAMPLES = {"replay", "joint"}
@@ -30,8 +42,9 @@ def strategy(name: str) -> specs.StrategySpec:
     if name == "hebbian (batch competition)":  # the learner option alone, without components
         spec = specs.load_strategy("hebbian")
         values = {**spec.learner.values, "readout_competition": "batch"}
-        return dataclasses.replace(spec, name=name,
-                                   learner=dataclasses.replace(spec.learner, values=values))
+        return dataclasses.replace(
+            spec, name=name, learner=dataclasses.replace(spec.learner, values=values)
+        )
     return specs.load_strategy(name)
 
 

@@ -15,20 +15,31 @@ from continual.scenarios.experience import Experience, LabelledData, Stream
 from continual.scenarios.split import subsample
 
 
-def _stream(data: LabelledData, transforms: list, seed: int, samples: int | None,
-            task_labels: bool, name: str) -> Stream:
+def _stream(
+    data: LabelledData,
+    transforms: list,
+    seed: int,
+    samples: int | None,
+    task_labels: bool,
+    name: str,
+) -> Stream:
     require(samples is None or samples >= 1, "samples_per_experience", "must be at least 1")
     generator = torch.Generator().manual_seed(seed + 1)
     classes = tuple(sorted(data.y_train.unique().tolist()))
     experiences = []
     for index, transform in enumerate(transforms):
         train = subsample(torch.arange(len(data.y_train)), samples, generator)
-        experiences.append(Experience(
-            index=index, classes=classes,
-            x_train=transform(data.x_train[train]), y_train=data.y_train[train],
-            x_test=transform(data.x_test), y_test=data.y_test,
-            task=index if task_labels else None,
-        ))
+        experiences.append(
+            Experience(
+                index=index,
+                classes=classes,
+                x_train=transform(data.x_train[train]),
+                y_train=data.y_train[train],
+                x_test=transform(data.x_test),
+                y_test=data.y_test,
+                task=index if task_labels else None,
+            )
+        )
     return Stream(name, tuple(experiences), data.num_classes, data.input_shape)
 
 
@@ -60,8 +71,14 @@ def permuted(
         return lambda x: x.reshape(len(x), size)[:, order].reshape(len(x), *shape)
 
     orders = permutations(size, experiences, seed, first_unpermuted)
-    return _stream(data, [apply(o) for o in orders], seed, samples_per_experience, task_labels,
-                   f"permuted {data.name}")
+    return _stream(
+        data,
+        [apply(o) for o in orders],
+        seed,
+        samples_per_experience,
+        task_labels,
+        f"permuted {data.name}",
+    )
 
 
 def rotate(x: Tensor, degrees: float) -> Tensor:
@@ -71,8 +88,10 @@ def rotate(x: Tensor, degrees: float) -> Tensor:
     images = x if x.ndim == 4 else x[:, None]
     floats = images.float()
     angle = math.radians(degrees)
-    matrix = torch.tensor([[math.cos(angle), -math.sin(angle), 0.0],
-                           [math.sin(angle), math.cos(angle), 0.0]], dtype=floats.dtype)
+    matrix = torch.tensor(
+        [[math.cos(angle), -math.sin(angle), 0.0], [math.sin(angle), math.cos(angle), 0.0]],
+        dtype=floats.dtype,
+    )
     grid = F.affine_grid(matrix.expand(len(x), 2, 3), list(floats.shape), align_corners=False)
     out = F.grid_sample(floats, grid, align_corners=False, padding_mode="zeros")
     if x.dtype == torch.uint8:
@@ -99,5 +118,6 @@ def rotated(
         angles = tuple(k * step for k in range(experiences))
     require(len(angles) >= 1, "angles", "needs at least one angle")
     transforms = [lambda x, a=a: rotate(x, a) for a in angles]
-    return _stream(data, transforms, seed, samples_per_experience, task_labels,
-                   f"rotated {data.name}")
+    return _stream(
+        data, transforms, seed, samples_per_experience, task_labels, f"rotated {data.name}"
+    )

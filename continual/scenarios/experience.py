@@ -127,8 +127,16 @@ def online_experience(stream: Stream) -> Experience:
     assert stream.online is not None
     merged = merge(list(stream))
     order = stream.online.order
-    return Experience(0, merged.classes, merged.x_train[order], merged.y_train[order],
-                      merged.x_test, merged.y_test, task=None, train_task=None)
+    return Experience(
+        0,
+        merged.classes,
+        merged.x_train[order],
+        merged.y_train[order],
+        merged.x_test,
+        merged.y_test,
+        task=None,
+        train_task=None,
+    )
 
 
 def merge(experiences: Sequence[Experience]) -> Experience:

@@ -9,7 +9,6 @@ The data folder is ``--data-dir``, else ``$CONTINUAL_DATA``, else ``~/.cache/con
 from __future__ import annotations
 
 import gzip
-import os
 import pickle
 import struct
 from pathlib import Path
@@ -18,13 +17,14 @@ import numpy as np
 
 from continual.errors import ContinualError
 from continual.scenarios.experience import LabelledData
+from continual.scenarios.locations import (
+    ENVIRONMENT,
+    IDX_FILES,
+    IDX_FOLDERS,
+    find,
+    resolve_data_dir,
+)
 from continual.scenarios.validate import labelled
-
-ENVIRONMENT = "CONTINUAL_DATA"
-
-
-def resolve_data_dir(override: str | None = None) -> Path:
-    return Path(override or os.environ.get(ENVIRONMENT) or Path.home() / ".cache" / "continual")
 
 
 def npz(*, path: str) -> LabelledData:
@@ -32,14 +32,17 @@ def npz(*, path: str) -> LabelledData:
     (images N×H×W or N×H×W×C, uint8 or float, or flat N×D)."""
     file = Path(path).expanduser()
     if not file.is_file():
-        raise ContinualError(f"{file}: no such file (expected a .npz with x_train, y_train, "
-                             "x_test, y_test)")
+        raise ContinualError(
+            f"{file}: no such file (expected a .npz with x_train, y_train, x_test, y_test)"
+        )
     try:
         with np.load(file, allow_pickle=False) as arrays:
             missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
             if missing:
-                raise ContinualError(f"{file}: missing array(s) {', '.join(missing)} "
-                                     f"(found: {', '.join(arrays.files) or 'none'})")
+                raise ContinualError(
+                    f"{file}: missing array(s) {', '.join(missing)} "
+                    f"(found: {', '.join(arrays.files) or 'none'})"
+                )
             parts = {k: arrays[k] for k in ("x_train", "y_train", "x_test", "y_test")}
     except (OSError, ValueError) as error:
         raise ContinualError(f"{file}: not a readable .npz file ({error})") from None
@@ -47,12 +50,6 @@ def npz(*, path: str) -> LabelledData:
 
 
 # -- IDX (MNIST, Fashion-MNIST, KMNIST) ---------------------------------------------------------
-
-IDX_FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-IDX_DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -70,30 +67,24 @@ def read_idx(path: Path) -> np.ndarray:
     return array.reshape(shape)
 
 
-def _find(folder: Path, name: str) -> Path | None:
-    for candidate in (folder / name, folder / f"{name}.gz"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _missing(dataset: str, folder: Path, torchvision_class: str) -> ContinualError:
+def _missing(dataset: str, folder: Path, torchvision_class: str, root: Path) -> ContinualError:
+    hint = f"import torchvision; torchvision.datasets.{torchvision_class}('{root}', download=True)"
     return ContinualError(
         f"{dataset}: files not found in {folder}. Put the dataset there (or point --data-dir or "
-        f"${ENVIRONMENT} at a folder that has it), e.g. on a machine with internet: python -c "
-        f"\"import torchvision; torchvision.datasets.{torchvision_class}('{folder.parent}', "
-        f"download=True)\""
+        f"${ENVIRONMENT} at a folder that has it); on a machine with internet: "
+        f'python -c "{hint}", then copy {root} here'
     )
 
 
 def idx_dataset(name: str, root: str | None) -> LabelledData:
-    folder_name = IDX_DATASETS[name]
-    folder = resolve_data_dir(root) / folder_name / "raw"
+    folder_name = IDX_FOLDERS[name]
+    base = resolve_data_dir(root)
+    folder = base / folder_name / "raw"
     parts = {}
     for split, (images, labels) in IDX_FILES.items():
-        image_file, label_file = _find(folder, images), _find(folder, labels)
+        image_file, label_file = find(folder, images), find(folder, labels)
         if image_file is None or label_file is None:
-            raise _missing(name, folder, folder_name)
+            raise _missing(name, folder, folder_name, base)
         parts[f"x_{split}"] = read_idx(image_file)
         parts[f"y_{split}"] = read_idx(label_file).astype(np.int64)
     return labelled(name, where=str(folder), **parts)
@@ -116,16 +107,18 @@ def kmnist(*, data_dir: str | None = None) -> LabelledData:
 
 # -- CIFAR ------------------------------------------------------------------------------------
 
+
 def _unpickle(path: Path) -> dict:
     with open(path, "rb") as stream:
         return pickle.load(stream, encoding="bytes")
 
 
-def _cifar(folder: Path, train: list[str], test: str, label_key: bytes, name: str,
-           torchvision_class: str) -> LabelledData:
+def _cifar(
+    folder: Path, train: list[str], test: str, label_key: bytes, name: str, torchvision_class: str
+) -> LabelledData:
     files = [folder / f for f in [*train, test]]
     if not all(f.is_file() for f in files):
-        raise _missing(name, folder, torchvision_class)
+        raise _missing(name, folder, torchvision_class, folder.parent)
     batches = [_unpickle(f) for f in files]
 
     def images(batch: dict) -> np.ndarray:
@@ -144,24 +137,17 @@ def _cifar(folder: Path, train: list[str], test: str, label_key: bytes, name: st
 def cifar10(*, data_dir: str | None = None) -> LabelledData:
     """CIFAR-10 (Krizhevsky 2009), 32×32 colour, from ``cifar-10-batches-py``."""
     folder = resolve_data_dir(data_dir) / "cifar-10-batches-py"
-    return _cifar(folder, [f"data_batch_{i}" for i in range(1, 6)], "test_batch", b"labels",
-                  "cifar10", "CIFAR10")
+    return _cifar(
+        folder,
+        [f"data_batch_{i}" for i in range(1, 6)],
+        "test_batch",
+        b"labels",
+        "cifar10",
+        "CIFAR10",
+    )
 
 
 def cifar100(*, data_dir: str | None = None) -> LabelledData:
     """CIFAR-100 (Krizhevsky 2009), 100 fine classes, from ``cifar-100-python``."""
     folder = resolve_data_dir(data_dir) / "cifar-100-python"
     return _cifar(folder, ["train"], "test", b"fine_labels", "cifar100", "CIFAR100")
-
-
-def ready(name: str, root: str | None = None) -> bool:
-    """Whether the files of a standard dataset are present (for ``continual list``)."""
-    base = resolve_data_dir(root)
-    if name in IDX_DATASETS:
-        folder = base / IDX_DATASETS[name] / "raw"
-        return all(_find(folder, f) for pair in IDX_FILES.values() for f in pair)
-    if name == "cifar10":
-        return (base / "cifar-10-batches-py" / "test_batch").is_file()
-    if name == "cifar100":
-        return (base / "cifar-100-python" / "test").is_file()
-    return True

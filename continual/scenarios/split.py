@@ -43,8 +43,11 @@ def split(
     remap_labels: bool = False,
 ) -> Stream:
     """Cut ``data`` into one experience per class group."""
-    require(samples_per_experience is None or samples_per_experience >= 1,
-            "samples_per_experience", "must be at least 1")
+    require(
+        samples_per_experience is None or samples_per_experience >= 1,
+        "samples_per_experience",
+        "must be at least 1",
+    )
     present = set(data.y_train.unique().tolist())
     seen: set[int] = set()
     generator = torch.Generator().manual_seed(seed)
@@ -56,8 +59,11 @@ def split(
         require(not unknown, "class_groups", f"class(es) {unknown} are not in the data")
         seen.update(group)
         classes = torch.tensor(group)
-        train = subsample(torch.isin(data.y_train, classes).nonzero().squeeze(1),
-                          samples_per_experience, generator)
+        train = subsample(
+            torch.isin(data.y_train, classes).nonzero().squeeze(1),
+            samples_per_experience,
+            generator,
+        )
         test = torch.isin(data.y_test, classes).nonzero().squeeze(1)
         if len(train) == 0 or len(test) == 0:
             raise ConfigError(
@@ -71,9 +77,15 @@ def split(
             lookup[classes] = torch.arange(len(group))
             y_train, y_test, labels = lookup[y_train], lookup[y_test], tuple(range(len(group)))
         experiences.append(
-            Experience(index=index, classes=labels, x_train=data.x_train[train], y_train=y_train,
-                       x_test=data.x_test[test], y_test=y_test,
-                       task=index if task_labels else None)
+            Experience(
+                index=index,
+                classes=labels,
+                x_train=data.x_train[train],
+                y_train=y_train,
+                x_test=data.x_test[test],
+                y_test=y_test,
+                task=index if task_labels else None,
+            )
         )
     num_classes = max(len(g) for g in groups) if remap_labels else data.num_classes
     return Stream(name, tuple(experiences), num_classes, data.input_shape)
@@ -90,10 +102,12 @@ def class_incremental(
 ) -> Stream:
     """Class-incremental learning: new classes per experience, no task label at any time.
     ``class_groups`` (in a spec) fixes the groups explicitly instead of a seeded order."""
-    groups = class_groups or seeded_groups(data.num_classes, experiences, seed,
-                                           classes_per_experience)
-    return split(data, groups, False, f"class-incremental {data.name}", seed,
-                 samples_per_experience)
+    groups = class_groups or seeded_groups(
+        data.num_classes, experiences, seed, classes_per_experience
+    )
+    return split(
+        data, groups, False, f"class-incremental {data.name}", seed, samples_per_experience
+    )
 
 
 def task_incremental(
@@ -109,7 +123,15 @@ def task_incremental(
     """Task-incremental learning: like the class-incremental split, but the task label is given
     at training and test time, so the learner only chooses among the task's classes. With
     ``remap_labels`` each task's classes are renumbered 0..k−1 (one shared output head)."""
-    groups = class_groups or seeded_groups(data.num_classes, experiences, seed,
-                                           classes_per_experience)
-    return split(data, groups, True, f"task-incremental {data.name}", seed,
-                 samples_per_experience, remap_labels)
+    groups = class_groups or seeded_groups(
+        data.num_classes, experiences, seed, classes_per_experience
+    )
+    return split(
+        data,
+        groups,
+        True,
+        f"task-incremental {data.name}",
+        seed,
+        samples_per_experience,
+        remap_labels,
+    )

@@ -30,19 +30,31 @@ def task_free(
 ) -> Stream:
     """A drifting online stream over a class-incremental split (see the module docstring)."""
     require(0.0 <= blur <= 1.0, "blur", "must be between 0 (sharp) and 1")
-    tasks = class_incremental(data, seed, experiences=experiences,
-                              classes_per_experience=classes_per_experience,
-                              samples_per_experience=samples_per_experience)
+    tasks = class_incremental(
+        data,
+        seed,
+        experiences=experiences,
+        classes_per_experience=classes_per_experience,
+        samples_per_experience=samples_per_experience,
+    )
     generator = torch.Generator().manual_seed(seed + 2)
-    times = torch.cat([
-        k + torch.rand(e.train_size, generator=generator)
-        + blur * (torch.rand(e.train_size, generator=generator) - 0.5)
-        for k, e in enumerate(tasks)
-    ])
+    times = torch.cat(
+        [
+            k
+            + torch.rand(e.train_size, generator=generator)
+            + blur * (torch.rand(e.train_size, generator=generator) - 0.5)
+            for k, e in enumerate(tasks)
+        ]
+    )
     order = times.argsort()
     ordered = times[order]
     # task k has stopped appearing once t passes k + 1 + w/2 (the last task: the stream's end)
     ends = [int((ordered < k + 1 + blur / 2).sum()) for k in range(len(tasks) - 1)]
     ends.append(len(order))
-    return Stream(f"task-free {data.name}", tasks.experiences, tasks.num_classes,
-                  tasks.input_shape, online=OnlineSchedule(order, tuple(ends)))
+    return Stream(
+        f"task-free {data.name}",
+        tasks.experiences,
+        tasks.num_classes,
+        tasks.input_shape,
+        online=OnlineSchedule(order, tuple(ends)),
+    )

@@ -15,7 +15,9 @@ def as_tensors(x, y, where: str, part: str) -> tuple[Tensor, Tensor]:
     x = np.asarray(x)
     y = np.asarray(y)
     if x.ndim < 2:
-        raise ContinualError(f"{where}: x_{part} must have one row per sample (got shape {x.shape})")
+        raise ContinualError(
+            f"{where}: x_{part} must have one row per sample (got shape {x.shape})"
+        )
     if y.ndim != 1:
         raise ContinualError(f"{where}: y_{part} must be a flat vector of labels (got {y.shape})")
     if len(x) != len(y):
@@ -35,7 +37,7 @@ def as_tensors(x, y, where: str, part: str) -> tuple[Tensor, Tensor]:
         raise ContinualError(f"{where}: y_{part} must hold integer class labels (got {y.dtype})")
     if y.min() < 0:
         raise ContinualError(f"{where}: y_{part} has negative labels")
-    tensor = torch.from_numpy(np.ascontiguousarray(x))
+    tensor = torch.from_numpy(np.array(x, copy=True, order="C"))
     if tensor.dtype != torch.uint8:
         tensor = tensor.float()
     return tensor, torch.from_numpy(y.astype(np.int64))
