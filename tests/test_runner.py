@@ -90,3 +90,47 @@ def test_different_seeds_differ(synthetic_scenario):
     a = runner.run(scenario, strategy, seed=0)
     b = runner.run(scenario, strategy, seed=1)
     assert a["accuracy_matrix"] != b["accuracy_matrix"] and a["run_id"] != b["run_id"]
+
+
+def test_task_free_run_takes_a_row_when_each_task_ends(tmp_path):
+    from tests.conftest import write
+
+    path = write(
+        tmp_path,
+        "free.toml",
+        """
+        [dataset]
+        name = "digits"
+        [generator]
+        name = "task-free"
+        experiences = 5
+        blur = 0.5
+    """,
+    )
+    online = write(
+        tmp_path,
+        "online.toml",
+        """
+        [learner]
+        name = "backprop"
+        lr = 0.003
+        [training]
+        epochs = 10
+        batch_size = 4
+    """,
+    )
+    scenario = specs.load_scenario(str(path))
+    result = runner.run(scenario, specs.load_strategy(str(online)), seed=0)
+    R = result["accuracy_matrix"]
+    assert len(R) == 6 and len(R[0]) == 5
+    assert result["stream"]["task_free"] and result["stream"]["task_ends"][-1] == 1437
+    ends = result["curves"]["experience_end_steps"]
+    # seen once (the spec's 10 epochs do not apply), in batches of 4
+    assert ends == sorted(ends) and ends[-1] == result["cost"]["train_steps"] == -(-1437 // 4)
+    curves_steps = result["curves"]["step"]
+    assert all(end in curves_steps for end in ends)
+    # one pass, no shuffling: the newest task is learned, earlier ones are forgotten
+    assert R[5][4] > 0.8 and R[5][0] < 0.2
+    assert result["metrics"]["forgetting"] > 0.5
+    # accuracy over time: many anytime points
+    assert len(curves_steps) > 20

@@ -33,7 +33,7 @@ def comparison_table(results: list[dict[str, Any]], title: str | None = None) ->
         caption="accuracies and transfers in %, forgetting after Chaudhry "
         "et al. 2018 (best − final); BWT/FWT after Lopez-Paz & Ranzato 2017",
     )
-    table.add_column("strategy", style="bold")
+    table.add_column("strategy", style="bold", overflow="fold")
     table.add_column("seeds", justify="right")
     for _, header, _ in COLUMNS:
         table.add_column(header, justify="right")

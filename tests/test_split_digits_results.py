@@ -1,0 +1,54 @@
+"""The published-shape results on split-digits, averaged over 5 seeds (see
+docs/benchmarks/split-digits.md for the full table and scripts/compare_split_digits.py)."""
+
+import statistics
+
+import pytest
+
+from continual import runner, specs
+
+SEEDS = range(5)
+
+
+def mean_accuracy(scenario: str, strategy: str) -> float:
+    spec_s, spec_t = specs.load_scenario(scenario), specs.load_strategy(strategy)
+    return statistics.fmean(
+        runner.run(spec_s, spec_t, seed)["metrics"]["average_accuracy"] for seed in SEEDS
+    )
+
+
+@pytest.fixture(scope="module")
+def class_il():
+    names = ["finetune", "replay", "ewc", "si", "backprop+sleep", "hebbian+consolidation+sleep"]
+    return {name: mean_accuracy("split-digits", name) for name in names}
+
+
+@pytest.fixture(scope="module")
+def task_il():
+    return {name: mean_accuracy("split-digits-task", name) for name in ("finetune", "ewc", "si")}
+
+
+def test_replay_beats_finetune_by_fifty_points(class_il):
+    assert class_il["finetune"] < 0.25
+    assert class_il["replay"] >= class_il["finetune"] + 0.50
+
+
+def test_spiking_sleep_lifts_finetune_without_stored_samples(class_il):
+    # target +25 points (Tadros et al. report +29 on MNIST); measured ≈ +28 over 5 seeds, whose
+    # spread (± 6 points per seed) allows asserting +22
+    assert class_il["backprop+sleep"] >= class_il["finetune"] + 0.22
+
+
+def test_regularisation_alone_does_not_solve_class_incremental(class_il):
+    for name in ("ewc", "si"):
+        assert abs(class_il[name] - class_il["finetune"]) < 0.05, name
+
+
+def test_regularisation_helps_task_incremental(task_il):
+    assert task_il["si"] >= task_il["finetune"] + 0.02
+    assert task_il["ewc"] > task_il["finetune"]
+    assert min(task_il["ewc"], task_il["si"]) > 0.95
+
+
+def test_best_combination_without_stored_samples_reaches_sixty_percent(class_il):
+    assert class_il["hebbian+consolidation+sleep"] >= 0.60
