@@ -23,7 +23,7 @@ class Evaluator:
         self.owner = torch.cat(
             [torch.full((len(e.y_test),), i, dtype=torch.long) for i, e in enumerate(stream)]
         ).to(device)
-        self.sizes = torch.bincount(self.owner, minlength=len(stream)).double()
+        self.sizes = torch.bincount(self.owner, minlength=len(stream)).double().cpu()
         self.mask: Tensor | None = None
         if stream.task_labels:
             allowed = torch.zeros(len(stream), stream.num_classes, dtype=torch.bool)
