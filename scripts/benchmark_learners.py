@@ -21,6 +21,7 @@ import torch
 from continual import runner, specs
 from continual.evaluation.cost import flops_per_sample
 from continual.evaluation.evaluator import Evaluator
+from continual.report.aggregate import format_summary, summarise
 from continual.scenarios.sources import digits
 from continual.scenarios.split import class_incremental
 from continual.strategy import Strategy
@@ -54,10 +55,8 @@ def iid(preset: str, seed: int, overrides: dict | None = None) -> dict[str, floa
     }
 
 
-def mean_std(values: list[float], scale: float = 1.0, digits_: int = 1) -> str:
-    mean = statistics.fmean(values) * scale
-    std = statistics.stdev(values) * scale if len(values) > 1 else 0.0
-    return f"{mean:.{digits_}f} ± {std:.{digits_}f}"
+def mean_std(values: list[float], scale: float = 1.0) -> str:
+    return format_summary(summarise(values), scale)
 
 
 def main() -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
 import time
 from pathlib import Path
 
 import torch
 
 from continual import runner, specs
+from continual.report.aggregate import format_summary, summarise
 
 CLASS_IL = [
     "finetune",
@@ -49,11 +49,7 @@ def strategy(name: str) -> specs.StrategySpec:
 
 
 def cell(values: list[float | None]) -> str:
-    defined = [v for v in values if v is not None]
-    if not defined:
-        return "—"
-    std = statistics.stdev(defined) if len(defined) > 1 else 0.0
-    return f"{100 * statistics.fmean(defined):.1f} ± {100 * std:.1f}"
+    return format_summary(summarise(values))
 
 
 def rows(scenario_name: str, names: list[str], seeds: list[int]) -> list[str]:

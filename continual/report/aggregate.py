@@ -25,6 +25,16 @@ def summarise(values: Iterable[float | None]) -> Summary | None:
     return Summary(statistics.fmean(defined), std, len(defined))
 
 
+def format_summary(summary: Summary | None, scale: float = 100.0, unit: str = "") -> str:
+    """'mean ± std' (just the mean for one value, '—' for none), scaled (percent by default)."""
+    if summary is None:
+        return "—"
+    text = f"{summary.mean * scale:.1f}"
+    if summary.n > 1:
+        text += f" ± {summary.std * scale:.1f}"
+    return text + unit
+
+
 def by_strategy(results: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Results grouped by strategy name, in first-seen order."""
     groups: dict[str, list[dict[str, Any]]] = {}

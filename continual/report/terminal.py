@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from continual.report.aggregate import Summary, by_strategy, metric, timing
+from continual.report.aggregate import Summary, by_strategy, format_summary, metric, timing
 
 COLUMNS = (
     ("average_accuracy", "final avg acc", True),
@@ -17,13 +17,7 @@ COLUMNS = (
 
 
 def _cell(summary: Summary | None, percent: bool) -> str:
-    if summary is None:
-        return "—"
-    scale, unit = (100.0, "") if percent else (1.0, " s")
-    text = f"{summary.mean * scale:.1f}"
-    if summary.n > 1:
-        text += f" ± {summary.std * scale:.1f}"
-    return text + unit
+    return format_summary(summary) if percent else format_summary(summary, 1.0, " s")
 
 
 def comparison_table(results: list[dict[str, Any]], title: str | None = None) -> Table:
