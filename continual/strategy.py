@@ -90,8 +90,8 @@ class Strategy:
                 names = "+".join(c.name for c in self.components)
                 raise ContinualError(
                     f"training diverged on experience {experience.index}: {name} is not finite "
-                    f"(components: {names or 'none'}); lower the learning rate or the "
-                    "consolidation strength"
+                    f"(components: {names or 'none'}); lower the learning rate, the "
+                    "consolidation strength or the sleep's input drive"
                 )
 
     def _adjust(self, learner: Learner, batch: Batch) -> None:

@@ -123,9 +123,11 @@ def spiking_sleep(
     sigmoid_scale: float,
     generator: torch.Generator,
     output_spikes: int = 0,
+    plastic: bool = True,
 ) -> SleepReport:
     """Run SRC's sleep on ``weights`` (modified in place) using only ``statistics``; with
-    ``output_spikes > 0`` the phase ends early once the last layer has spiked that often."""
+    ``output_spikes > 0`` the phase ends early once the last layer has spiked that often; with
+    ``plastic = False`` nothing is changed (a trial run that only counts spikes)."""
     device = weights[0].device
     alpha = [a * alpha_scale for a in data_based_scales(weights, statistics.max_activation)]
     probability = (statistics.input_mean.clamp_min(0) * 2 * dt * max_rate * input_scale).clamp_max(
@@ -153,7 +155,8 @@ def spiking_sleep(
                     spikes = fired.float()
                     continue
                 rows = fired.nonzero().squeeze(1)
-                weight[rows] += stdp(weight[rows], spikes, inc, dec, sigmoid_scale)
+                if plastic:
+                    weight[rows] += stdp(weight[rows], spikes, inc, dec, sigmoid_scale)
                 v[rows] = 0.0
                 report.spikes[layer] += len(rows)
                 spikes = fired.float()
@@ -162,6 +165,39 @@ def spiking_sleep(
                 return report
         report.steps += n
     return report
+
+
+def calibrate_input_scale(
+    weights: list[Tensor],
+    statistics: SleepStatistics,
+    target_rate: float,
+    steps: int,
+    options: dict[str, Any],
+    thresholds: tuple[float, ...],
+    generator: torch.Generator,
+    iterations: int = 8,
+) -> float:
+    """The input scale at which the first layer fires ``target_rate`` spikes per step on average
+    in a trial of ``steps`` steps without plasticity (bisection on a log scale)."""
+    low, high = 1e-3, 1e3
+    trial = {**options, "output_spikes": 0}
+    for _ in range(iterations):
+        scale = (low * high) ** 0.5
+        trial["input_scale"] = scale
+        report = spiking_sleep(
+            [w.clone() for w in weights],
+            statistics,
+            steps,
+            thresholds=thresholds,
+            generator=generator,
+            plastic=False,
+            **trial,
+        )
+        if report.spikes[0] / steps < target_rate:
+            low = scale
+        else:
+            high = scale
+    return (low * high) ** 0.5
 
 
 class SpikingSleep(Component):
@@ -186,6 +222,8 @@ class SpikingSleep(Component):
         patch_fraction: float = 10 / 28,
         sigmoid_scale: float = 1.0,
         output_spikes: int = 0,
+        target_rate: float = 0.0,
+        calibration_steps: int = 300,
         seed: int = 0,
     ):
         require(steps >= 0 and steps_increment >= 0, "steps", "must be non-negative")
@@ -194,6 +232,9 @@ class SpikingSleep(Component):
         require(all(t > 0 for t in thresholds), "thresholds", "must be positive")
         require(0 < patch_fraction <= 1, "patch_fraction", "must be in (0, 1]")
         require(output_spikes >= 0, "output_spikes", "must be non-negative (0: no early end)")
+        require(target_rate >= 0, "target_rate", "must be non-negative (0: no calibration)")
+        self.target_rate, self.calibration_steps = target_rate, calibration_steps
+        self.scales: list[float] = []
         self.steps, self.increment, self.every = steps, steps_increment, every
         self.options = dict(
             alpha_scale=alpha_scale,
@@ -247,14 +288,28 @@ class SpikingSleep(Component):
         if self.statistics is None:
             raise ContinualError("sleep: no statistics yet (sleep runs after data was seen)")
         layers = learner.sleep_layers()
+        weights = [layer.weight.data for layer in layers]
+        thresholds = self.thresholds[: len(layers)]
+        options = dict(self.options)
         with torch.no_grad():
+            if self.target_rate:
+                options["input_scale"] = calibrate_input_scale(
+                    weights,
+                    self.statistics,
+                    self.target_rate,
+                    self.calibration_steps,
+                    options,
+                    thresholds,
+                    self.generator,
+                )
+                self.scales.append(options["input_scale"])
             report = spiking_sleep(
-                [layer.weight.data for layer in layers],
+                weights,
                 self.statistics,
                 steps,
-                thresholds=self.thresholds[: len(layers)],
+                thresholds=thresholds,
                 generator=self.generator,
-                **self.options,
+                **options,
             )
         self.totals["sleeps"] += 1
         self.totals["steps"] += report.steps
@@ -276,7 +331,10 @@ class SpikingSleep(Component):
         self.experiences += 1
 
     def summary(self) -> dict[str, Any]:
-        return {**self.totals, "spikes_per_layer": self.layer_spikes}
+        summary = {**self.totals, "spikes_per_layer": self.layer_spikes}
+        if self.scales:
+            summary["calibrated_input_scales"] = self.scales
+        return summary
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -82,3 +82,36 @@ def test_early_end_after_enough_output_spikes():
     statistics = SleepStatistics(torch.tensor([1.0, 1.0]), (2,), max_activation=[1.0])
     report = spiking_sleep([weight], statistics, 100, output_spikes=3, **_options())
     assert report.spikes == [3] and report.steps == 3
+
+
+def test_calibration_finds_the_input_scale_for_a_target_rate():
+    from continual.sleep.spiking import calibrate_input_scale
+
+    torch.manual_seed(0)
+    weights = [torch.rand(20, 10) * 0.5]
+    statistics = SleepStatistics(torch.full((10,), 0.5), (10,), max_activation=[1.0])
+    options = dict(_options(thresholds=(2.0,), decay=0.9))
+    generator = options.pop("generator")
+    options.pop("thresholds")
+    rates = []
+    for target in (0.5, 2.0):
+        scale = calibrate_input_scale(weights, statistics, target, 400, options, (2.0,), generator)
+        trial = spiking_sleep(
+            [weights[0].clone()],
+            statistics,
+            400,
+            thresholds=(2.0,),
+            generator=generator,
+            plastic=False,
+            **{**options, "input_scale": scale},
+        )
+        rates.append(trial.spikes[0] / 400)
+    assert 0.3 < rates[0] < 0.8 and 1.4 < rates[1] < 2.8, rates
+
+
+def test_a_trial_run_without_plasticity_changes_nothing():
+    weight = torch.tensor([[1.0, 1.0, 0.5]])
+    before = weight.clone()
+    statistics = SleepStatistics(torch.tensor([1.0, 1.0, 0.0]), (3,), max_activation=[1.0])
+    report = spiking_sleep([weight], statistics, 5, plastic=False, **_options())
+    assert sum(report.spikes) > 0 and torch.equal(weight, before)
