@@ -25,10 +25,12 @@ CLASS_IL = [
     "lwf",
     "backprop+sleep",
     "ff",
+    "ff (batch negatives)",
     "ff+consolidation",
     "ff+consolidation+sleep",
     "ff+replay-sleep",
     "pc",
+    "pc (batch clamp)",
     "pc+consolidation+sleep",
     "hebbian",
     "hebbian (batch competition)",
@@ -38,13 +40,22 @@ TASK_IL = ["finetune", "ewc", "si", "joint"]
 STORES_SAMPLES = {"replay", "joint"}
 
 
+# Each learner's batch-local option alone, without components, so that the components' own
+# share of a combination's gain is visible.
+OPTIONS_ALONE = {
+    "hebbian (batch competition)": ("hebbian", {"readout_competition": "batch"}),
+    "ff (batch negatives)": ("ff", {"negatives": "batch"}),
+    "pc (batch clamp)": ("pc", {"output_clamp": "batch"}),
+}
+
+
 def strategy(name: str) -> specs.StrategySpec:
-    if name == "hebbian (batch competition)":  # the learner option alone, without components
-        spec = specs.load_strategy("hebbian")
-        values = {**spec.learner.values, "readout_competition": "batch"}
-        return dataclasses.replace(
-            spec, name=name, learner=dataclasses.replace(spec.learner, values=values)
-        )
+    if name in OPTIONS_ALONE:
+        preset, options = OPTIONS_ALONE[name]
+        spec = specs.load_strategy(preset)
+        values = {**spec.learner.values, **options}
+        learner = dataclasses.replace(spec.learner, values=values)
+        return dataclasses.replace(spec, name=name, learner=learner)
     return specs.load_strategy(name)
 
 

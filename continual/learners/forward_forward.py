@@ -53,8 +53,24 @@ def hardest_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor |
     return scores.scatter(1, y[:, None], float("-inf")).argmax(1)
 
 
+def batch_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor | None) -> Tensor:
+    """A random wrong label among the classes present in the batch (the labels trick applied to
+    negative data: labels absent from the batch are never pushed down)."""
+    present = torch.zeros(learner.num_classes, dtype=torch.bool, device=y.device)
+    present[y] = True
+    allowed = learner.restrict(torch.zeros(len(y), learner.num_classes, device=y.device), task)
+    weights = (torch.isfinite(allowed) & present).float().scatter(1, y[:, None], 0.0)
+    weights[weights.sum(1) == 0] = 1.0  # one class in the batch: fall back to any label
+    weights.scatter_(1, y[:, None], 0.0)
+    return torch.multinomial(weights, 1).squeeze(1)
+
+
 NegativeLabels = Callable[["ForwardForward", Tensor, Tensor, "Tensor | None"], Tensor]
-NEGATIVES: dict[str, NegativeLabels] = {"random": wrong_labels, "hardest": hardest_labels}
+NEGATIVES: dict[str, NegativeLabels] = {
+    "random": wrong_labels,
+    "hardest": hardest_labels,
+    "batch": batch_labels,
+}
 
 
 class ForwardForward(Learner):
@@ -75,7 +91,7 @@ class ForwardForward(Learner):
         hidden: tuple[int, ...] = (500, 500),
         threshold: float = 50.0,
         goodness: Literal["mean", "sum"] = "sum",
-        negatives: Literal["random", "hardest"] = "random",
+        negatives: Literal["random", "hardest", "batch"] = "random",
         classify: Literal["goodness", "readout"] = "goodness",
         goodness_from_layer: int = 0,
         label_scale: float = 1.0,

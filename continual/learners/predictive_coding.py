@@ -70,6 +70,7 @@ class PredictiveCoding(Learner):
         lr: float = 0.001,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
+        output_clamp: Literal["all", "batch"] = "all",
     ):
         super().__init__(input_dim, num_classes)
         require(inference_steps >= 0, "inference_steps", "must be non-negative")
@@ -78,6 +79,7 @@ class PredictiveCoding(Learner):
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.phi, self.phi_prime = ACTIVATIONS[activation]
         self.mode, self.steps, self.rate = mode, inference_steps, inference_rate
+        self.output_clamp = output_clamp
         self.optimizer = make_optimizer(optimizer, self.parameters(), lr, momentum, weight_decay)
         self.last_errors: list[Tensor] = []  # ε_1..ε_L of the last batch, for inspection
         self.last_presynaptic: list[Tensor] = []  # φ(x_0)..φ(x_{L-1})
@@ -127,11 +129,16 @@ class PredictiveCoding(Learner):
         return [xs[i + 1] - layer(pre[i]) for i, layer in enumerate(self.layers)]
 
     def target(self, x: Tensor, y: Tensor, task: Tensor | None) -> Tensor:
-        """One-hot target; with task labels, outputs outside the task stay free (zero error)."""
+        """One-hot target. Outputs outside the sample's task (task labels given), or of classes
+        absent from the batch (``output_clamp = "batch"``), stay free: zero error."""
         onehot = F.one_hot(y, self.num_classes).to(x.dtype)
-        if task is None or not self.task_classes:
-            return onehot
         outside = torch.isinf(self.restrict(torch.zeros_like(onehot), task))
+        if self.output_clamp == "batch":
+            present = torch.zeros(self.num_classes, dtype=torch.bool, device=y.device)
+            present[y] = True
+            outside = outside | ~present
+        if not bool(outside.any()):
+            return onehot
         with torch.no_grad():
             prediction = self.predict(x)
         return torch.where(outside, prediction, onehot)

@@ -71,3 +71,14 @@ def test_neutral_label_readout_learns_digits():
     torch.manual_seed(0)
     learner = ForwardForward(64, 10, hidden=(300, 300), classify="readout")
     assert digits_iid_accuracy(learner, epochs=8) >= 0.93
+
+
+def test_batch_negatives_use_only_classes_present_in_the_batch():
+    from continual.learners.forward_forward import NEGATIVES
+
+    learner = ForwardForward(12, 6, hidden=(8,))
+    y = torch.tensor([1, 4, 1, 4, 1])
+    negative = NEGATIVES["batch"](learner, torch.rand(5, 12), y, None)
+    assert (negative != y).all() and set(negative.tolist()) <= {1, 4}
+    single = NEGATIVES["batch"](learner, torch.rand(3, 12), torch.tensor([2, 2, 2]), None)
+    assert (single != 2).all()  # one class in the batch: any other label

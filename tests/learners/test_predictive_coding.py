@@ -81,3 +81,12 @@ def test_no_backward_pass_is_used():
 def test_predictive_coding_learns_digits():
     torch.manual_seed(0)
     assert digits_iid_accuracy(PredictiveCoding(64, 10), epochs=15) >= 0.97
+
+
+def test_batch_clamp_leaves_absent_classes_free():
+    learner, x, y = _setup(inference_steps=3, output_clamp="batch")
+    y = torch.tensor([0, 2] * 8)
+    target = learner.target(x, y, None)
+    prediction = learner.predict(x).detach()
+    assert torch.equal(target[:, [1, 3, 4]], prediction[:, [1, 3, 4]])  # free: zero error
+    assert torch.equal(target[:, [0, 2]], F.one_hot(y, 5)[:, [0, 2]].to(target.dtype))
