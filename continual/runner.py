@@ -19,9 +19,10 @@ from continual import __version__, registry
 from continual.evaluation import metrics
 from continual.evaluation.cost import flops_per_sample
 from continual.evaluation.evaluator import Evaluator
+from continual.evaluation.recorder import Recorder
 from continual.learners.base import Learner
 from continual.results import SCHEMA_VERSION
-from continual.scenarios.experience import Stream, merge, online_experience
+from continual.scenarios.experience import Experience, Stream, merge, online_experience
 from continual.specs import ScenarioSpec, StrategySpec, scenario_to_dict
 from continual.strategy import Strategy
 
@@ -100,62 +101,29 @@ def run(
         torch.manual_seed(seed + 1_000_003)
         baseline = evaluator(build_learner(strategy_spec, stream).to(device))
 
-    joint = strategy_spec.training.mode == "joint" and stream.online is None
-    online = stream.online is not None
-    if online:
-        plan = [online_experience(stream)]
-        strategy.epochs, strategy.steps, strategy.shuffle = 1, None, False
-        row_steps = {-(-end // strategy.batch_size) for end in stream.online.task_ends}
-    else:
-        plan = [merge(list(stream))] if joint else list(stream)
-        row_steps = set()
+    plan, row_steps = training_plan(strategy_spec, stream, strategy)
     plan = [e.to(device) for e in plan]
-    every = strategy_spec.training.eval_every or max(
-        1,
-        min(strategy.steps_per_experience(e.train_size) for e in plan)
-        // (10 * len(stream) if online else 10),
-    )
-    curves: dict[str, list[Any]] = {"step": [], "accuracy": [], "experience_end_steps": []}
-    matrix: list[list[float]] = []
-    eval_seconds = 0.0
-
-    def evaluate() -> list[float]:
-        nonlocal eval_seconds
-        start = time.perf_counter()
-        accuracies = evaluator(learner)
-        eval_seconds += time.perf_counter() - start
-        curves["step"].append(strategy.step)
-        curves["accuracy"].append(accuracies)
-        return accuracies
-
-    def on_step(step: int) -> None:
-        if progress is not None:
-            progress(1)
-        if step % every == 0 or step in row_steps:
-            accuracies = evaluate()
-            if step in row_steps:
-                matrix.append(accuracies)
-                curves["experience_end_steps"].append(step)
+    per_experience = min(strategy.steps_per_experience(e.train_size) for e in plan)
+    points = 10 * len(stream) if stream.online is not None else 10  # anytime points per unit
+    every = strategy_spec.training.eval_every or max(1, per_experience // points)
+    recorder = Recorder(evaluator, learner, every, row_steps, progress)
 
     index = torch.arange(min(32, plan[0].train_size), device=plan[0].y_train.device)
     cost = flops_per_sample(learner, *plan[0].batch(index))
-    matrix.append(evaluate())
+    recorder.start()
     for experience in plan:
-        strategy.train_experience(experience, on_step)
-        if online:
-            continue
-        curves["experience_end_steps"].append(strategy.step)
-        if curves["step"][-1] != strategy.step:
-            evaluate()
-        matrix.append(curves["accuracy"][-1])
+        strategy.train_experience(experience, recorder.on_step)
+        if stream.online is None:
+            recorder.end_experience(strategy.step)
 
-    if joint:
-        scores = {name: None for name in metrics.all_metrics([[0.0], [0.0]], [0.0])}
-        scores["average_accuracy"] = float(np.mean(matrix[-1]))
+    matrix = recorder.matrix
+    joint = strategy_spec.training.mode == "joint" and stream.online is None
+    if joint:  # one training phase: only ACC is defined
+        scores = metrics.final_only(matrix[-1])
     else:
         scores = metrics.all_metrics(matrix, baseline)
     timings = dict(strategy.timings)
-    timings["eval"] = eval_seconds
+    timings["eval"] = recorder.seconds
     timings["total"] = time.perf_counter() - started
     config = {"scenario": scenario_to_dict(scenario), "strategy": strategy_spec.to_dict()}
     return {
@@ -168,7 +136,7 @@ def run(
         "accuracy_matrix": matrix,
         "random_baseline": baseline,
         "metrics": scores,
-        "curves": curves,
+        "curves": recorder.curves,
         "components": {c.name: c.summary() for c in strategy.components},
         "cost": {
             "train_steps": strategy.step,
@@ -178,6 +146,22 @@ def run(
         "timings": timings,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def training_plan(
+    spec: StrategySpec, stream: Stream, strategy: Strategy
+) -> tuple[list[Experience], set[int]]:
+    """What to train on, in order, and the steps at which matrix rows are due (task-free only).
+
+    Sequential: the experiences. Joint: all of them merged. Task-free: the stream's one online
+    experience, seen once without shuffling (the strategy is switched to one pass)."""
+    if stream.online is not None:
+        strategy.epochs, strategy.steps, strategy.shuffle = 1, None, False
+        rows = {-(-end // strategy.batch_size) for end in stream.online.task_ends}
+        return [online_experience(stream)], rows
+    if spec.training.mode == "joint":
+        return [merge(list(stream))], set()
+    return list(stream), set()
 
 
 def run_id(config: dict[str, Any], seed: int) -> str:

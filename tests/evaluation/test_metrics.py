@@ -80,3 +80,10 @@ def test_metrics_do_not_mutate_their_input():
 def test_matrix_shape_is_checked(bad):
     with pytest.raises(ValueError, match="shape"):
         metrics.average_accuracy(bad)
+
+
+def test_final_only_defines_accuracy_and_nothing_else():
+    scores = metrics.final_only([0.9, 0.7])
+    assert scores["average_accuracy"] == pytest.approx(0.8)
+    assert set(scores) == set(metrics.all_metrics(R3, B3))
+    assert all(v is None for k, v in scores.items() if k != "average_accuracy")
