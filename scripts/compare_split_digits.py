@@ -18,6 +18,7 @@ from continual.report.aggregate import format_summary, summarise
 
 CLASS_IL = [
     "finetune",
+    "finetune (batch-masked loss)",
     "joint",
     "replay",
     "ewc",
@@ -43,6 +44,7 @@ STORES_SAMPLES = {"replay", "joint"}
 # Each learner's batch-local option alone, without components, so that the components' own
 # share of a combination's gain is visible.
 OPTIONS_ALONE = {
+    "finetune (batch-masked loss)": ("finetune", {"loss_classes": "batch"}),
     "hebbian (batch competition)": ("hebbian", {"readout_competition": "batch"}),
     "ff (batch negatives)": ("ff", {"negatives": "batch"}),
     "pc (batch clamp)": ("pc", {"output_clamp": "batch"}),

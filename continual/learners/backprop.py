@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -17,6 +18,8 @@ class Backprop(Learner):
 
     Defaults follow van de Ven, Tuytelaars & Tolias (2022): 2×400 ReLU, Adam, lr 1e-3.
     ``init_scale`` replaces PyTorch's default initialisation by U(±init_scale).
+    ``loss_classes = "batch"`` restricts the softmax to the classes present in the batch (the
+    labels trick, Zeno et al. 2018): the reference point for the local learners' batch options.
     """
 
     def __init__(
@@ -32,6 +35,7 @@ class Backprop(Learner):
         momentum: float = 0.0,
         weight_decay: float = 0.0,
         init_scale: float | None = None,
+        loss_classes: Literal["all", "batch"] = "all",
     ):
         super().__init__(input_dim, num_classes)
         sizes = [input_dim, *check_sizes(hidden)]
@@ -44,6 +48,7 @@ class Backprop(Learner):
             for p in self.net.parameters():
                 nn.init.uniform_(p, -init_scale, init_scale)
         self.optimizer = make_optimizer(optimizer, self.parameters(), lr, momentum, weight_decay)
+        self.loss_classes = loss_classes
 
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.net(x.flatten(1))
@@ -52,6 +57,11 @@ class Backprop(Learner):
         return [m for m in self.net if isinstance(m, nn.Linear)]
 
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
-        loss = F.cross_entropy(self.restrict(self.net(x.flatten(1)), task), y)
+        scores = self.restrict(self.net(x.flatten(1)), task)
+        if self.loss_classes == "batch":  # only classes present in the batch compete
+            present = torch.zeros(self.num_classes, dtype=torch.bool, device=y.device)
+            present[y] = True
+            scores = scores.masked_fill(~present, float("-inf"))
+        loss = F.cross_entropy(scores, y)
         loss.backward()
         return {"loss": loss.detach()}

@@ -50,3 +50,13 @@ def test_state_dict_round_trip_keeps_weights_tasks_and_optimizer():
         clone.optimizer.state_dict()["state"].keys()
         == learner.optimizer.state_dict()["state"].keys()
     )
+
+
+def test_batch_masked_loss_ignores_absent_classes():
+    torch.manual_seed(0)
+    learner = Backprop(4, 5, hidden=(6,), loss_classes="batch")
+    x, y = torch.rand(8, 4), torch.tensor([1, 3] * 4)
+    learner.zero_update()
+    learner.local_update(x, y, None)
+    output_bias = learner.net[-1].bias.grad
+    assert (output_bias[[0, 2, 4]] == 0).all() and (output_bias[[1, 3]] != 0).all()
