@@ -6,21 +6,11 @@ import json
 import pytest
 import torch
 
+from continual.commands import DEFAULT_STRATEGIES
+
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
-STRATEGIES = [
-    "finetune",
-    "joint",
-    "replay",
-    "ewc",
-    "si",
-    "lwf",
-    "backprop+sleep",
-    "ff+consolidation+sleep",
-    "pc+consolidation+sleep",
-    "hebbian+consolidation+sleep",
-    "ff+replay-sleep",
-]
+STRATEGIES = [*DEFAULT_STRATEGIES, "ff+replay-sleep"]
 
 
 @pytest.mark.parametrize("scenario", ["split-digits", "task-free-digits"])
