@@ -22,7 +22,7 @@ from continual.evaluation.evaluator import Evaluator
 from continual.evaluation.recorder import Recorder
 from continual.learners.base import Learner
 from continual.results import SCHEMA_VERSION
-from continual.scenarios.experience import Experience, Stream, merge, online_experience
+from continual.scenarios.experience import Experience, Stream, merge, online_experiences
 from continual.specs import ScenarioSpec, StrategySpec, scenario_to_dict
 from continual.strategy import Strategy
 
@@ -70,7 +70,7 @@ def build_strategy(spec: StrategySpec, stream: Stream, seed: int, device: str = 
 def total_steps(spec: StrategySpec, stream: Stream, strategy: Strategy) -> int:
     """Training steps a run will take (for progress bars)."""
     if stream.online is not None:
-        return -(-len(stream.online.order) // strategy.batch_size)
+        return sum(-(-c.train_size // strategy.batch_size) for c in online_experiences(stream))
     if spec.training.mode == "joint":
         return strategy.steps_per_experience(sum(e.train_size for e in stream))
     return sum(strategy.steps_per_experience(e.train_size) for e in stream)
@@ -113,7 +113,7 @@ def run(
     recorder.start()
     for experience in plan:
         strategy.train_experience(experience, recorder.on_step)
-        if stream.online is None:
+        if not row_steps:
             recorder.end_experience(strategy.step)
 
     matrix = recorder.matrix
@@ -153,12 +153,15 @@ def training_plan(
 ) -> tuple[list[Experience], set[int]]:
     """What to train on, in order, and the steps at which matrix rows are due (task-free only).
 
-    Sequential: the experiences. Joint: all of them merged. Task-free: the stream's one online
-    experience, seen once without shuffling (the strategy is switched to one pass)."""
+    Sequential: the experiences. Joint: all of them merged. Task-free: the stream's online
+    experience, seen once without shuffling (the strategy is switched to one pass); rows are due
+    when each task stops appearing, or at each chunk's end when boundaries are announced."""
     if stream.online is not None:
         strategy.epochs, strategy.steps, strategy.shuffle = 1, None, False
-        rows = {-(-end // strategy.batch_size) for end in stream.online.task_ends}
-        return [online_experience(stream)], rows
+        chunks = online_experiences(stream)
+        if len(chunks) > 1:
+            return chunks, set()
+        return chunks, {-(-end // strategy.batch_size) for end in stream.online.task_ends}
     if spec.training.mode == "joint":
         return [merge(list(stream))], set()
     return list(stream), set()

@@ -134,3 +134,29 @@ def test_task_free_run_takes_a_row_when_each_task_ends(tmp_path):
     assert result["metrics"]["forgetting"] > 0.5
     # accuracy over time: many anytime points
     assert len(curves_steps) > 20
+
+
+def test_task_free_with_announced_boundaries_runs_hooks_at_each_task_end(tmp_path):
+    from tests.conftest import write
+
+    path = write(
+        tmp_path,
+        "told.toml",
+        """
+        [dataset]
+        name = "digits"
+        [generator]
+        name = "task-free"
+        experiences = 5
+        boundaries = true
+    """,
+    )
+    spec = specs.compose("backprop+replay")
+    result = runner.run(specs.load_scenario(str(path)), spec, seed=0)
+    assert len(result["accuracy_matrix"]) == 6
+    assert result["components"]["replay"]["stored"] == 200  # filled at the task ends
+    # still one pass: every sample once
+    assert (
+        result["cost"]["train_samples"] >= 1437
+        and len(result["curves"]["experience_end_steps"]) == 5
+    )

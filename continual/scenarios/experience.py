@@ -82,6 +82,7 @@ class OnlineSchedule:
 
     order: Tensor
     task_ends: tuple[int, ...]
+    boundaries: bool = False  # announce where each task ends (cut the pass into chunks there)
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,21 +123,28 @@ def as_float(x: Tensor) -> Tensor:
     return x.float().div_(255.0) if x.dtype == torch.uint8 else x
 
 
-def online_experience(stream: Stream) -> Experience:
-    """A task-free stream's training data as one experience, in the stream's order."""
+def online_experiences(stream: Stream) -> list[Experience]:
+    """A task-free stream's training data in the stream's order: one experience, or one chunk
+    per underlying task (cut where each task stops appearing) when boundaries are announced."""
     assert stream.online is not None
     merged = merge(list(stream))
     order = stream.online.order
-    return Experience(
-        0,
-        merged.classes,
-        merged.x_train[order],
-        merged.y_train[order],
-        merged.x_test,
-        merged.y_test,
-        task=None,
-        train_task=None,
-    )
+    cuts = stream.online.task_ends if stream.online.boundaries else (len(order),)
+    chunks, start = [], 0
+    for index, end in enumerate(cuts):
+        part = order[start:end]
+        chunks.append(
+            Experience(
+                index,
+                merged.classes,
+                merged.x_train[part],
+                merged.y_train[part],
+                merged.x_test,
+                merged.y_test,
+            )
+        )
+        start = end
+    return [c for c in chunks if c.train_size > 0]
 
 
 def merge(experiences: Sequence[Experience]) -> Experience:

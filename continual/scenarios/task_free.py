@@ -27,8 +27,12 @@ def task_free(
     classes_per_experience: int | None = None,
     blur: float = 0.5,
     samples_per_experience: int | None = None,
+    boundaries: bool = False,
 ) -> Stream:
-    """A drifting online stream over a class-incremental split (see the module docstring)."""
+    """A drifting online stream over a class-incremental split (see the module docstring).
+    With ``boundaries`` the strategy is told where each task ends: the same single pass, cut
+    into one chunk per task, so components' ``after_experience`` hooks (sleep, consolidation)
+    run there."""
     require(0.0 <= blur <= 1.0, "blur", "must be between 0 (sharp) and 1")
     tasks = class_incremental(
         data,
@@ -56,5 +60,5 @@ def task_free(
         tasks.experiences,
         tasks.num_classes,
         tasks.input_shape,
-        online=OnlineSchedule(order, tuple(ends)),
+        online=OnlineSchedule(order, tuple(ends), boundaries),
     )

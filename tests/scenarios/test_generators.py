@@ -7,7 +7,7 @@ import torch
 
 from continual.errors import ConfigError
 from continual.scenarios.domain import permutations, permuted, rotate, rotated
-from continual.scenarios.experience import online_experience
+from continual.scenarios.experience import online_experiences
 from continual.scenarios.sources import digits, synthetic
 from continual.scenarios.split import class_incremental, task_incremental
 from continual.scenarios.task_free import task_free
@@ -91,7 +91,7 @@ def test_rotation_needs_images():
 
 def test_task_free_stream_sees_every_sample_once_with_blurry_boundaries(data):
     stream = task_free(data, seed=0, experiences=5, blur=0.5)
-    online = online_experience(stream)
+    (online,) = online_experiences(stream)
     total = sum(e.train_size for e in stream)
     assert online.train_size == total and len(stream.online.order.unique()) == total
     assert stream.online.task_ends[-1] == total and list(stream.online.task_ends) == sorted(
@@ -141,3 +141,15 @@ def test_every_generator_is_deterministic_per_seed(data):
     ):
         a, b = make(5), make(5)
         assert all(torch.equal(x.x_train, y.x_train) for x, y in zip(a, b))
+
+
+def test_task_free_boundaries_cut_the_same_pass_into_one_chunk_per_task(data):
+    hidden = task_free(data, seed=0, experiences=5, blur=0.5)
+    told = task_free(data, seed=0, experiences=5, blur=0.5, boundaries=True)
+    chunks = online_experiences(told)
+    (single,) = online_experiences(hidden)
+    assert len(chunks) == 5
+    assert [c.train_size for c in chunks] == [
+        b - a for a, b in zip((0, *told.online.task_ends), told.online.task_ends)
+    ]
+    assert torch.equal(torch.cat([c.x_train for c in chunks]), single.x_train)  # same order
