@@ -36,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
         "--strategy",
         action="append",
         metavar="NAME|PATH|LEARNER+COMPONENT",
-        help="strategy preset, TOML path or composition; repeat to compare (default: every preset)",
+        help="strategy preset, TOML path or composition; repeat to compare "
+        "(default: the baselines and one combination per learner)",
     )
     run.add_argument(
         "--seed",

@@ -57,6 +57,10 @@ def build_strategy(spec: StrategySpec, stream: Stream, seed: int, device: str = 
         with section.errors():
             components.append(registry.build("component", section.values))
     training = spec.training
+    if stream.online is not None:  # a task-free stream is seen once, in its own order
+        return Strategy(
+            learner, components, epochs=1, batch_size=training.batch_size, seed=seed, shuffle=False
+        )
     return Strategy(
         learner,
         components,
@@ -154,10 +158,9 @@ def training_plan(
     """What to train on, in order, and the steps at which matrix rows are due (task-free only).
 
     Sequential: the experiences. Joint: all of them merged. Task-free: the stream's online
-    experience, seen once without shuffling (the strategy is switched to one pass); rows are due
-    when each task stops appearing, or at each chunk's end when boundaries are announced."""
+    experience (``build_strategy`` makes it one pass without shuffling); rows are due when each
+    task stops appearing, or at each chunk's end when boundaries are announced."""
     if stream.online is not None:
-        strategy.epochs, strategy.steps, strategy.shuffle = 1, None, False
         chunks = online_experiences(stream)
         if len(chunks) > 1:
             return chunks, set()

@@ -86,8 +86,7 @@ class EWC(Component):
         self.anchor.pull(learner, self.strength)
 
     def after_experience(self, learner: Learner, experience: Experience) -> None:
-        index = torch.arange(experience.train_size, device=experience.y_train.device)
-        x, _, task = experience.batch(index)
+        x, _, task = experience.training_data()
         was_training = learner.training
         learner.eval()
         fisher = fisher_diagonal(learner, x, task, self.samples, self.generator)

@@ -67,12 +67,7 @@ class HebbianConsolidation(Component):
         self.anchor.pull(learner, self.strength)
 
     def after_experience(self, learner: Learner, experience: Experience) -> None:
-        importance = coactivation(
-            learner,
-            experience.batch(torch.arange(experience.train_size, device=experience.y_train.device))[
-                0
-            ],
-        )
+        importance = coactivation(learner, experience.training_data()[0])
         if self.normalize:  # each tensor's importance in [0, 1]: λ means the same in every layer
             importance = {k: v / v.max().clamp_min(1e-12) for k, v in importance.items()}
         self.anchor.consolidate(learner, importance, self.decay)

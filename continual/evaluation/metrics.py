@@ -81,14 +81,6 @@ def forgetting_since_learned(R: Matrix) -> float | None:
     return None if bwt is None else -bwt
 
 
-def final_only(final_row: Sequence[float]) -> dict[str, float | None]:
-    """For a run with a single training phase (joint): ACC from the final row; the others,
-    which need one row per experience, are undefined."""
-    scores: dict[str, float | None] = dict.fromkeys(METRICS)
-    scores["average_accuracy"] = float(np.mean(final_row))
-    return scores
-
-
 METRICS = (
     "average_accuracy",
     "learning_accuracy",
@@ -97,6 +89,14 @@ METRICS = (
     "backward_transfer",
     "forward_transfer",
 )
+
+
+def final_only(final_row: Sequence[float]) -> dict[str, float | None]:
+    """For a run with a single training phase (joint): ACC from the final row; the others,
+    which need one row per experience, are undefined."""
+    scores: dict[str, float | None] = dict.fromkeys(METRICS)
+    scores["average_accuracy"] = float(np.mean(final_row))
+    return scores
 
 
 def all_metrics(R: Matrix, baseline: Sequence[float]) -> dict[str, float | None]:

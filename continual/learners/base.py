@@ -55,6 +55,7 @@ class Learner(nn.Module):
         self.input_dim = input_dim
         self.num_classes = num_classes
         self.task_classes: dict[int, list[int]] = {}
+        self._task_mask: Tensor | None = None  # (tasks, classes), rebuilt when tasks change
 
     # -- the contract ---------------------------------------------------------------------------
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
@@ -100,16 +101,18 @@ class Learner(nn.Module):
     def add_task(self, task: int, classes: Iterable[int]) -> None:
         """Tell the learner which classes belong to ``task`` (task-incremental protocols)."""
         self.task_classes[int(task)] = sorted(int(c) for c in classes)
+        self._task_mask = None
 
     def restrict(self, scores: Tensor, task: Tensor | None) -> Tensor:
         """Mask the scores of classes outside each sample's task (a multi-headed output)."""
         if task is None or not self.task_classes:
             return scores
-        mask = torch.zeros(
-            max(self.task_classes) + 1, self.num_classes, dtype=torch.bool, device=scores.device
-        )
-        for t, classes in self.task_classes.items():
-            mask[t, classes] = True
+        mask = self._task_mask
+        if mask is None or mask.device != scores.device:
+            mask = torch.zeros(max(self.task_classes) + 1, self.num_classes, dtype=torch.bool)
+            for t, classes in self.task_classes.items():
+                mask[t, classes] = True
+            mask = self._task_mask = mask.to(scores.device)
         return scores.masked_fill(~mask[task], float("-inf"))
 
     def get_extra_state(self) -> dict[str, Any]:
@@ -117,6 +120,7 @@ class Learner(nn.Module):
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         self.task_classes = {int(k): list(v) for k, v in state["task_classes"].items()}
+        self._task_mask = None
         self.optimizer.load_state_dict(state["optimizer"])
 
 

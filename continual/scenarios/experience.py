@@ -65,6 +65,10 @@ class Experience:
             task = torch.full((len(index),), self.task, dtype=torch.long, device=index.device)
         return as_float(self.x_train[index]), self.y_train[index], task
 
+    def training_data(self) -> tuple[Tensor, Tensor, Tensor | None]:
+        """All training inputs (as float), labels and task ids, as one batch."""
+        return self.batch(torch.arange(self.train_size, device=self.y_train.device))
+
     def to(self, device: torch.device | str) -> Experience:
         """The same experience with its tensors on ``device``."""
         moved = {

@@ -18,6 +18,7 @@ import numpy as np
 from continual.errors import ContinualError
 from continual.scenarios.experience import LabelledData
 from continual.scenarios.locations import (
+    CIFAR_FOLDERS,
     ENVIRONMENT,
     IDX_FILES,
     IDX_FOLDERS,
@@ -136,7 +137,7 @@ def _cifar(
 
 def cifar10(*, data_dir: str | None = None) -> LabelledData:
     """CIFAR-10 (Krizhevsky 2009), 32×32 colour, from ``cifar-10-batches-py``."""
-    folder = resolve_data_dir(data_dir) / "cifar-10-batches-py"
+    folder = resolve_data_dir(data_dir) / CIFAR_FOLDERS["cifar10"][0]
     return _cifar(
         folder,
         [f"data_batch_{i}" for i in range(1, 6)],
@@ -149,5 +150,5 @@ def cifar10(*, data_dir: str | None = None) -> LabelledData:
 
 def cifar100(*, data_dir: str | None = None) -> LabelledData:
     """CIFAR-100 (Krizhevsky 2009), 100 fine classes, from ``cifar-100-python``."""
-    folder = resolve_data_dir(data_dir) / "cifar-100-python"
+    folder = resolve_data_dir(data_dir) / CIFAR_FOLDERS["cifar100"][0]
     return _cifar(folder, ["train"], "test", b"fine_labels", "cifar100", "CIFAR100")

@@ -325,8 +325,7 @@ class SpikingSleep(Component):
             self.sleep(learner, self.steps)
 
     def after_experience(self, learner: Learner, experience: Experience) -> None:
-        index = torch.arange(experience.train_size, device=experience.y_train.device)
-        self.observe_data(learner, experience.batch(index)[0])
+        self.observe_data(learner, experience.training_data()[0])
         self.sleep(learner, self.steps + self.increment * self.experiences)
         self.experiences += 1
 
