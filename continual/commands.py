@@ -76,9 +76,8 @@ def run_command(args: argparse.Namespace) -> int:
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from continual import runner
+    from continual import execution
     from continual.report.terminal import comparison_table
-    from continual.results import result_path, write_json_atomic
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise ContinualError("--device cuda: no CUDA device is available here; use --device cpu")
@@ -93,18 +92,10 @@ def run_command(args: argparse.Namespace) -> int:
     if not strategy_refs:
         raise ContinualError("no strategy given and no strategy presets found")
     strategies = [specs.load_strategy(ref) for ref in strategy_refs]
-
-    # Build everything once before training anything, so a bad value fails fast.
-    stream = runner.build_stream(scenario, seeds[0], args.data_dir)
-    if len(stream) == 0:
-        raise ContinualError(f"scenario {scenario.name!r} has no experiences")
-    planned = [
-        runner.total_steps(s, stream, runner.build_strategy(s, stream, seeds[0]))
-        for s in strategies
-    ]
+    plan = execution.cells(scenario, strategies, seeds)
+    steps = execution.prepare(plan, args.data_dir)  # build everything before training anything
 
     console = Console(stderr=True)
-    results = []
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -112,24 +103,29 @@ def run_command(args: argparse.Namespace) -> int:
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, disable=args.quiet, transient=False) as progress:
-        for spec, steps in zip(strategies, planned):
-            for seed in seeds:
-                task = progress.add_task(f"{spec.name} (seed {seed})", total=steps)
-                result = runner.run(
-                    scenario,
-                    spec,
-                    seed,
-                    device=args.device,
-                    data_dir=args.data_dir,
-                    progress=lambda n, t=task: progress.advance(t, n),
-                )
-                progress.update(task, completed=steps)
-                path = write_json_atomic(
-                    result_path(args.out, scenario.name, spec.name, seed), result
-                )
-                results.append(result)
-                if args.quiet:
-                    print(f"wrote {path}", file=sys.stderr)
-    Console().print(comparison_table(results, title=f"{scenario.name}: {stream.name}"))
+
+        def start(cell: execution.Cell, total: int):
+            task = progress.add_task(f"{cell.strategy.name} (seed {cell.seed})", total=total)
+            bars[id(cell)] = (task, total)
+            return lambda n: progress.advance(task, n)
+
+        def done(cell: execution.Cell, result: dict, path) -> None:
+            task, total = bars[id(cell)]
+            progress.update(task, completed=total)
+
+        bars: dict[int, tuple] = {}
+
+        results = execution.execute(
+            plan,
+            args.out,
+            device=args.device,
+            data_dir=args.data_dir,
+            steps=steps,
+            on_start=start,
+            on_done=done,
+            quiet=args.quiet,
+        )
+    stream_name = results[0]["stream"]["name"] if results else scenario.name
+    Console().print(comparison_table(results, title=f"{scenario.name}: {stream_name}"))
     print(f"results: {args.out}/", file=sys.stderr)
     return 0
