@@ -13,7 +13,9 @@ def test_estimate_of_a_known_sample():
     assert e.std == pytest.approx(math.sqrt(5 / 3))  # sample std, ddof = 1
     # t_{0.975, 3} = 3.182446; half width = t * s / sqrt(n)
     assert e.half_width == pytest.approx(3.182446 * math.sqrt(5 / 3) / 2, rel=1e-6)
-    assert e.low == pytest.approx(2.5 - e.half_width) and e.high == pytest.approx(2.5 + e.half_width)
+    assert e.low == pytest.approx(2.5 - e.half_width) and e.high == pytest.approx(
+        2.5 + e.half_width
+    )
 
 
 def test_estimate_edge_cases():
