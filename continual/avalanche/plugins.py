@@ -1,0 +1,160 @@
+"""Our components as Avalanche ``SupervisedPlugin``s: one implementation (the component), two
+adapters (our :class:`~continual.strategy.Strategy` and this plugin), the plugin calling the
+same hooks from Avalanche's callbacks:
+
+==========================  ===========================================================
+Avalanche callback          component hook
+==========================  ===========================================================
+``before_training``         ``check`` (refuses a model the component cannot handle)
+``before_training_exp``     ``before_experience``
+``before_update``           ``adjust_update`` (between the backward pass and the step)
+``after_update``            ``after_batch``
+``after_training_exp``      ``after_experience`` (importances, sleep phases)
+==========================  ===========================================================
+
+The experience a hook sees holds the Avalanche experience's training data as tensors (read once
+with evaluation transforms). The strategy's model is used as it is when it is one of our
+learners (:class:`~continual.avalanche.strategy.LearnerStrategy`), and otherwise wrapped as a
+:class:`~continual.avalanche.model.ModuleLearner` with the strategy's optimiser and loss.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+from avalanche.core import SupervisedPlugin
+
+from continual.avalanche.model import ModuleLearner
+from continual.avalanche.streams import dataset_tensors
+from continual.components.base import Batch, Component
+from continual.consolidation.hebbian import HebbianConsolidation
+from continual.errors import ContinualError
+from continual.learners.base import Learner
+from continual.scenarios.experience import Experience
+from continual.sleep.replay_sleep import ReplaySleep
+from continual.sleep.spiking import SpikingSleep
+
+
+class ComponentPlugin(SupervisedPlugin):
+    """Run one of our components inside any Avalanche ``SupervisedTemplate`` strategy."""
+
+    def __init__(self, component: Component):
+        super().__init__()
+        if type(component).transform_batch is not Component.transform_batch:
+            raise ContinualError(
+                f"the {component.name} component mixes samples into each batch, which an "
+                "Avalanche plugin cannot do from its callbacks; use Avalanche's ReplayPlugin "
+                "(or our Strategy) instead"
+            )
+        self.component = component
+        self._model: torch.nn.Module | None = None
+        self._learner: Learner | None = None
+        self._experience: tuple[Any, Experience] | None = None
+
+    def learner(self, strategy: Any) -> Learner:
+        """The strategy's model as our learner (checked by the component once per model)."""
+        model = strategy.model
+        if model is not self._model:
+            if isinstance(model, Learner):
+                learner = model
+            else:
+                learner = ModuleLearner(model, strategy.optimizer, strategy._criterion)
+            self.component.check(learner)
+            self._model, self._learner = model, learner
+        assert self._learner is not None
+        if isinstance(self._learner, ModuleLearner):
+            self._learner.optimizer = strategy.optimizer
+        return self._learner
+
+    def experience(self, strategy: Any) -> Experience:
+        """The current Avalanche experience's training data as our experience (cached)."""
+        current = strategy.experience
+        if self._experience is None or self._experience[0] is not current:
+            x, y = dataset_tensors(current.dataset)
+            device = strategy.device
+            empty = torch.empty(0, dtype=torch.long, device=device)
+            converted = Experience(
+                index=int(current.current_experience),
+                classes=tuple(sorted(set(y.tolist()))),
+                x_train=x.to(device),
+                y_train=y.to(device),
+                x_test=torch.empty(0, *x.shape[1:], device=device),
+                y_test=empty,
+            )
+            self._experience = (current, converted)
+        return self._experience[1]
+
+    def before_training(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
+        self.learner(strategy)
+
+    def before_training_exp(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
+        self.component.before_experience(self.learner(strategy), self.experience(strategy))
+
+    def before_update(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
+        learner = self.learner(strategy)
+        for p in learner.parameters():  # a parameter the loss did not reach: still pulled
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        self.component.adjust_update(learner, Batch(strategy.mb_x, strategy.mb_y))
+
+    def after_update(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
+        self.component.after_batch(self.learner(strategy), Batch(strategy.mb_x, strategy.mb_y))
+
+    def after_training_exp(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
+        learner = self.learner(strategy)
+        self.component.after_experience(learner, self.experience(strategy))
+        for name, p in learner.named_parameters():
+            if not bool(torch.isfinite(p).all()):
+                raise ContinualError(
+                    f"{self.component.name}: {name} is not finite after experience "
+                    f"{strategy.experience.current_experience}; lower the learning rate or the "
+                    "component's strength"
+                )
+        self._experience = None
+
+    def summary(self) -> dict[str, Any]:
+        """The component's plain numbers, as in our result files."""
+        return self.component.summary()
+
+
+class HebbianConsolidationPlugin(ComponentPlugin):
+    """Hebbian consolidation (local MAS, Aljundi et al. 2018) as an Avalanche plugin; options
+    as :class:`~continual.consolidation.hebbian.HebbianConsolidation`. Works with any model
+    whose synapses live in ``nn.Linear`` layers (the importance of other parameters is zero)."""
+
+    def __init__(self, **options: Any):
+        super().__init__(HebbianConsolidation(**options))
+
+
+class SpikingSleepPlugin(ComponentPlugin):
+    """Sleep Replay Consolidation (Tadros et al. 2022) after each experience as an Avalanche
+    plugin; options as :class:`~continual.sleep.spiking.SpikingSleep`. The model must be a chain
+    of ``nn.Linear`` layers with ReLU between them; sleep ignores their biases (as SRC does)
+    and says so once."""
+
+    def __init__(self, **options: Any):
+        super().__init__(SpikingSleep(**options))
+
+    def learner(self, strategy: Any) -> Learner:
+        known = self._model is strategy.model
+        learner = super().learner(strategy)
+        if not known:
+            biased = [layer for layer in learner.sleep_layers() if layer.bias is not None]
+            if biased:
+                warnings.warn(
+                    f"sleep ignores the biases of {len(biased)} of the model's linear layers "
+                    "(SRC runs the weights only); they stay as trained",
+                    stacklevel=2,
+                )
+        return learner
+
+
+class ReplaySleepPlugin(ComponentPlugin):
+    """Replay sleep (offline updates on replayed or generated samples after each experience) as
+    an Avalanche plugin; options as :class:`~continual.sleep.replay_sleep.ReplaySleep`. Its
+    offline steps use the strategy's loss and optimiser, outside Avalanche's callbacks."""
+
+    def __init__(self, **options: Any):
+        super().__init__(ReplaySleep(**options))

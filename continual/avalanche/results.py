@@ -1,0 +1,170 @@
+"""Our forgetting report from an Avalanche run: a plugin that records our accuracy matrix
+(a row before training and one after each training experience) and anytime curves (accuracy on
+every experience every ``every`` training iterations) with our evaluator, and writes our result
+file (the schema of :func:`continual.runner.run`) atomically after each ``strategy.train`` call,
+so ``continual``'s report tools read it like any other run.
+
+A row is taken once every plugin has finished the experience (at the next experience's start or
+at the end of ``train``), so sleep or consolidation plugins listed after this one are included.
+The forward-transfer baseline is the same architecture re-initialised by PyTorch's
+``reset_parameters`` (our runner instead builds a fresh learner from the spec).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from avalanche.core import SupervisedPlugin
+from torch import nn
+
+from continual.avalanche.model import ModuleLearner
+from continual.avalanche.streams import to_stream
+from continual.errors import require
+from continual.evaluation import metrics
+from continual.evaluation.evaluator import Evaluator
+from continual.evaluation.recorder import Recorder
+from continual.learners.base import Learner
+from continual.results import SCHEMA_VERSION, write_json_atomic
+from continual.runner import describe, environment, run_id
+
+
+def _as_learner(strategy: Any) -> Learner:
+    model = strategy.model
+    if isinstance(model, Learner):
+        return model
+    return ModuleLearner(model, strategy.optimizer, strategy._criterion)
+
+
+def reinitialised(model: nn.Module, seed: int) -> nn.Module:
+    """A copy of ``model`` with every submodule's ``reset_parameters`` applied under ``seed``."""
+    fresh = copy.deepcopy(model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed + 1_000_003)
+        for module in fresh.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+    return fresh
+
+
+class ResultsPlugin(SupervisedPlugin):
+    """Record our accuracy matrix and anytime curves on ``benchmark``'s test stream; write the
+    result file to ``path`` (if given) with ``scenario`` and ``strategy`` as the names reports
+    group by."""
+
+    def __init__(
+        self,
+        benchmark: Any,
+        path: str | Path | None = None,
+        *,
+        scenario: str = "avalanche",
+        strategy: str = "avalanche",
+        seed: int = 0,
+        every: int = 10,
+    ):
+        super().__init__()
+        require(every >= 1, "every", f"must be at least 1 training iteration, got {every}")
+        self.stream = to_stream(benchmark, scenario)
+        self.path = None if path is None else Path(path)
+        self.names = {"scenario": scenario, "strategy": strategy}
+        self.seed, self.every = seed, every
+        self.recorder: Recorder | None = None
+        self.baseline: list[float] = []
+        self.row_due = False
+        self.steps = self.samples = 0
+        self.started = time.perf_counter()
+        self.train_seconds = 0.0
+        self._train_start = 0.0
+        self.plugins: list[str] = []
+        self.components: dict[str, Any] = {}
+
+    @property
+    def accuracy_matrix(self) -> list[list[float]]:
+        return [] if self.recorder is None else self.recorder.matrix
+
+    def before_training(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
+        learner = _as_learner(strategy)
+        evaluator = Evaluator(self.stream, strategy.device)
+        if self.recorder is None:
+            self.started = time.perf_counter()
+            fresh = reinitialised(learner, self.seed)
+            self.baseline = evaluator(fresh)
+            self.recorder = Recorder(evaluator, learner, self.every)
+            self.recorder.start()
+        self.recorder.learner = learner
+        self._train_start = time.perf_counter()
+
+    def before_training_exp(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
+        self._take_row()
+
+    def after_training_iteration(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
+        assert self.recorder is not None
+        self.steps += 1
+        self.samples += len(strategy.mb_y)
+        seconds = self.recorder.seconds
+        self.recorder.on_step(self.steps)
+        self._train_start += self.recorder.seconds - seconds  # evaluation is not training time
+
+    def after_training_exp(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
+        self.row_due = True
+
+    def after_training(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
+        self._take_row()
+        self.train_seconds += time.perf_counter() - self._train_start
+        self.plugins = [type(p).__name__ for p in strategy.plugins]
+        self.components = {
+            p.component.name: p.summary() for p in strategy.plugins if hasattr(p, "component")
+        }
+        if self.path is not None:
+            write_json_atomic(self.path, self.document(strategy.device))
+
+    def _take_row(self) -> None:
+        """Always a fresh evaluation: an anytime point at the same step may predate the
+        ``after_training_exp`` of later plugins (a sleep phase)."""
+        if self.row_due and self.recorder is not None:
+            self.recorder.matrix.append(self.recorder.evaluate(self.steps))
+            self.recorder.curves["experience_end_steps"].append(self.steps)
+            self.row_due = False
+
+    def document(self, device: Any = "cpu") -> dict[str, Any]:
+        """The result document so far; metrics over the experiences trained until now."""
+        matrix = self.accuracy_matrix
+        trained = len(matrix) - 1
+        scores = (
+            metrics.all_metrics([row[:trained] for row in matrix], self.baseline[:trained])
+            if trained >= 1
+            else dict.fromkeys(metrics.METRICS)
+        )
+        config = {
+            "scenario": {"name": self.names["scenario"], "source": "avalanche"},
+            "strategy": {
+                "name": self.names["strategy"],
+                "source": "avalanche",
+                "plugins": self.plugins,
+            },
+        }
+        assert self.recorder is not None
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": run_id(config, self.seed),
+            **config,
+            "seed": self.seed,
+            "stream": describe(self.stream),
+            "environment": environment(str(device)),
+            "accuracy_matrix": matrix,
+            "random_baseline": self.baseline,
+            "metrics": scores,
+            "curves": self.recorder.curves,
+            "components": self.components,
+            "cost": {"train_steps": self.steps, "train_samples": self.samples},
+            "timings": {
+                "train": self.train_seconds,
+                "eval": self.recorder.seconds,
+                "total": time.perf_counter() - self.started,
+            },
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
