@@ -27,7 +27,9 @@ def dataset_tensors(dataset: Dataset, batch_size: int = 1024) -> tuple[Tensor, T
     if len(dataset) == 0:
         raise ContinualError("an Avalanche experience has no samples; every experience needs data")
     xs, ys = [], []
-    for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+    # its own generator: reading must not advance the global RNG that shuffles training batches
+    loader = DataLoader(dataset, batch_size=batch_size, generator=torch.Generator())
+    for batch in loader:
         xs.append(batch[0])
         ys.append(batch[1])
     x, y = as_float(torch.cat(xs)), torch.cat(ys).long()

@@ -1,0 +1,152 @@
+"""Our components as plugins in real Avalanche ``Naive`` pipelines: Hebbian consolidation pulls
+important synapses towards their anchor, spiking sleep changes only what SRC's rule may, and
+models a component cannot handle are refused before training."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from continual.errors import ContinualError
+from tests.avalanche.conftest import mlp, quiet_evaluator
+
+
+def naive(model: nn.Module, plugins: list, epochs: int = 3, lr: float = 0.1):
+    from avalanche.training import Naive
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    return Naive(
+        model=model,
+        optimizer=optimizer,
+        train_mb_size=32,
+        train_epochs=epochs,
+        eval_mb_size=256,
+        plugins=plugins,
+        evaluator=quiet_evaluator(),
+    )
+
+
+def accuracy(model: nn.Module, experience) -> float:
+    with torch.no_grad():
+        return float((model(experience.x_test).argmax(1) == experience.y_test).float().mean())
+
+
+def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def train_two(stream, benchmark, plugins: list):
+    """Naive on experiences 0 and 1: the model, the weights after experience 0 (the anchor) and
+    the accuracy on experience 0 then."""
+    model = mlp()
+    strategy = naive(model, plugins, epochs=5)
+    torch.manual_seed(1)  # Avalanche shuffles with the global generator
+    strategy.train(benchmark.train_stream[0])
+    anchor, learned = snapshot(model), accuracy(model, stream[0])
+    strategy.train(benchmark.train_stream[1])
+    return model, anchor, learned
+
+
+def test_hebbian_consolidation_pulls_important_synapses_to_the_anchor(stream, benchmark):
+    from continual.avalanche import HebbianConsolidationPlugin
+
+    plugin = HebbianConsolidationPlugin(strength=5.0)
+    with_plugin, anchor, learned = train_two(stream, benchmark, [plugin])
+    without, same_anchor, _ = train_two(stream, benchmark, [])
+    # Identical until the first consolidation: the plugin does not touch the RNG or the update.
+    assert all(torch.equal(anchor[k], same_anchor[k]) for k in anchor)
+    assert learned > 0.9 and accuracy(with_plugin, stream[1]) > 0.9  # chance: 0.5 within each
+
+    importance = plugin.component.anchor.importance
+    names = [name for name, _ in with_plugin.named_parameters()]
+    omega = torch.cat([importance[f"module.{n}"].flatten() for n in names])
+    drift = {
+        label: torch.cat(
+            [(p.detach() - anchor[n]).abs().flatten() for n, p in model.named_parameters()]
+        )
+        for label, model in (("plugin", with_plugin), ("naive", without))
+    }
+    low, high = omega.quantile(torch.tensor([0.25, 0.75]))
+
+    def ratio(selected: torch.Tensor) -> float:
+        return float(drift["plugin"][selected].sum() / drift["naive"][selected].sum())
+
+    # The pull λ·Ω·(θ − θ*) holds the most important quarter of synapses far closer to the anchor
+    # than Naive does, and leaves the least important quarter almost free.
+    assert ratio(omega >= high) < 0.7
+    assert ratio(omega <= low) > 0.9
+
+
+def silencer(model: nn.Module, rows: int):
+    """A plugin, listed before sleep, that makes the first ``rows`` hidden neurons unable to
+    spike (all incoming weights negative; input spikes are 0/1) and keeps the weights sleep
+    starts from."""
+    from avalanche.core import SupervisedPlugin
+
+    class Silencer(SupervisedPlugin):
+        before: dict[str, torch.Tensor] = {}
+
+        def after_training_exp(self, strategy, *args, **kwargs):
+            with torch.no_grad():
+                model[0].weight[:rows] = -model[0].weight[:rows].abs()
+            self.before = snapshot(model)
+
+    return Silencer()
+
+
+def test_spiking_sleep_changes_only_what_stdp_may(stream, benchmark):
+    from continual.avalanche import SpikingSleepPlugin
+
+    model = mlp(bias=True)
+    silence = silencer(model, rows=8)
+    sleep = SpikingSleepPlugin(steps=300, steps_increment=0)
+    strategy = naive(model, [silence, sleep])
+    with pytest.warns(UserWarning, match="sleep ignores the biases of 2"):
+        strategy.train(benchmark.train_stream[0])
+    before, after = silence.before, snapshot(model)
+
+    assert sleep.summary()["spikes_per_layer"][0] > 0
+    changed = {k: after[k] != before[k] for k in after}
+    assert not changed["0.bias"].any() and not changed["2.bias"].any()  # biases ignored
+    rows_changed = changed["0.weight"].any(1)
+    assert not rows_changed[:8].any()  # neurons that cannot spike keep their input weights
+    assert rows_changed[8:].sum() >= 4  # neurons that spiked were changed
+    # In output neurons that spiked, synapses from the silent neurons only shrink (− dec·σ(w)).
+    spiked = changed["2.weight"].any(1)
+    assert spiked.any()
+    silent_columns = (after["2.weight"] - before["2.weight"])[spiked][:, :8]
+    assert (silent_columns < 0).all()
+
+
+def test_sleep_refuses_models_that_are_not_a_linear_chain(benchmark):
+    from continual.avalanche import SpikingSleepPlugin
+
+    convolutional = nn.Sequential(nn.Unflatten(1, (1, 16)), nn.Conv1d(1, 2, 3), nn.Flatten())
+    for model, message in (
+        (convolutional, "Unflatten; sleep .SRC. runs the model as a chain"),
+        (nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(4, 6)), "do not form a chain"),
+    ):
+        strategy = naive(model, [SpikingSleepPlugin(steps=10)])
+        with pytest.raises(ContinualError, match=message):
+            strategy.train(benchmark.train_stream[0])
+
+
+def test_replay_sleep_recovers_old_classes_offline(stream, benchmark):
+    from continual.avalanche import ComponentPlugin, ReplaySleepPlugin
+    from continual.replay.experience_replay import Replay
+
+    final = {}
+    for steps in (0, 20):
+        model = mlp()
+        plugin = ReplaySleepPlugin(steps=steps) if steps else None
+        strategy = naive(model, [plugin] if plugin else [], epochs=2)
+        for experience in benchmark.train_stream:
+            strategy.train(experience)
+        final[steps] = [accuracy(model, e) for e in stream]
+    assert plugin is not None and plugin.summary()["steps"] == 3 * 20
+    # Naive forgets the first classes completely; 20 offline steps on samples generated from
+    # stored class statistics bring them back.
+    assert final[0][0] < 0.2 and final[20][0] > 0.8
+    with pytest.raises(ContinualError, match="ReplayPlugin"):
+        ComponentPlugin(Replay())
