@@ -1,0 +1,122 @@
+"""Metrics both ways: the accuracy matrix our plugin records in an Avalanche run equals the one
+Avalanche logs, our metrics on it equal Avalanche's forgetting and BWT where the definitions
+match, Avalanche ``Naive`` and our ``finetune`` give the same matrix on the same stream, model,
+seed and hyperparameters, and the result file is one our report tools read."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from continual.evaluation import metrics
+from continual.evaluation.evaluator import Evaluator
+from continual.learners.backprop import Backprop
+from continual.report import aggregate
+from continual.report.terminal import comparison_table
+from continual.results import read_result
+from continual.strategy import Strategy
+from tests.avalanche.conftest import quiet_evaluator
+
+EPOCHS, BATCH, LR = 10, 32, 0.01
+
+
+@pytest.fixture(scope="module")
+def runs(stream, benchmark, tmp_path_factory):
+    """Our finetune (backprop, nothing against forgetting) and Avalanche Naive on copies of the
+    same initial network, both without shuffling so that they see the same batches."""
+    from avalanche.evaluation.metrics import accuracy_metrics, bwt_metrics, forgetting_metrics
+    from avalanche.training import Naive
+
+    from continual.avalanche import ResultsPlugin
+
+    torch.manual_seed(0)
+    learner = Backprop(16, 6, hidden=(32,), lr=LR)  # finetune's learner: Adam, cross-entropy
+    model = copy.deepcopy(learner.net)
+
+    ours = Strategy(learner, epochs=EPOCHS, batch_size=BATCH, shuffle=False)
+    evaluate = Evaluator(stream)
+    matrix = [evaluate(learner)]
+    for experience in stream:
+        ours.train_experience(experience)
+        matrix.append(evaluate(learner))
+
+    path = tmp_path_factory.mktemp("results") / "naive.json"
+    recorder = ResultsPlugin(benchmark, path, scenario="tiny", strategy="naive", every=5)
+    logged = quiet_evaluator(
+        accuracy_metrics(experience=True),
+        forgetting_metrics(stream=True),
+        bwt_metrics(stream=True),
+    )
+    naive = Naive(
+        model=model,
+        optimizer=torch.optim.Adam(model.parameters(), lr=LR),
+        train_mb_size=BATCH,
+        train_epochs=EPOCHS,
+        eval_mb_size=256,
+        plugins=[recorder],
+        evaluator=logged,
+    )
+    last = {}
+    for experience in benchmark.train_stream:
+        naive.train(experience, shuffle=False)
+        last = naive.eval(benchmark.test_stream)
+    return {
+        "ours": np.array(matrix),
+        "recorder": recorder,
+        "logged": logged.get_all_metrics(),
+        "last": last,
+        "path": path,
+    }
+
+
+def test_naive_and_our_finetune_agree(runs):
+    theirs = np.array(runs["recorder"].accuracy_matrix)
+    assert theirs.shape == (4, 3)
+    # Same batches, same initial weights, same Adam: equal up to float rounding (stated
+    # tolerance 1e-6; one test sample is 0.02).
+    np.testing.assert_allclose(theirs, runs["ours"], atol=1e-6)
+    assert theirs[1, 0] > 0.9 and theirs[2, 1] > 0.9  # it learned
+    assert theirs[3, 0] < 0.2  # and forgot, as finetuning does in class-incremental learning
+
+
+def test_our_matrix_is_avalanches_and_metrics_agree_where_defined_alike(runs):
+    from continual.avalanche import matrix_from_avalanche
+
+    logged = matrix_from_avalanche(runs["logged"], 3)
+    recorded = runs["recorder"].accuracy_matrix
+    np.testing.assert_allclose(np.array(logged)[1:], np.array(recorded)[1:], atol=1e-12)
+    assert np.isnan(logged[0]).all()  # Avalanche was not asked to evaluate before training
+    avalanche_forgetting = runs["last"]["StreamForgetting/eval_phase/test_stream"]
+    avalanche_bwt = runs["last"]["StreamBWT/eval_phase/test_stream"]
+    assert metrics.forgetting_since_learned(logged) == pytest.approx(avalanche_forgetting)
+    assert metrics.backward_transfer(logged) == pytest.approx(avalanche_bwt)
+    assert avalanche_forgetting > 0.5
+    # Chaudhry's forgetting (best − final) is never below Avalanche's (just learned − final).
+    assert metrics.forgetting(logged) >= avalanche_forgetting - 1e-12
+
+
+def test_result_file_reads_like_any_run(runs):
+    document = read_result(runs["path"])
+    recorder = runs["recorder"]
+    assert document["accuracy_matrix"] == recorder.accuracy_matrix
+    assert document["strategy"]["name"] == "naive"
+    assert document["strategy"]["plugins"][0] == "ResultsPlugin"
+    assert document["metrics"]["average_accuracy"] == pytest.approx(
+        np.mean(recorder.accuracy_matrix[-1])
+    )
+    assert len(document["random_baseline"]) == 3
+    curves = document["curves"]
+    first_size = document["stream"]["experiences"][0]["train_size"]
+    steps_per_experience = EPOCHS * -(-first_size // BATCH)
+    assert curves["experience_end_steps"][0] == steps_per_experience
+    assert len(curves["experience_end_steps"]) == 3
+    assert curves["step"][0] == 0 and curves["step"] == sorted(curves["step"])
+    assert document["cost"]["train_steps"] == curves["experience_end_steps"][-1]
+    groups = aggregate.by_strategy([document])
+    assert aggregate.metric(groups["naive"], "forgetting_since_learned").mean == pytest.approx(
+        document["metrics"]["forgetting_since_learned"]
+    )
+    assert comparison_table([document]).row_count == 1
