@@ -120,3 +120,30 @@ def test_result_file_reads_like_any_run(runs):
         document["metrics"]["forgetting_since_learned"]
     )
     assert comparison_table([document]).row_count == 1
+
+
+def test_rows_include_plugins_listed_after_the_recorder(stream, benchmark):
+    """Replay sleep, listed after the recorder, changes the weights after the last anytime
+    point; the matrix row must show the weights after it."""
+    from avalanche.training import Naive
+
+    from continual.avalanche import ReplaySleepPlugin, ResultsPlugin
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 6))
+    recorder = ResultsPlugin(benchmark, every=1)
+    naive = Naive(
+        model=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        train_mb_size=32,
+        train_epochs=2,
+        plugins=[recorder, ReplaySleepPlugin(steps=30)],
+        evaluator=quiet_evaluator(),
+    )
+    naive.train(benchmark.train_stream[0])
+    naive.train(benchmark.train_stream[1])
+    with torch.no_grad():
+        now = [float((model(e.x_test).argmax(1) == e.y_test).float().mean()) for e in stream]
+    assert recorder.accuracy_matrix[-1] == pytest.approx(now)
+    before_sleep = recorder.document()["curves"]["accuracy"][-2]  # the anytime point
+    assert before_sleep != pytest.approx(now)  # sleep did change something
