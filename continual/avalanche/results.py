@@ -88,14 +88,13 @@ class ResultsPlugin(SupervisedPlugin):
 
     def before_training(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
         learner = _as_learner(strategy)
-        evaluator = Evaluator(self.stream, strategy.device)
         if self.recorder is None:
             self.started = time.perf_counter()
-            fresh = reinitialised(learner, self.seed)
-            self.baseline = evaluator(fresh)
+            evaluator = Evaluator(self.stream, strategy.device)
+            self.baseline = evaluator(reinitialised(learner, self.seed))
             self.recorder = Recorder(evaluator, learner, self.every)
             self.recorder.start()
-        self.recorder.learner = learner
+        self.recorder.learner = learner  # the strategy may have replaced its model
         self._train_start = time.perf_counter()
 
     def before_training_exp(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
