@@ -110,7 +110,9 @@ def run(
     per_experience = min(strategy.steps_per_experience(e.train_size) for e in plan)
     points = 10 * len(stream) if stream.online is not None else 10  # anytime points per unit
     every = strategy_spec.training.eval_every or max(1, per_experience // points)
-    recorder = Recorder(evaluator, learner, every, row_steps, progress)
+    samples = strategy_spec.training.anytime_samples
+    anytime = evaluator.stratified(samples, seed) if samples else None
+    recorder = Recorder(evaluator, learner, every, row_steps, progress, anytime)
 
     index = torch.arange(min(32, plan[0].train_size), device=plan[0].y_train.device)
     cost = flops_per_sample(learner, *plan[0].batch(index))
