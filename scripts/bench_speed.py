@@ -176,8 +176,8 @@ def avalanche_run(name: str, stream: Stream, hidden: list[int], epochs: int, see
     from avalanche.benchmarks.scenarios.dataset_scenario import benchmark_from_datasets
     from avalanche.benchmarks.utils import _make_taskaware_tensor_classification_dataset as data
     from avalanche.evaluation.metrics import accuracy_metrics
-    from avalanche.training.supervised import strategy_wrappers as supervised
     from avalanche.training.plugins import EvaluationPlugin
+    from avalanche.training.supervised import strategy_wrappers as supervised
 
     def sets(split: str) -> list:
         return [
