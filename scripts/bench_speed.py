@@ -337,9 +337,9 @@ def scaling_row(data: str, experiences: int, hidden: list[int], per_experience: 
 
 def scaling(data: str) -> str:
     torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1).step()  # the dynamo import, untimed
-    grid = [(t, [400, 400], 500) for t in (2, 5, 10, 20)]
-    grid += [(5, [h, h], 500) for h in (100, 1000)]
-    grid += [(5, [400, 400], n) for n in (250, 1000)]
+    grid = [(t, [400, 400], 300) for t in (2, 5, 10, 20)]
+    grid += [(5, [h, h], 300) for h in (100, 1000)]
+    grid += [(5, [400, 400], 1200)]
     header = "| experiences | hidden | train/exp | " + " | ".join(SCALING) + " |"
     lines = [header, "| " + " | ".join(["---"] * (3 + len(SCALING))) + " |"]
     for experiences, hidden, per_experience in grid:
