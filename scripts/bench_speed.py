@@ -7,24 +7,26 @@ Default stream: scikit-learn digits enlarged to 28×28 (each 8×8 digit upsample
 placed at a random offset in a 28×28 frame), 4,000 train / 1,000 test images (test images made
 from held-out digits), class-incremental {0,1}…{8,9}; MLP 784-400-400-10, SGD lr 0.01 momentum
 0.9, batch 32, 2 epochs per experience; the test set is evaluated before training and after each
-experience. Each timed run is a fresh process (imports, the stream and one warm-up optimiser
-step excluded: PyTorch imports ``torch._dynamo`` at the first optimiser); runs are interleaved
-round-robin and repeated, and medians are reported. Peak memory is the growth of the process's
-peak resident set during the run. ``--scaling`` times every strategy in one process on permuted
-streams of 2, 5, 10, 20 experiences, hidden widths and dataset sizes.
+experience. Each repeat is a fresh process that runs every contender in turn, interleaved
+(imports, building the stream and one warm-up optimiser step excluded: PyTorch imports
+``torch._dynamo`` at the first optimiser); medians over repeats are reported. Peak memory is the
+growth of the resident set during the run (sampled every 5 ms). ``--scaling`` times every
+strategy in one process on permuted streams of 2, 5, 10, 20 experiences, hidden widths and
+dataset sizes.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -219,33 +221,65 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+class PeakMemory:
+    """The largest resident set seen while the block runs, sampled every ``interval`` s."""
+
+    def __init__(self, interval: float = 0.005):
+        self.interval, self.peak, self.done = interval, 0.0, threading.Event()
+
+    def __enter__(self) -> PeakMemory:
+        self.start = self.peak = rss_mb()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self.done.wait(self.interval):
+            self.peak = max(self.peak, rss_mb())
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+    @property
+    def growth(self) -> float:
+        return self.peak - self.start
+
+
 def timed(name: str, data: str, seed: int, hidden: list[int], epochs: int) -> dict[str, Any]:
     """One measured run in this process: seconds, accuracy and peak memory growth."""
     spec = scenario(data)
     stream = runner.build_stream(spec, seed)
-    if name.startswith("Avalanche"):
-        import avalanche.training  # noqa: F401  (an import, not part of the run)
-    warm = nn.Linear(1, 1)  # PyTorch imports torch._dynamo at the first optimiser: not timed
-    torch.optim.SGD(warm.parameters(), lr=0.1).step()
     learner = {**LEARNER, "hidden": hidden}
-    before = rss_mb()
-    start = time.perf_counter()
-    if name == BARE:
-        accuracy = bare_loop(stream, hidden, epochs, seed)
-    elif name.startswith("Avalanche"):
-        accuracy = avalanche_run(name.split()[1], stream, hidden, epochs, seed)
-    else:
-        accuracy = ours(name, stream, spec, learner, epochs, seed)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    gc.collect()
+    with PeakMemory() as memory:
+        start = time.perf_counter()
+        if name == BARE:
+            accuracy = bare_loop(stream, hidden, epochs, seed)
+        elif name.startswith("Avalanche"):
+            accuracy = avalanche_run(name.split()[1], stream, hidden, epochs, seed)
+        else:
+            accuracy = ours(name, stream, spec, learner, epochs, seed)
+        seconds = time.perf_counter() - start
     samples = epochs * sum(e.train_size for e in stream)
     return {
         "name": name,
         "seconds": seconds,
         "samples_per_s": samples / seconds,
-        "peak_mb": max(0.0, peak - before),
+        "peak_mb": memory.growth,
         "accuracy": accuracy,
     }
+
+
+def worker(order: list[str], data: str, seed: int, epochs: int) -> None:
+    """Every run of ``order`` in this process, one JSON line each (imports done first)."""
+    if any(name.startswith("Avalanche") for name in order):
+        import avalanche.training  # noqa: F401  (an import, not part of a run)
+    warm = nn.Linear(1, 1)  # PyTorch imports torch._dynamo at the first optimiser: not timed
+    torch.optim.SGD(warm.parameters(), lr=0.1).step()
+    for name in order:
+        print(json.dumps(timed(name, data, seed, [400, 400], epochs)), flush=True)
 
 
 # -- the comparison ------------------------------------------------------------------------------
@@ -259,18 +293,22 @@ def names(with_avalanche: bool) -> list[str]:
 
 
 def compare(data: str, repeats: int, with_avalanche: bool, threads: int) -> list[dict[str, Any]]:
-    """Every run ``repeats`` times, round-robin, each in a fresh process."""
+    """Every run ``repeats`` times: one fresh process per repeat runs them all, interleaved,
+    starting one further along the list each repeat."""
     measured: dict[str, list[dict[str, Any]]] = {}
+    everything = names(with_avalanche)
     for repeat in range(repeats):
-        for name in names(with_avalanche):
-            command = [sys.executable, __file__, "--worker", name, "--data", data]
-            command += ["--seed", str(repeat), "--threads", str(threads)]
-            done = subprocess.run(command, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                sys.exit(f"{name} failed:\n{done.stderr[-3000:]}")
-            row = json.loads(done.stdout.strip().splitlines()[-1])
-            measured.setdefault(name, []).append(row)
-            print(f"[{repeat}] {name}: {row['seconds']:.2f} s", file=sys.stderr)
+        shift = repeat % len(everything)
+        order = everything[shift:] + everything[:shift]
+        command = [sys.executable, __file__, "--worker", json.dumps(order), "--data", data]
+        command += ["--seed", str(repeat), "--threads", str(threads)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            sys.exit(f"repeat {repeat} failed:\n{done.stderr[-3000:]}")
+        for line in done.stdout.strip().splitlines():
+            row = json.loads(line)
+            measured.setdefault(row["name"], []).append(row)
+            print(f"[{repeat}] {row['name']}: {row['seconds']:.2f} s", file=sys.stderr)
     floor = statistics.median(r["seconds"] for r in measured[BARE])
     table = []
     for name, rows in measured.items():
@@ -369,8 +407,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.worker:
-        row = timed(args.worker, args.data, args.seed, [400, 400], args.epochs)
-        print(json.dumps(row))
+        worker(json.loads(args.worker), args.data, args.seed, args.epochs)
         return
     with tempfile.TemporaryDirectory() as folder:
         data = args.data
