@@ -90,7 +90,7 @@ class Training:
     batch_size: int = 32
     steps: int | None = None
     eval_every: int = 0
-    anytime_samples: int = 50
+    anytime_samples: int = 20
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):

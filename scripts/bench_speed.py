@@ -50,8 +50,8 @@ OURS: dict[str, tuple[str, dict[str, Any], list[dict[str, Any]]]] = {
     # name: (preset, training overrides, components)
     "continual finetune (anytime off)": ("finetune", {"eval_every": 10**9}, []),
     "continual finetune (anytime on full test sets)": ("finetune", {"anytime_samples": 0}, []),
-    "continual finetune (anytime on 20 per experience)": ("finetune", {"anytime_samples": 20}, []),
-    "continual finetune (default anytime: 50 per experience)": ("finetune", {}, []),
+    "continual finetune (anytime on 50 per experience)": ("finetune", {"anytime_samples": 50}, []),
+    "continual finetune (default anytime: 20 per experience)": ("finetune", {}, []),
     "continual EWC (online, λ 200)": ("ewc", {}, [{"name": "ewc", "strength": 200.0}]),
     "continual SI (c 1)": ("si", {}, [{"name": "si", "strength": 1.0}]),
     "continual LwF (1, T 2)": ("lwf", {}, [{"name": "lwf", "strength": 1.0, "temperature": 2.0}]),
@@ -344,7 +344,7 @@ def markdown(table: list[dict[str, Any]]) -> str:
 
 SCALING = [
     BARE,
-    "continual finetune (default anytime: 50 per experience)",
+    "continual finetune (default anytime: 20 per experience)",
     "continual EWC (online, λ 200)",
     "continual SI (c 1)",
     "continual LwF (1, T 2)",
