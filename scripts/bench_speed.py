@@ -2,6 +2,7 @@
 
     python scripts/bench_speed.py [--data enlarged|digits|PATH.npz] [--repeats 3] [--out FILE]
     python scripts/bench_speed.py --scaling [--out FILE]
+    python scripts/bench_speed.py --phases [--repeats 3]
 
 Default stream: scikit-learn digits enlarged to 28×28 (each 8×8 digit upsampled to 24×24 and
 placed at a random offset in a 28×28 frame), 4,000 train / 1,000 test images (test images made
@@ -12,7 +13,8 @@ experience. Each repeat is a fresh process that runs every contender in turn, in
 ``torch._dynamo`` at the first optimiser); medians over repeats are reported. Peak memory is the
 growth of the resident set during the run (sampled every 5 ms). ``--scaling`` times every
 strategy in one process on permuted streams of 2, 5, 10, 20 experiences, hidden widths and
-dataset sizes.
+dataset sizes; ``--phases`` reports where each of our runs spends its time (train, evaluation,
+each component's hooks) from the result files' own timings.
 """
 
 from __future__ import annotations
@@ -387,6 +389,33 @@ def scaling(data: str) -> str:
     return "\n".join(lines)
 
 
+# -- phases --------------------------------------------------------------------------------------
+
+
+def phases(data: str, repeats: int) -> str:
+    """Where each of our runs spends its time (the result's own timings), medians over seeds."""
+    torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1).step()  # the dynamo import, untimed
+    spec = scenario(data)
+    measured: dict[str, list[dict[str, float]]] = {name: [] for name in OURS}
+    for seed in range(repeats):
+        stream = runner.build_stream(spec, seed)
+        for name in OURS:
+            cache = {runner.stream_key(spec, seed, None): stream}
+            result = runner.run(spec, strategy(name, LEARNER, 2), seed, cache=cache)
+            measured[name].append(result["timings"])
+    lines = ["| run | total s | train s | eval s (share) | components s |", "| --- " * 5 + "|"]
+    for name, rows in measured.items():
+        median = {k: statistics.median(r.get(k, 0.0) for r in rows) for k in rows[0]}
+        parts = ", ".join(
+            f"{k} {v:.2f}" for k, v in median.items() if k not in ("train", "eval", "total")
+        )
+        lines.append(
+            f"| {name} | {median['total']:.2f} | {median['train']:.2f} | {median['eval']:.2f} "
+            f"({median['eval'] / median['total']:.0%}) | {parts or '-'} |"
+        )
+    return "\n".join(lines)
+
+
 # -- command line --------------------------------------------------------------------------------
 
 
@@ -396,6 +425,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-avalanche", action="store_true")
     parser.add_argument("--scaling", action="store_true")
+    parser.add_argument("--phases", action="store_true", help="our runs' time per phase")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -415,6 +445,8 @@ def main() -> None:
             np.savez(data, **enlarged_digits())
         if args.scaling:
             text = scaling(data)
+        elif args.phases:
+            text = phases(data, args.repeats)
         else:
             try:
                 import avalanche  # noqa: F401
