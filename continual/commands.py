@@ -93,7 +93,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise ContinualError("no strategy given and no strategy presets found")
     strategies = [specs.load_strategy(ref) for ref in strategy_refs]
     plan = execution.cells(scenario, strategies, seeds)
-    steps = execution.prepare(plan, args.data_dir)  # build everything before training anything
+    cache: dict = {}  # streams, reference evaluations and FLOP counts shared by the runs
+    steps = execution.prepare(plan, args.data_dir, cache)  # build everything before training
 
     console = Console(stderr=True)
     columns = (
@@ -121,6 +122,7 @@ def run_command(args: argparse.Namespace) -> int:
             device=args.device,
             data_dir=args.data_dir,
             steps=steps,
+            cache=cache,
             on_start=start,
             on_done=done,
             quiet=args.quiet,

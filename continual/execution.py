@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,12 @@ def cells(
 StartHook = Callable[[Cell, int], Callable[[int], None] | None]
 
 
-def prepare(plan: Sequence[Cell], data_dir: str | None = None) -> list[int]:
+def prepare(
+    plan: Sequence[Cell], data_dir: str | None = None, cache: dict[Any, Any] | None = None
+) -> list[int]:
     """Build every stream and strategy of ``plan`` once, before anything trains, so a bad value
-    fails fast; return each cell's number of training steps (for progress bars)."""
+    fails fast; return each cell's number of training steps (for progress bars). Streams built
+    here go into ``cache`` (pass the same one to :func:`execute`)."""
     from continual import runner
     from continual.errors import ContinualError
 
@@ -47,7 +51,11 @@ def prepare(plan: Sequence[Cell], data_dir: str | None = None) -> list[int]:
     for cell in plan:
         key = id(cell.scenario)
         if key not in streams:
-            stream = streams[key] = runner.build_stream(cell.scenario, cell.seed, data_dir)
+            stream = streams[key] = runner.cached(
+                cache,
+                runner.stream_key(cell.scenario, cell.seed, data_dir),
+                partial(runner.build_stream, cell.scenario, cell.seed, data_dir),
+            )
             if len(stream) == 0:
                 raise ContinualError(f"scenario {cell.scenario.name!r} has no experiences")
         stream = streams[key]
@@ -69,13 +77,16 @@ def execute(
     on_start: StartHook | None = None,
     on_done: Callable[[Cell, dict[str, Any], Path], None] | None = None,
     quiet: bool = False,
+    cache: dict[Any, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Train every cell of ``plan`` in order and write its result into ``out``; return the result
     documents. ``steps`` are :func:`prepare`'s counts; ``on_start(cell, steps)`` may return a
-    per-step progress callback."""
+    per-step progress callback. What does not change between cells (streams, reference
+    evaluations, FLOP counts) is computed once, in ``cache`` (a fresh one when not given)."""
     from continual import runner
     from continual.results import result_path, write_json_atomic
 
+    cache = {} if cache is None else cache
     results = []
     counts = list(steps) if steps is not None else [0] * len(plan)
     for cell, count in zip(plan, counts):
@@ -87,6 +98,7 @@ def execute(
             device=device,
             data_dir=data_dir,
             progress=progress,
+            cache=cache,
         )
         if cell.tags:
             result["tags"] = dict(cell.tags)

@@ -10,7 +10,7 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -27,6 +27,26 @@ from continual.specs import ScenarioSpec, StrategySpec, scenario_to_dict
 from continual.strategy import Strategy
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
+
+
+def cached(cache: dict[Any, Any] | None, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+    """``make()``, computed once per ``key`` when a ``cache`` is given (what does not change
+    between the runs of one command: streams, reference evaluations, FLOP counts)."""
+    if cache is None:
+        return make()
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+def _key(values: Any) -> str:
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def stream_key(scenario: ScenarioSpec, seed: int, data_dir: str | None) -> tuple[Any, ...]:
+    """The cache key of a stream: what :func:`build_stream` depends on."""
+    return ("stream", _key(scenario_to_dict(scenario)), seed, data_dir)
 
 
 def build_stream(spec: ScenarioSpec, seed: int, data_dir: str | None = None) -> Stream:
@@ -87,33 +107,49 @@ def run(
     device: str = "cpu",
     progress: Progress | None = None,
     data_dir: str | None = None,
+    cache: dict[Any, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``strategy_spec`` on ``scenario`` with ``seed``; return the result document.
 
     Sequential runs train experience by experience and take a matrix row after each; joint runs
     train once on everything; on a task-free stream every sample is seen once in the stream's
     order (one pass, no shuffling, no boundaries) and a row is taken when each underlying task
-    stops appearing.
+    stops appearing. A ``cache`` shared by the runs of one command keeps the stream per
+    (scenario, seed), the untrained reference evaluation per (scenario, seed, learner) and the
+    FLOP count per (scenario, seed, learner, mode); results are the same with or without it.
     """
     started = time.perf_counter()
     torch.manual_seed(seed)
-    stream = build_stream(scenario, seed, data_dir)
+    data = stream_key(scenario, seed, data_dir)
+    stream = cached(cache, data, lambda: build_stream(scenario, seed, data_dir))
     strategy = build_strategy(strategy_spec, stream, seed, device)
     learner = strategy.learner
-    evaluator = Evaluator(stream, device)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed + 1_000_003)
-        baseline = evaluator(build_learner(strategy_spec, stream).to(device))
+    evaluator = cached(cache, ("evaluator", *data, device), lambda: Evaluator(stream, device))
+    architecture = (*data, device, _key(strategy_spec.learner.values))
+
+    def reference() -> list[float]:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + 1_000_003)
+            return evaluator(build_learner(strategy_spec, stream).to(device))
+
+    baseline = cached(cache, ("baseline", *architecture), reference)
 
     plan, row_steps = training_plan(strategy_spec, stream, strategy)
     plan = [e.to(device) for e in plan]
     per_experience = min(strategy.steps_per_experience(e.train_size) for e in plan)
     points = 10 * len(stream) if stream.online is not None else 10  # anytime points per unit
     every = strategy_spec.training.eval_every or max(1, per_experience // points)
-    recorder = Recorder(evaluator, learner, every, row_steps, progress)
+    samples = strategy_spec.training.anytime_samples
+    anytime = evaluator.stratified(samples, seed) if samples else None
+    recorder = Recorder(evaluator, learner, every, row_steps, progress, anytime)
 
     index = torch.arange(min(32, plan[0].train_size), device=plan[0].y_train.device)
-    cost = flops_per_sample(learner, *plan[0].batch(index))
+
+    def count() -> dict[str, float]:
+        with torch.random.fork_rng(devices=[]):  # the same random state with or without cache
+            return flops_per_sample(learner, *plan[0].batch(index))
+
+    cost = cached(cache, ("flops", *architecture, strategy_spec.training.mode), count)
     recorder.start()
     for experience in plan:
         strategy.train_experience(experience, recorder.on_step)

@@ -81,13 +81,16 @@ class Section:
 class Training:
     """How a strategy trains: sequentially over the stream or jointly on all of it (the upper
     bound), for ``epochs`` passes (or ``steps`` batches) per experience, and how often anytime
-    evaluation runs (``eval_every`` steps; 0 chooses about 10 points per experience)."""
+    evaluation runs (``eval_every`` steps; 0 chooses about 10 points per experience) and on how
+    many test samples per experience (``anytime_samples``, class-balanced and fixed per seed; 0:
+    the full test sets). Matrix rows always use the full test sets."""
 
     mode: Literal["sequential", "joint"] = "sequential"
     epochs: int = 10
     batch_size: int = 32
     steps: int | None = None
     eval_every: int = 0
+    anytime_samples: int = 20
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -97,6 +100,10 @@ class Training:
             raise ConfigError("steps: must be at least 1", field="steps")
         if self.eval_every < 0:
             raise ConfigError("eval_every: must be 0 (automatic) or positive", field="eval_every")
+        if self.anytime_samples < 0:
+            raise ConfigError(
+                "anytime_samples: must be 0 (full test sets) or positive", field="anytime_samples"
+            )
 
 
 @dataclass(frozen=True)

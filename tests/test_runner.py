@@ -160,3 +160,23 @@ def test_task_free_with_announced_boundaries_runs_hooks_at_each_task_end(tmp_pat
         result["cost"]["train_samples"] >= 1437
         and len(result["curves"]["experience_end_steps"]) == 5
     )
+
+
+def test_a_shared_cache_changes_nothing_but_builds_set_up_once(synthetic_scenario):
+    scenario = specs.load_scenario(str(synthetic_scenario))
+    names = ("finetune", "ff+consolidation")
+    cache: dict = {}
+    shared = [runner.run(scenario, _short(name), seed=1, cache=cache) for name in names]
+    alone = [runner.run(scenario, _short(name), seed=1) for name in names]
+    for a, b in zip(shared, alone):
+        for key in ("accuracy_matrix", "random_baseline", "curves", "cost", "metrics"):
+            assert a[key] == b[key], key
+    kinds = sorted(key[0] for key in cache)
+    assert kinds == ["baseline", "baseline", "evaluator", "flops", "flops", "stream"]
+
+
+def _short(name: str) -> specs.StrategySpec:
+    from dataclasses import replace
+
+    spec = specs.load_strategy(name)
+    return replace(spec, training=replace(spec.training, epochs=1))

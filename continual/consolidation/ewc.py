@@ -1,7 +1,8 @@
 """Elastic Weight Consolidation, online variant (Kirkpatrick et al. 2017; Schwarz et al. 2018):
 importance = diagonal Fisher information of the learner's predictive distribution,
 F = E_x E_{y~p(y|x)} [(∂ log p(y|x)/∂θ)²], estimated with one sampled label per input and
-per-sample gradients (``torch.func``); online: F ← γ·F + F_new, θ* ← θ after each experience.
+squared per-sample gradients (for chains of linear layers without forming them: (δ²)ᵀ(a²) per
+layer, Goodfellow 2015); online: F ← γ·F + F_new, θ* ← θ after each experience.
 The pull λ·F·(θ − θ*) goes into ``p.grad``. The Fisher needs gradients of the learner's output,
 not its learning rule, so it works with every learner (the scores are read as logits)."""
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 
 from continual.components.base import Batch, Component
@@ -40,10 +41,72 @@ def fisher_diagonal(
     generator: torch.Generator,
     chunk: int = 64,
 ) -> dict[str, Tensor]:
-    """Diagonal Fisher over (at most ``samples``) inputs, one label sampled from the model each."""
+    """Diagonal Fisher over (at most ``samples``) inputs, one label sampled from the model each.
+
+    Learners whose parameters all sit in ``nn.Linear`` layers, each applied once per forward
+    pass to a batch of vectors, take the exact shortcut of :func:`linear_fisher` (one matrix
+    product per layer); any other learner goes through per-sample gradients (``torch.func``)."""
     index = torch.randperm(len(x), generator=generator)[:samples].to(x.device)
     x = x[index]
     task = None if task is None else task[index]
+    module = _Scores(learner)
+    with torch.no_grad():
+        probabilities = torch.softmax(module(x, task), dim=1)
+        uniform = torch.rand(len(x), 1, generator=generator).to(x.device)
+        labels = (probabilities.cumsum(1) < uniform).sum(1).clamp_max(probabilities.shape[1] - 1)
+    fisher = linear_fisher(learner, x, task, labels)
+    if fisher is None:
+        fisher = per_sample_fisher(learner, x, task, labels, chunk)
+    return fisher
+
+
+def linear_fisher(
+    learner: Learner, x: Tensor, task: Tensor | None, labels: Tensor
+) -> dict[str, Tensor] | None:
+    """Σ over samples of squared per-sample gradients of log p(label | x), divided by N, without
+    materialising per-sample gradients (Goodfellow 2015, the trick of BackPACK and Opacus).
+
+    A linear layer z = W a + b has per-sample gradients δ_i a_iᵀ and δ_i (δ = ∂ log p / ∂z), so
+    Σ_i (δ_i a_iᵀ)² = (δ²)ᵀ (a²) and Σ_i δ_i² — one backward pass and one matrix product per
+    layer, exact. Returns ``None`` when the learner is not such a chain: a parameter outside an
+    ``nn.Linear``, a layer applied more or less than once, or to inputs that are not (N, features)
+    (then the per-sample path is needed)."""
+    layers = {m: name for name, m in learner.named_modules() if isinstance(m, nn.Linear)}
+    owned = {id(p) for m in layers for p in m.parameters()}
+    if not layers or any(id(p) not in owned for p in learner.parameters()):
+        return None
+    seen: dict[nn.Module, list[tuple[Tensor, Tensor]]] = {m: [] for m in layers}
+
+    def record(layer: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+        seen[layer].append((inputs[0].detach(), output))
+
+    handles = [m.register_forward_hook(record) for m in layers]
+    try:
+        with torch.enable_grad():
+            scores = learner.restrict(learner.predict(x), task)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if any(len(c) != 1 or c[0][0].dim() != 2 or not c[0][1].requires_grad for c in seen.values()):
+        return None
+    calls = [c[0] for c in seen.values()]
+    log_prob = torch.log_softmax(scores, dim=1).gather(1, labels[:, None]).sum()
+    deltas = torch.autograd.grad(log_prob, [z for _, z in calls], allow_unused=True)
+    fisher = {}
+    for (layer, name), ((a, z), delta) in zip(layers.items(), zip(calls, deltas)):
+        delta_sq = torch.zeros_like(z) if delta is None else delta.detach().square()
+        fisher[f"{name}.weight"] = delta_sq.T @ a.square() / len(x)
+        if layer.bias is not None:
+            fisher[f"{name}.bias"] = delta_sq.sum(0) / len(x)
+    return fisher
+
+
+def per_sample_fisher(
+    learner: Learner, x: Tensor, task: Tensor | None, labels: Tensor, chunk: int = 64
+) -> dict[str, Tensor]:
+    """Σ over samples of squared per-sample gradients of log p(label | x), divided by N, from
+    per-sample gradients (``torch.func``: ``vmap`` of ``grad``) in chunks of ``chunk`` samples;
+    works for any learner whose scores are differentiable in its parameters."""
     module = _Scores(learner)
     params = {k: v.detach() for k, v in module.named_parameters()}
     buffers = {k: v.detach() for k, v in module.named_buffers()}
@@ -54,11 +117,7 @@ def fisher_diagonal(
         )
         return (torch.log_softmax(scores, dim=-1)[0] * yi).sum()  # yi: one-hot label
 
-    with torch.no_grad():
-        probabilities = torch.softmax(module(x, task), dim=1)
-        uniform = torch.rand(len(x), 1, generator=generator).to(x.device)
-        labels = (probabilities.cumsum(1) < uniform).sum(1).clamp_max(probabilities.shape[1] - 1)
-        onehot = F.one_hot(labels, probabilities.shape[1]).to(probabilities.dtype)
+    onehot = F.one_hot(labels, learner.num_classes).to(x.dtype)
     per_sample = vmap(grad(log_prob), in_dims=(None, 0, 0, None if task is None else 0))
     total = {k: torch.zeros_like(v) for k, v in params.items()}
     for start in range(0, len(x), chunk):

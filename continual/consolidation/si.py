@@ -39,15 +39,22 @@ class SynapticIntelligence(Component):
         self.path = {k: torch.zeros_like(p) for k, p in learner.named_parameters()}
 
     def adjust_update(self, learner: Learner, batch: Batch) -> None:
-        for name, p in learner.named_parameters():
-            self.update[name] = p.grad.detach().clone()
-            self.before[name] = p.detach().clone()
+        names, params = zip(*learner.named_parameters())
+        if self.update.keys() != set(names):  # buffers reused from step to step
+            self.update = {k: torch.empty_like(p) for k, p in zip(names, params)}
+            self.before = {k: torch.empty_like(p) for k, p in zip(names, params)}
+        with torch.no_grad():
+            torch._foreach_copy_(list(self.update.values()), [p.grad for p in params])
+            torch._foreach_copy_(list(self.before.values()), list(params))
         self.anchor.pull(learner, self.strength)
 
     def after_batch(self, learner: Learner, batch: Batch) -> None:
         with torch.no_grad():
-            for name, p in learner.named_parameters():
-                self.path[name] -= self.update[name] * (p - self.before[name])
+            names = list(self.update)
+            params = dict(learner.named_parameters())
+            step = torch._foreach_sub([params[k] for k in names], [self.before[k] for k in names])
+            torch._foreach_mul_(step, [self.update[k] for k in names])
+            torch._foreach_sub_([self.path[k] for k in names], step)
 
     def after_experience(self, learner: Learner, experience: Experience) -> None:
         importance = {

@@ -6,13 +6,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from torch import Tensor
+
 from continual.evaluation.evaluator import Evaluator
 from continual.learners.base import Learner
 
 
 class Recorder:
     """Evaluates ``learner`` every ``every`` steps (the anytime curve) and takes an accuracy-matrix
-    row at the steps in ``row_steps`` (task-free streams) or when told (:meth:`end_experience`)."""
+    row at the steps in ``row_steps`` (task-free streams) or when told (:meth:`end_experience`).
+
+    Rows (and the curve points at step 0 and at every row) use the full test sets of
+    ``evaluator``; the points between them use ``anytime`` (e.g. :meth:`Evaluator.stratified`),
+    or the full sets when it is ``None``. Curve points stay on the device until :attr:`curves`
+    is read, so the training loop never waits for them."""
 
     def __init__(
         self,
@@ -21,39 +28,61 @@ class Recorder:
         every: int,
         row_steps: set[int] | None = None,
         progress: Callable[[int], None] | None = None,
+        anytime: Evaluator | None = None,
     ):
         self.evaluator, self.learner, self.every = evaluator, learner, every
+        self.anytime = anytime or evaluator
         self.row_steps = row_steps or set()
         self.progress = progress
-        self.curves: dict[str, list[Any]] = {"step": [], "accuracy": [], "experience_end_steps": []}
+        self.steps: list[int] = []
+        self.points: list[Tensor] = []
+        self.end_steps: list[int] = []
         self.matrix: list[list[float]] = []
         self.seconds = 0.0
 
-    def evaluate(self, step: int) -> list[float]:
+    @property
+    def curves(self) -> dict[str, Any]:
+        """Steps, accuracies per experience at each step, and the steps where rows were taken."""
+        return {
+            "step": list(self.steps),
+            "accuracy": [point.cpu().tolist() for point in self.points],
+            "experience_end_steps": list(self.end_steps),
+            "anytime_test_samples": self.anytime.sizes.long().tolist(),
+        }
+
+    def _evaluate(self, evaluator: Evaluator) -> Tensor:
         start = time.perf_counter()
-        accuracies = self.evaluator(self.learner)
+        accuracies = evaluator.accuracy(self.learner)
         self.seconds += time.perf_counter() - start
-        self.curves["step"].append(step)
-        self.curves["accuracy"].append(accuracies)
         return accuracies
+
+    def _row(self, step: int) -> None:
+        """A full evaluation: a matrix row and the curve point at ``step`` (replacing an anytime
+        point taken at the same step)."""
+        accuracies = self._evaluate(self.evaluator)
+        if self.steps and self.steps[-1] == step:
+            self.points[-1] = accuracies
+        else:
+            self.steps.append(step)
+            self.points.append(accuracies)
+        self.matrix.append(accuracies.cpu().tolist())
 
     def start(self) -> None:
         """Row 0: accuracy before any training."""
-        self.matrix.append(self.evaluate(0))
+        self._row(0)
 
     def on_step(self, step: int) -> None:
         """The training loop's per-step callback."""
         if self.progress is not None:
             self.progress(1)
-        if step % self.every == 0 or step in self.row_steps:
-            accuracies = self.evaluate(step)
-            if step in self.row_steps:
-                self.matrix.append(accuracies)
-                self.curves["experience_end_steps"].append(step)
+        if step in self.row_steps:
+            self._row(step)
+            self.end_steps.append(step)
+        elif step % self.every == 0:
+            self.steps.append(step)
+            self.points.append(self._evaluate(self.anytime))
 
     def end_experience(self, step: int) -> None:
-        """A row after an experience (reusing the anytime point if one was just taken)."""
-        self.curves["experience_end_steps"].append(step)
-        if self.curves["step"][-1] != step:
-            self.evaluate(step)
-        self.matrix.append(self.curves["accuracy"][-1])
+        """A row after an experience."""
+        self.end_steps.append(step)
+        self._row(step)

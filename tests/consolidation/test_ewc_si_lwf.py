@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from continual.components.base import Batch
-from continual.consolidation.ewc import EWC, fisher_diagonal
+from continual.consolidation.ewc import EWC, fisher_diagonal, linear_fisher, per_sample_fisher
 from continual.consolidation.lwf import LwF
 from continual.consolidation.si import SynapticIntelligence
 from continual.errors import ContinualError
@@ -86,3 +86,32 @@ def test_lwf_adds_a_distillation_gradient_after_the_first_experience():
     learner.zero_update()
     lwf.adjust_update(learner, batch)
     assert sum(float(p.grad.abs().sum()) for p in learner.parameters()) > 0
+
+
+@pytest.mark.parametrize("tasks", [False, True])
+def test_linear_fisher_equals_per_sample_gradients_exactly(tasks):
+    torch.manual_seed(0)
+    learner = Backprop(7, 4, hidden=(6, 5)).double()
+    if tasks:
+        learner.add_task(0, [0, 1])
+        learner.add_task(1, [2, 3])
+    x = torch.rand(40, 7, dtype=torch.float64)
+    task = torch.arange(40) % 2 if tasks else None
+    labels = torch.randint(0, 2, (40,)) + (2 * task if tasks else 0)
+    fast = linear_fisher(learner, x, task, labels)
+    slow = per_sample_fisher(learner, x, task, labels, chunk=7)
+    assert (
+        fast is not None and fast.keys() == slow.keys() == dict(learner.named_parameters()).keys()
+    )
+    for name in slow:
+        torch.testing.assert_close(fast[name], slow[name], rtol=1e-12, atol=1e-15)
+    assert all(bool(v.abs().sum() > 0) for v in fast.values())
+
+
+def test_linear_fisher_declines_learners_that_are_not_a_plain_chain():
+    torch.manual_seed(0)
+    forward_forward = ForwardForward(6, 3, hidden=(5,))  # runs its layers once per label
+    x, labels = torch.rand(8, 6), torch.randint(0, 3, (8,))
+    assert linear_fisher(forward_forward, x, None, labels) is None
+    fisher = fisher_diagonal(forward_forward, x, None, 8, torch.Generator().manual_seed(0))
+    assert fisher.keys() == dict(forward_forward.named_parameters()).keys()
