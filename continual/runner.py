@@ -17,9 +17,10 @@ import torch
 
 from continual import __version__, registry
 from continual.evaluation import metrics
-from continual.evaluation.cost import flops_per_sample
+from continual.evaluation.cost import memory_peaks, reset_memory_peak, run_cost
 from continual.evaluation.evaluator import Evaluator
 from continual.evaluation.recorder import Recorder
+from continual.evaluation.robustness import robustness
 from continual.learners.base import Learner
 from continual.results import SCHEMA_VERSION
 from continual.scenarios.experience import Experience, Stream, merge, online_experiences
@@ -96,6 +97,7 @@ def run(
     stops appearing.
     """
     started = time.perf_counter()
+    reset_memory_peak(device)
     torch.manual_seed(seed)
     stream = build_stream(scenario, seed, data_dir)
     strategy = build_strategy(strategy_spec, stream, seed, device)
@@ -112,8 +114,6 @@ def run(
     every = strategy_spec.training.eval_every or max(1, per_experience // points)
     recorder = Recorder(evaluator, learner, every, row_steps, progress)
 
-    index = torch.arange(min(32, plan[0].train_size), device=plan[0].y_train.device)
-    cost = flops_per_sample(learner, *plan[0].batch(index))
     recorder.start()
     for experience in plan:
         strategy.train_experience(experience, recorder.on_step)
@@ -128,6 +128,21 @@ def run(
         scores = metrics.all_metrics(matrix, baseline)
     timings = dict(strategy.timings)
     timings["eval"] = recorder.seconds
+    accounting = time.perf_counter()
+    cost = run_cost(
+        learner,
+        strategy.components,
+        plan[-1],
+        train_steps=strategy.step,
+        train_samples=strategy.samples_seen,
+        experiences=len(plan),
+        predictions=len(evaluator.y) * (len(recorder.curves["step"]) + 1),  # + the baseline
+        device=device,
+    )
+    timings["cost_accounting"] = time.perf_counter() - accounting
+    attacks, attacked = strategy_spec.evaluation.robustness, time.perf_counter()
+    robust = robustness(evaluator, learner, attacks.noise, attacks.fgsm)
+    timings["robustness"] = time.perf_counter() - attacked
     timings["total"] = time.perf_counter() - started
     config = {"scenario": scenario_to_dict(scenario), "strategy": strategy_spec.to_dict()}
     return {
@@ -142,12 +157,10 @@ def run(
         "metrics": scores,
         "curves": recorder.curves,
         "components": {c.name: c.summary() for c in strategy.components},
-        "cost": {
-            "train_steps": strategy.step,
-            "train_samples": strategy.samples_seen,
-            **cost,
-        },
+        "cost": cost,
+        "robustness": robust,
         "timings": timings,
+        "memory": memory_peaks(device),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 

@@ -78,7 +78,7 @@ def test_same_seed_same_result_file(cli, tmp_path, synthetic_scenario):
         assert code == 0
         (path,) = (tmp_path / folder).glob("*.json")
         document = json.loads(path.read_text())
-        for volatile in ("timings", "created"):
+        for volatile in ("timings", "memory", "created"):
             document.pop(volatile)
         documents.append(document)
     assert documents[0] == documents[1]
