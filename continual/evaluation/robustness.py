@@ -7,8 +7,11 @@ learner kept is.
   ``x + ε · sign(∇_x CE(predict(x), y))``, clipped to the test inputs' range. The gradient comes
   from autograd through ``predict`` even for learners that do not learn with it (for
   Forward-Forward the goodness scores are differentiable); the attack is white-box and untargeted.
-  Where ``predict`` carries no gradient (the score is piecewise constant in x) the attack cannot
-  move the input and the accuracy equals the clean one.
+  Where ``predict`` carries no input gradient the attack cannot move the input: the accuracy
+  equals the clean one and the entry says ``"gradient": false``. That is the case for
+  Forward-Forward as built here (each layer sees its input detached, and the readout reads
+  detached features), so FGSM numbers for FF are not evidence of robustness; a transfer attack
+  from a surrogate would be needed (not implemented).
 """
 
 from __future__ import annotations
@@ -53,10 +56,14 @@ def noisy_inputs(x: Tensor, sigma: float, seed: int = NOISE_SEED) -> Tensor:
     return x + sigma * noise
 
 
-def fgsm_inputs(evaluator: Evaluator, learner: Learner, x: Tensor, epsilon: float) -> Tensor:
-    """FGSM examples of every test input, in the evaluator's batches."""
+def fgsm_inputs(
+    evaluator: Evaluator, learner: Learner, x: Tensor, epsilon: float
+) -> tuple[Tensor, bool]:
+    """FGSM examples of every test input, in the evaluator's batches, and whether ``predict``
+    gave any non-zero input gradient (if not, the examples are the clean inputs)."""
     low, high = float(x.min()), float(x.max())
     adversarial = torch.empty_like(x)
+    moved = False
     with torch.enable_grad():
         for start in range(0, len(evaluator.y), evaluator.batch_size):
             part = slice(start, start + evaluator.batch_size)
@@ -67,8 +74,9 @@ def fgsm_inputs(evaluator: Evaluator, learner: Learner, x: Tensor, epsilon: floa
             loss = F.cross_entropy(scores, evaluator.y[part], reduction="sum")
             (gradient,) = torch.autograd.grad(loss, batch, allow_unused=True)
             step = torch.zeros_like(batch) if gradient is None else gradient.sign()
+            moved = moved or bool(step.any())
             adversarial[part] = (batch + epsilon * step).detach().clamp_(low, high)
-    return adversarial
+    return adversarial, moved
 
 
 def robustness(
@@ -88,8 +96,8 @@ def robustness(
         accuracy = _accuracies(evaluator, learner, noisy_inputs(x, sigma))
         result["noise"].append({"strength": float(sigma), "accuracy": accuracy})
     for epsilon in fgsm:
-        attacked = fgsm_inputs(evaluator, learner, x, epsilon)
+        attacked, moved = fgsm_inputs(evaluator, learner, x, epsilon)
         accuracy = _accuracies(evaluator, learner, attacked)
-        result["fgsm"].append({"strength": float(epsilon), "accuracy": accuracy})
+        result["fgsm"].append({"strength": float(epsilon), "accuracy": accuracy, "gradient": moved})
     learner.train(was_training)
     return result

@@ -24,6 +24,7 @@ th { background: #f0f0f0; }
 .note { color: #555; font-size: 0.8em; max-width: 70em; }
 .figures { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
 img { max-width: 100%; }
+.scroll { overflow-x: auto; }
 pre { background: #f7f7f7; padding: 0.5em; font-size: 0.75em; overflow-x: auto; }
 """
 NO_PLOTS = "Figures need matplotlib: pip install 'continual[report]' and run `continual report`."
@@ -37,7 +38,8 @@ def render_table(table: Table, level: int = 2) -> str:
     note = f'<p class="note">{html.escape(table.note)}</p>' if table.note else ""
     return (
         f"<h{level}>{html.escape(table.title)}</h{level}>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+        f"</table></div>{note}"
     )
 
 

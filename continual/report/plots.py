@@ -47,7 +47,8 @@ def heatmap(group: list[Result], kind: str = "accuracy") -> bytes:
 
 def anytime(group: list[Result]) -> bytes:
     """Accuracy on each experience over training steps (mean over the seeds whose curves share
-    the first seed's steps), experience boundaries as dashed lines."""
+    the first seed's steps; seeds with other evaluation steps are left out rather than
+    interpolated), experience boundaries as dashed lines."""
     first = group[0]["curves"]
     steps = first["step"]
     curves = [np.asarray(r["curves"]["accuracy"]) for r in group if r["curves"]["step"] == steps]
@@ -62,7 +63,8 @@ def anytime(group: list[Result]) -> bytes:
     axes.set_ylim(0, 100)
     axes.set_xlabel("training step")
     axes.set_ylabel("accuracy (%)")
-    axes.set_title(f"{group[0]['strategy']['name']} (mean of {len(curves)} seeds)", fontsize=9)
+    seeds = f"mean of {len(curves)} seeds" if len(curves) > 1 else f"seed {group[0]['seed']}"
+    axes.set_title(f"{group[0]['strategy']['name']} ({seeds})", fontsize=9)
     axes.legend(fontsize=6, ncol=2, loc="lower left")
     return png(figure)
 

@@ -153,13 +153,14 @@ def robustness(results: list[Result]) -> Table | None:
     for name, group in by_strategy(results).items():
         cells = [format_estimate(metric(group, "average_accuracy"))]
         for kind, strength in attacks:
-            values = [
-                _mean_accuracy(e)
+            entries = [
+                e
                 for r in group
                 for e in (r.get("robustness") or {}).get(kind, [])
                 if e["strength"] == strength
             ]
-            cells.append(format_estimate(estimate(values)))
+            blind = any(e.get("gradient") is False for e in entries)
+            cells.append(format_estimate(estimate(map(_mean_accuracy, entries))) + " †" * blind)
         rows.append((name, *cells))
     headers = (
         "strategy",
@@ -169,7 +170,9 @@ def robustness(results: list[Result]) -> Table | None:
     note = (
         "Accuracy (%) after the last experience, averaged over experiences (per-experience values "
         "in metrics.csv): Gaussian noise of standard deviation σ on inputs in [0, 1]; FGSM "
-        "(Goodfellow et al. 2015) x + ε·sign(∇x CE), white-box, through each learner's predict."
+        "(Goodfellow et al. 2015) x + ε·sign(∇x CE), white-box, through each learner's predict; "
+        "† predict gave no input gradient (e.g. Forward-Forward's detached layers), so the attack "
+        "could not move the input: not evidence of robustness."
     )
     return Table("Robustness", headers, rows, note)
 
