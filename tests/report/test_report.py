@@ -73,9 +73,9 @@ def test_terminal_table_fits_80_columns_without_breaking_names():
 
 
 def test_csv_round_trips_to_the_json_numbers():
-    results = [
-        result("s", i, m, robustness={"noise": [{"strength": 0.1, "accuracy": [0.5, 0.25]}]})
-        for i, m in enumerate(matrices(0.3, 0.5, 0.7))
+    results = [  # values with many digits, so any rounding on the way shows
+        result("s", i, m, robustness={"noise": [{"strength": 0.1, "accuracy": [1 / 3, 0.25]}]})
+        for i, m in enumerate(matrices(1 / 3, 2 / 7, 0.123456789))
     ]
     rows = list(csv.DictReader(io.StringIO(long_form.render(results))))
     assert tuple(rows[0]) == long_form.COLUMNS
@@ -91,10 +91,16 @@ def test_csv_round_trips_to_the_json_numbers():
         assert scalars["average_accuracy"] == original["metrics"]["average_accuracy"]
         assert scalars["cost.flops.train"] == original["cost"]["flops"]["train"]
         noise = [float(r["value"]) for r in mine if r["metric"] == "noise@0.1"]
-        assert noise == [0.5, 0.25]
+        assert noise == [1 / 3, 0.25]
+
+
+def test_pandas_reads_the_csv():
     pandas = pytest.importorskip("pandas")
+    results = [result("s", i, m) for i, m in enumerate(matrices(1 / 3, 2 / 7, 0.1))]
     frame = pandas.read_csv(io.StringIO(long_form.render(results)))
-    assert set(frame.columns) == set(long_form.COLUMNS)
+    assert list(frame.columns) == list(long_form.COLUMNS)
+    cell = frame.query("metric == 'accuracy' and train_exp == 2 and eval_exp == 0")
+    assert sorted(cell["value"]) == sorted([1 / 3, 2 / 7, 0.1])
 
 
 def test_ablation_ladder_shows_paired_gains_between_rungs():
