@@ -1,4 +1,4 @@
-"""The command line: ``continual list`` and ``continual run``.
+"""The command line: ``continual list``, ``run``, ``report`` and ``compare``.
 
 Only what a command needs is imported (torch is not needed to list presets), and every
 :class:`ContinualError` ends in one clear message and exit status 2, never a traceback.
@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
         help="random seed; repeat for several (default: 0)",
     )
     run.add_argument(
+        "--seeds",
+        type=int,
+        metavar="COUNT",
+        help="run seeds 0..COUNT-1 (instead of --seed); the report then shows 95 %% CIs",
+    )
+    run.add_argument(
         "--out",
         type=Path,
         default=Path("results"),
@@ -72,6 +78,27 @@ def _parser() -> argparse.ArgumentParser:
         help="change the number of experiences (1 = ordinary i.i.d. training)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not write report.md, report.html and metrics.csv next to the results",
+    )
+    run.add_argument(
+        "--tensorboard", action="store_true", help="also write TensorBoard event files"
+    )
+    report = commands.add_parser(
+        "report", help="render report.md, report.html and metrics.csv from result folders"
+    )
+    report.add_argument("folders", nargs="+", type=Path, metavar="RUN_DIR")
+    report.add_argument(
+        "--out", type=Path, help="where to write the report (default: the first RUN_DIR)"
+    )
+    report.add_argument(
+        "--tensorboard", action="store_true", help="also write TensorBoard event files"
+    )
+    compare = commands.add_parser("compare", help="put runs from several folders side by side")
+    compare.add_argument("folders", nargs="+", type=Path, metavar="RUN_DIR")
+    compare.add_argument("--out", type=Path, help="also write a combined report there")
     return parser
 
 
@@ -87,6 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from continual.commands import run_command
 
             return run_command(args)
+        if args.command in ("report", "compare"):
+            from continual import commands
+
+            return getattr(commands, f"{args.command}_command")(args)
         parser.print_help()
         return 0
     except ContinualError as error:

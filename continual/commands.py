@@ -83,7 +83,11 @@ def run_command(args: argparse.Namespace) -> int:
         raise ContinualError("--device cuda: no CUDA device is available here; use --device cpu")
     if args.device != "cpu" and not args.device.startswith("cuda"):
         raise ContinualError(f"--device {args.device}: expected cpu or cuda")
-    seeds = args.seed or [0]
+    if args.seed and args.seeds:
+        raise ContinualError("give either --seed N (repeatable) or --seeds COUNT, not both")
+    if args.seeds is not None and args.seeds < 1:
+        raise ContinualError(f"--seeds {args.seeds}: need at least 1 seed")
+    seeds = args.seed or list(range(args.seeds or 1))
     scenario = specs.with_overrides(
         specs.load_scenario(args.scenario), args.dataset, args.experiences
     )
@@ -130,4 +134,41 @@ def run_command(args: argparse.Namespace) -> int:
     stream_name = results[0]["stream"]["name"] if results else scenario.name
     Console().print(comparison_table(results, title=f"{scenario.name}: {stream_name}"))
     print(f"results: {args.out}/", file=sys.stderr)
+    if not args.no_report:
+        from continual.report.files import write_reports
+
+        for path in write_reports(results, args.out, tensorboard=args.tensorboard):
+            print(f"report: {path}", file=sys.stderr)
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from continual.report.files import load_results, write_reports
+    from continual.report.terminal import comparison_table
+
+    results = load_results(args.folders)
+    out = args.out or args.folders[0]
+    Console().print(comparison_table(results, title=", ".join(map(str, args.folders))))
+    for path in write_reports(results, out, tensorboard=args.tensorboard):
+        print(f"report: {path}", file=sys.stderr)
+    return 0
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from continual.report import compare
+    from continual.report.files import load_results, write_reports
+    from continual.report.terminal import comparison_table
+
+    if len(args.folders) < 2:
+        raise ContinualError("compare needs at least two result folders")
+    groups = [load_results([folder]) for folder in args.folders]
+    labels = compare.labels(args.folders)
+    combined = [r for g, label in zip(groups, labels) for r in compare.labelled(g, label)]
+    console = Console()
+    console.print(comparison_table(combined, title=" vs ".join(labels)))
+    for other, label in zip(groups[1:], labels[1:]):
+        console.print(compare.differences(groups[0], other, f"{label} − {labels[0]}"))
+    if args.out is not None:
+        for path in write_reports(combined, args.out):
+            print(f"report: {path}", file=sys.stderr)
     return 0

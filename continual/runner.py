@@ -17,9 +17,10 @@ import torch
 
 from continual import __version__, registry
 from continual.evaluation import metrics
-from continual.evaluation.cost import flops_per_sample
+from continual.evaluation.cost import memory_peaks, reset_memory_peak, run_cost
 from continual.evaluation.evaluator import Evaluator
 from continual.evaluation.recorder import Recorder
+from continual.evaluation.robustness import robustness
 from continual.learners.base import Learner
 from continual.results import SCHEMA_VERSION
 from continual.scenarios.experience import Experience, Stream, merge, online_experiences
@@ -115,10 +116,12 @@ def run(
     train once on everything; on a task-free stream every sample is seen once in the stream's
     order (one pass, no shuffling, no boundaries) and a row is taken when each underlying task
     stops appearing. A ``cache`` shared by the runs of one command keeps the stream per
-    (scenario, seed), the untrained reference evaluation per (scenario, seed, learner) and the
-    FLOP count per (scenario, seed, learner, mode); results are the same with or without it.
+    (scenario, seed) and the untrained reference evaluation per (scenario, seed, learner);
+    results are the same with or without it. The cost is probed once, at the end of the run
+    (:func:`continual.evaluation.cost.run_cost`).
     """
     started = time.perf_counter()
+    reset_memory_peak(device)
     torch.manual_seed(seed)
     data = stream_key(scenario, seed, data_dir)
     stream = cached(cache, data, lambda: build_stream(scenario, seed, data_dir))
@@ -143,13 +146,6 @@ def run(
     anytime = evaluator.stratified(samples, seed) if samples else None
     recorder = Recorder(evaluator, learner, every, row_steps, progress, anytime)
 
-    index = torch.arange(min(32, plan[0].train_size), device=plan[0].y_train.device)
-
-    def count() -> dict[str, float]:
-        with torch.random.fork_rng(devices=[]):  # the same random state with or without cache
-            return flops_per_sample(learner, *plan[0].batch(index))
-
-    cost = cached(cache, ("flops", *architecture, strategy_spec.training.mode), count)
     recorder.start()
     for experience in plan:
         strategy.train_experience(experience, recorder.on_step)
@@ -164,6 +160,21 @@ def run(
         scores = metrics.all_metrics(matrix, baseline)
     timings = dict(strategy.timings)
     timings["eval"] = recorder.seconds
+    accounting = time.perf_counter()
+    cost = run_cost(
+        learner,
+        strategy.components,
+        plan[-1],
+        train_steps=strategy.step,
+        train_samples=strategy.samples_seen,
+        experiences=len(plan),
+        predictions=recorder.predictions + len(evaluator.y),  # + the untrained baseline
+        device=device,
+    )
+    timings["cost_accounting"] = time.perf_counter() - accounting
+    attacks, attacked = strategy_spec.evaluation.robustness, time.perf_counter()
+    robust = robustness(evaluator, learner, attacks.noise, attacks.fgsm)
+    timings["robustness"] = time.perf_counter() - attacked
     timings["total"] = time.perf_counter() - started
     config = {"scenario": scenario_to_dict(scenario), "strategy": strategy_spec.to_dict()}
     return {
@@ -178,12 +189,10 @@ def run(
         "metrics": scores,
         "curves": recorder.curves,
         "components": {c.name: c.summary() for c in strategy.components},
-        "cost": {
-            "train_steps": strategy.step,
-            "train_samples": strategy.samples_seen,
-            **cost,
-        },
+        "cost": cost,
+        "robustness": robust,
         "timings": timings,
+        "memory": memory_peaks(device),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 

@@ -106,6 +106,49 @@ class Training:
             )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Robustness:
+    """Accuracy under perturbed test inputs after the last experience: Gaussian noise of each
+    standard deviation in ``noise`` and FGSM of each step ``fgsm`` (inputs scaled to [0, 1])."""
+
+    noise: tuple[float, ...] = ()
+    fgsm: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("noise", "fgsm"):
+            if any(v < 0 for v in getattr(self, name)):
+                raise ConfigError(f"{name}: strengths must be non-negative", field=name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evaluation:
+    """What a run measures besides the accuracy matrix (the ``[evaluation]`` table), e.g.
+    ``robustness = {noise = [0.1, 0.3], fgsm = [0.05]}``."""
+
+    robustness: Robustness = field(default_factory=Robustness)
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.robustness
+        return {"robustness": {"noise": list(r.noise), "fgsm": list(r.fgsm)}}
+
+
+def _evaluation(table: Any, origin: str, text: str) -> Evaluation:
+    if not isinstance(table, dict):
+        raise SpecError(f"{origin}: evaluation must be a table")
+    section = Section(table, origin, text, "evaluation")
+    with section.errors():
+        unknown = [k for k in table if k != "robustness"]
+        if unknown:
+            raise ConfigError(
+                f"unknown field {unknown[0]!r}{did_you_mean(unknown[0], ['robustness'])}",
+                field=unknown[0],
+            )
+        robustness = table.get("robustness", {})
+        if not isinstance(robustness, dict):
+            raise ConfigError("must be a table like {noise = [0.1], fgsm = [0.05]}", "robustness")
+        return Evaluation(robustness=Robustness(**registry.check_fields(Robustness, robustness)))
+
+
 @dataclass(frozen=True)
 class ScenarioSpec:
     name: str
@@ -122,14 +165,18 @@ class StrategySpec:
     learner: Section
     training: Training
     components: tuple[Section, ...] = field(default=())
+    evaluation: Evaluation = field(default_factory=Evaluation)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document = {
             "name": self.name,
             "learner": dict(self.learner.values),
             "components": [dict(c.values) for c in self.components],
             "training": {f.name: getattr(self.training, f.name) for f in fields(self.training)},
         }
+        if self.evaluation != Evaluation():  # absent by default, so earlier run ids still hold
+            document["evaluation"] = self.evaluation.to_dict()
+        return document
 
 
 def scenario_to_dict(spec: ScenarioSpec) -> dict[str, Any]:
@@ -211,7 +258,9 @@ def load_strategy(ref: str) -> StrategySpec:
         return compose(ref)
     name, origin, table = _read("strategies", ref)
     text = table.pop("__text__")
-    _check_top(table, ("description", "learner", "training", "components"), origin, text)
+    _check_top(
+        table, ("description", "learner", "training", "components", "evaluation"), origin, text
+    )
     learner = _section(table, "learner", origin, text)
     _check_entry("learner", learner)
     training_table = table.get("training", {})
@@ -228,7 +277,10 @@ def load_strategy(ref: str) -> StrategySpec:
     )
     for component in components:
         _check_entry("component", component)
-    return StrategySpec(name, str(table.get("description", "")), learner, training, components)
+    evaluation = _evaluation(table.get("evaluation", {}), origin, text)
+    return StrategySpec(
+        name, str(table.get("description", "")), learner, training, components, evaluation
+    )
 
 
 def with_overrides(

@@ -21,7 +21,8 @@ import torch
 from continual import runner, specs
 from continual.evaluation.cost import flops_per_sample
 from continual.evaluation.evaluator import Evaluator
-from continual.report.aggregate import format_summary, summarise
+from continual.report.aggregate import format_estimate
+from continual.report.statistics import estimate
 from continual.scenarios.sources import digits
 from continual.scenarios.split import class_incremental
 from continual.strategy import Strategy
@@ -56,7 +57,7 @@ def iid(preset: str, seed: int, overrides: dict | None = None) -> dict[str, floa
 
 
 def mean_std(values: list[float], scale: float = 1.0) -> str:
-    return format_summary(summarise(values), scale)
+    return format_estimate(estimate(values), scale, spread="std")
 
 
 def main() -> None:

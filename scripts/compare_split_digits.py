@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 
 from continual import runner, specs
-from continual.report.aggregate import format_summary, summarise
+from continual.report.aggregate import format_estimate
+from continual.report.statistics import estimate
 
 CLASS_IL = [
     "finetune",
@@ -62,7 +63,7 @@ def strategy(name: str) -> specs.StrategySpec:
 
 
 def cell(values: list[float | None]) -> str:
-    return format_summary(summarise(values))
+    return format_estimate(estimate(values), spread="std")
 
 
 def rows(scenario_name: str, names: list[str], seeds: list[int]) -> list[str]:

@@ -39,6 +39,7 @@ class Recorder:
         self.end_steps: list[int] = []
         self.matrix: list[list[float]] = []
         self.seconds = 0.0
+        self.predictions = 0  # test samples predicted, for the cost accounting
 
     @property
     def curves(self) -> dict[str, Any]:
@@ -54,6 +55,7 @@ class Recorder:
         start = time.perf_counter()
         accuracies = evaluator.accuracy(self.learner)
         self.seconds += time.perf_counter() - start
+        self.predictions += len(evaluator.y)
         return accuracies
 
     def _row(self, step: int) -> None:

@@ -1,51 +1,108 @@
-"""Group result documents by strategy and summarise each metric over seeds (mean and sample
-standard deviation)."""
+"""Result documents grouped by strategy and summarised over seeds with
+:mod:`continual.report.statistics`: every metric, every cell of the accuracy and forgetting
+matrices, costs, and paired differences between strategies run on the same seeds."""
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+import numpy as np
+
+from continual.report.statistics import Estimate, Paired, estimate, paired
+
+Result = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Summary:
-    mean: float
-    std: float
-    n: int
-
-
-def summarise(values: Iterable[float | None]) -> Summary | None:
-    """Mean and sample std of the defined values, or None if none is defined."""
-    defined = [float(v) for v in values if v is not None]
-    if not defined:
-        return None
-    std = statistics.stdev(defined) if len(defined) > 1 else 0.0
-    return Summary(statistics.fmean(defined), std, len(defined))
-
-
-def format_summary(summary: Summary | None, scale: float = 100.0, unit: str = "") -> str:
-    """'mean ± std' (just the mean for one value, '—' for none), scaled (percent by default)."""
-    if summary is None:
+def format_estimate(
+    value: Estimate | None,
+    scale: float = 100.0,
+    unit: str = "",
+    digits: int = 1,
+    spread: Literal["ci", "std"] = "ci",
+) -> str:
+    """'mean ± half-width of the 95 % CI' (or ± the sample std with ``spread="std"``; just the
+    mean for one seed, '—' for none), scaled (percent by default)."""
+    if value is None:
         return "—"
-    text = f"{summary.mean * scale:.1f}"
-    if summary.n > 1:
-        text += f" ± {summary.std * scale:.1f}"
+    text = f"{value.mean * scale:.{digits}f}"
+    half = value.half_width if spread == "ci" else (value.std if value.n > 1 else None)
+    if half is not None:
+        text += f" ± {half * scale:.{digits}f}"
     return text + unit
 
 
-def by_strategy(results: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def by_strategy(results: Iterable[Result]) -> dict[str, list[Result]]:
     """Results grouped by strategy name, in first-seen order."""
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[Result]] = {}
     for result in results:
         groups.setdefault(result["strategy"]["name"], []).append(result)
     return groups
 
 
-def metric(results: list[dict[str, Any]], name: str) -> Summary | None:
-    return summarise(r["metrics"].get(name) for r in results)
+def lookup(result: Result, path: str) -> Any:
+    """A value by dotted path (``"metrics.forgetting"``, ``"cost.flops.train"``), None if absent."""
+    value: Any = result
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
 
 
-def timing(results: list[dict[str, Any]], phase: str = "total") -> Summary | None:
-    return summarise(r["timings"].get(phase) for r in results)
+def over_seeds(group: list[Result], path: str) -> Estimate | None:
+    """The estimate over seeds of the value at ``path`` (see :func:`lookup`)."""
+    return estimate(lookup(r, path) for r in group)
+
+
+def metric(group: list[Result], name: str) -> Estimate | None:
+    return over_seeds(group, f"metrics.{name}")
+
+
+def timing(group: list[Result], phase: str = "total") -> Estimate | None:
+    return over_seeds(group, f"timings.{phase}")
+
+
+def forgetting_matrix(R: Any) -> np.ndarray:
+    """F[i, j] = max_{1 ≤ l ≤ i} R[l, j] − R[i, j] for j < i (the drop from the best accuracy on
+    experience j so far to the one after training experience i, Chaudhry et al. 2018); NaN where
+    j ≥ i (not yet learned) and for the untrained row 0. Rows and columns as in ``R``."""
+    R = np.asarray(R, dtype=np.float64)
+    F = np.full_like(R, np.nan)
+    for i in range(2, R.shape[0]):
+        for j in range(min(i - 1, R.shape[1])):
+            F[i, j] = R[1 : i + 1, j].max() - R[i, j]
+    return F
+
+
+def matrix_estimates(group: list[Result], kind: str = "accuracy") -> list[list[Estimate | None]]:
+    """Cell-wise estimates over seeds of the accuracy matrix (``kind="accuracy"``) or of the
+    forgetting matrix; runs whose matrix has another shape than the first are left out."""
+    matrices = [np.asarray(r["accuracy_matrix"], dtype=np.float64) for r in group]
+    shape = matrices[0].shape
+    matrices = [m for m in matrices if m.shape == shape]
+    if kind == "forgetting":
+        matrices = [forgetting_matrix(m) for m in matrices]
+    stack = np.stack(matrices)
+    return [
+        [
+            estimate(None if np.isnan(v) else float(v) for v in stack[:, i, j])
+            for j in range(shape[1])
+        ]
+        for i in range(shape[0])
+    ]
+
+
+def per_seed(group: list[Result], path: str) -> dict[int, float | None]:
+    return {int(r["seed"]): lookup(r, path) for r in group}
+
+
+def paired_difference(a: list[Result], b: list[Result], path: str) -> Paired | None:
+    """Paired difference a − b of the value at ``path`` over the seeds both groups ran."""
+    return paired(per_seed(a, path), per_seed(b, path))
+
+
+def reference_strategy(groups: dict[str, list[Result]]) -> str:
+    """What paired differences are taken against: ``finetune`` when present (the lower bound),
+    else the first strategy."""
+    return "finetune" if "finetune" in groups else next(iter(groups))

@@ -1,0 +1,55 @@
+"""Reading result folders and writing the report files next to them."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from continual.errors import ContinualError
+from continual.report import html, long_form, markdown
+from continual.report.aggregate import Result
+from continual.results import read_result
+
+
+def load_results(folders: Iterable[Path]) -> list[Result]:
+    """Every result file (``*.json`` with a schema version) in ``folders``, sorted by name."""
+    results = []
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ContinualError(f"{folder}: no such folder (expected a folder of result files)")
+        found = [read_result(p) for p in sorted(folder.glob("*.json"))]
+        if not found:
+            raise ContinualError(f"{folder}: no result files (*.json) here; run `continual run`")
+        results += found
+    return results
+
+
+def _write_text(path: Path, text: str) -> Path:
+    """Write via a temporary file and rename, so a reader never sees half a report."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def write_reports(results: list[Result], out: Path, tensorboard: bool = False) -> list[Path]:
+    """``report.md``, ``report.html`` and ``metrics.csv`` in ``out`` (and TensorBoard event
+    files under ``out/tensorboard`` when asked); returns the paths written."""
+    if not results:
+        raise ContinualError("no results to report")
+    out.mkdir(parents=True, exist_ok=True)
+    written = [
+        _write_text(out / "report.md", markdown.render(results)),
+        _write_text(out / "report.html", html.render(results)),
+        _write_text(out / "metrics.csv", long_form.render(results)),
+    ]
+    if html.NO_PLOTS in written[1].read_text(encoding="utf-8"):
+        print(f"note: {html.NO_PLOTS}", file=sys.stderr)
+    if tensorboard:
+        from continual.report.tensorboard import write_events
+
+        written.append(write_events(results, out / "tensorboard"))
+    return written

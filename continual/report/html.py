@@ -1,0 +1,96 @@
+"""``report.html``: one self-contained page (inline CSS, PNG figures embedded as base64 data
+URIs, no scripts, no network) with the tables of ``report.md``, heatmaps of the accuracy and
+forgetting matrices and anytime curves per strategy, bars with CI error bars, and the exact
+configuration, seeds and versions. Without matplotlib the page keeps its tables and says how to
+get the figures."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Callable
+
+from continual.report import markdown, tables
+from continual.report.aggregate import Result, by_strategy
+from continual.report.tables import Table
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f0f0f0; }
+.note { color: #555; font-size: 0.8em; max-width: 70em; }
+.figures { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
+img { max-width: 100%; }
+.scroll { overflow-x: auto; }
+pre { background: #f7f7f7; padding: 0.5em; font-size: 0.75em; overflow-x: auto; }
+"""
+NO_PLOTS = "Figures need matplotlib: pip install 'continual[report]' and run `continual report`."
+
+
+def render_table(table: Table, level: int = 2) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
+    )
+    note = f'<p class="note">{html.escape(table.note)}</p>' if table.note else ""
+    return (
+        f"<h{level}>{html.escape(table.title)}</h{level}>"
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+        f"</table></div>{note}"
+    )
+
+
+def image(data: bytes, alt: str) -> str:
+    encoded = base64.b64encode(data).decode("ascii")
+    return f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(alt)}">'
+
+
+def _plotter() -> Callable[..., str] | None:
+    """A function drawing a named figure as an <img>, or None without matplotlib."""
+    try:
+        from continual.report import plots
+    except ImportError:
+        return None
+
+    def draw(kind: str, *args: object, alt: str) -> str:
+        return image(getattr(plots, kind)(*args), alt)
+
+    return draw
+
+
+def render(results: list[Result]) -> str:
+    draw = _plotter()
+    parts = [f"<h1>Forgetting report</h1><p>{html.escape(markdown.headline(results))}</p>"]
+    if draw is None:
+        parts.append(f'<p class="note">{html.escape(NO_PLOTS)}</p>')
+    for table in markdown.sections(results):
+        parts.append(render_table(table))
+        if table.title == "Summary" and draw is not None:
+            parts.append(draw("bars", results, alt="final accuracy, forgetting and FLOPs"))
+    for name, group in by_strategy(results).items():
+        parts.append(f"<h2>{html.escape(name)}</h2>")
+        if draw is not None:
+            parts.append('<div class="figures">')
+            parts.append(draw("heatmap", group, "accuracy", alt=f"{name} accuracy matrix"))
+            parts.append(draw("heatmap", group, "forgetting", alt=f"{name} forgetting matrix"))
+            parts.append(draw("anytime", group, alt=f"{name} anytime accuracy"))
+            parts.append("</div>")
+        parts.append("<details><summary>matrices (mean ± 95 % CI)</summary>")
+        parts += [
+            render_table(tables.matrix(group, kind), 3) for kind in ("accuracy", "forgetting")
+        ]
+        parts.append("</details>")
+    parts.append(render_table(tables.provenance(results)))
+    parts.append("<h2>Configuration</h2>")
+    for name, group in by_strategy(results).items():
+        config = {k: group[0][k] for k in ("scenario", "strategy", "environment") if k in group[0]}
+        text = html.escape(json.dumps(config, indent=1))
+        parts.append(f"<details><summary>{html.escape(name)}</summary><pre>{text}</pre></details>")
+    body = "\n".join(parts)
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Forgetting report</title><style>{STYLE}</style></head><body>{body}</body></html>\n"
+    )

@@ -1,0 +1,53 @@
+"""``report.md``: every table of the report in GitHub-flavoured Markdown."""
+
+from __future__ import annotations
+
+from continual.report import tables
+from continual.report.aggregate import Result, by_strategy
+from continual.report.tables import Table
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_table(table: Table, level: int = 2) -> str:
+    lines = [f"{'#' * level} {table.title}", ""]
+    lines.append("| " + " | ".join(map(_escape, table.headers)) + " |")
+    lines.append("|" + "|".join("---" for _ in table.headers) + "|")
+    lines += ["| " + " | ".join(map(_escape, row)) + " |" for row in table.rows]
+    if table.note:
+        lines += ["", table.note]
+    return "\n".join(lines) + "\n"
+
+
+def headline(results: list[Result]) -> str:
+    scenarios = sorted({r["scenario"]["name"] for r in results})
+    seeds = sorted({int(r["seed"]) for r in results})
+    return (
+        f"{len(results)} runs: {len(by_strategy(results))} strategies × seeds "
+        f"{', '.join(map(str, seeds))} on {', '.join(scenarios)}"
+    )
+
+
+def sections(results: list[Result]) -> list[Table]:
+    """The tables in report order (those that apply)."""
+    found = [
+        tables.summary(results),
+        tables.paired_differences(results),
+        tables.cost(results),
+        tables.robustness(results),
+        *tables.ablation_ladders(results),
+    ]
+    return [t for t in found if t is not None]
+
+
+def render(results: list[Result]) -> str:
+    parts = ["# Forgetting report", "", headline(results), ""]
+    parts += [render_table(t) for t in sections(results)]
+    parts.append("## Matrices (mean ± 95 % CI over seeds, %)\n")
+    for group in by_strategy(results).values():
+        for kind in ("accuracy", "forgetting"):
+            parts.append(render_table(tables.matrix(group, kind), level=3))
+    parts.append(render_table(tables.provenance(results)))
+    return "\n".join(parts)

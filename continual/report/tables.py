@@ -1,0 +1,245 @@
+"""The report's tables as plain data (title, headers, rows of strings, a note naming formulas and
+assumptions), built once from result documents and rendered by the Markdown and HTML writers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from continual.evaluation.cost import ENERGY_ASSUMPTION
+from continual.report.aggregate import (
+    Result,
+    by_strategy,
+    format_estimate,
+    matrix_estimates,
+    metric,
+    over_seeds,
+    paired_difference,
+    reference_strategy,
+    timing,
+)
+from continual.report.statistics import Paired, estimate
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    headers: tuple[str, ...]
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+    note: str = ""
+
+
+METRIC_COLUMNS = (
+    ("average_accuracy", "final acc"),
+    ("learning_accuracy", "learning acc"),
+    ("forgetting", "forgetting"),
+    ("backward_transfer", "BWT"),
+    ("forward_transfer", "FWT"),
+)
+METRIC_NOTE = (
+    "Percent, mean ± half-width of the 95 % Student-t confidence interval over seeds. final acc "
+    "= ACC = mean_j R[T, j] (Lopez-Paz & Ranzato 2017); learning acc = mean_j R[j, j] (Riemer et "
+    "al. 2019); forgetting = mean_{j<T} max_{l<T} R[l, j] − R[T, j] (Chaudhry et al. 2018); "
+    "BWT, FWT after Lopez-Paz & Ranzato 2017."
+)
+
+
+def seeds_of(group: list[Result]) -> str:
+    return ",".join(str(s) for s in sorted(int(r["seed"]) for r in group))
+
+
+def summary(results: list[Result]) -> Table:
+    rows = []
+    for name, group in by_strategy(results).items():
+        cells = [format_estimate(metric(group, key)) for key, _ in METRIC_COLUMNS]
+        wall = format_estimate(timing(group), 1.0, digits=1)
+        rows.append((name, str(len(group)), *cells, wall))
+    headers = ("strategy", "seeds", *(h for _, h in METRIC_COLUMNS), "wall time (s)")
+    return Table("Summary", headers, rows, METRIC_NOTE)
+
+
+def format_paired(difference: Paired | None, scale: float = 100.0) -> str:
+    if difference is None:
+        return "—"
+    text = format_estimate(difference.difference, scale)
+    return text + (" *" if difference.distinguishable else "")
+
+
+def _p(difference: Paired | None) -> str:
+    return (
+        "—"
+        if difference is None or difference.wilcoxon_p is None
+        else f"{difference.wilcoxon_p:.3f}"
+    )
+
+
+def paired_differences(results: list[Result]) -> Table | None:
+    """Each strategy minus the reference strategy, seed by seed, when they share seeds."""
+    groups = by_strategy(results)
+    if len(groups) < 2:
+        return None
+    reference = reference_strategy(groups)
+    rows = []
+    for name, group in groups.items():
+        if name == reference:
+            continue
+        acc = paired_difference(group, groups[reference], "metrics.average_accuracy")
+        forgetting = paired_difference(group, groups[reference], "metrics.forgetting")
+        shared = "—" if acc is None else str(len(acc.seeds))
+        rows.append(
+            (name, shared, format_paired(acc), _p(acc), format_paired(forgetting), _p(forgetting))
+        )
+    headers = (
+        "strategy",
+        "paired seeds",
+        "Δ final acc",
+        "Wilcoxon p",
+        "Δ forgetting",
+        "Wilcoxon p",
+    )
+    note = (
+        f"Strategy − {reference} on the same seeds, percentage points: mean ± 95 % paired-t CI of "
+        "the per-seed differences; * marks an interval that excludes 0; Wilcoxon signed-rank p "
+        "as a check that does not assume normality (it cannot go below 0.25 with 3 seeds)."
+    )
+    return Table(f"Paired differences against {reference}", headers, rows, note)
+
+
+COST_COLUMNS = (
+    ("cost.flops.train", "train GFLOP", 1e-9),
+    ("cost.flops.eval", "eval GFLOP", 1e-9),
+    ("cost.flops.consolidation", "consolid. GFLOP", 1e-9),
+    ("cost.flops.sleep", "sleep GFLOP", 1e-9),
+    ("cost.sleep_synops", "sleep MSynOps", 1e-6),
+    ("cost.synaptic_updates", "synaptic updates (G)", 1e-9),
+    ("memory.peak_rss_mib", "peak RSS MiB", 1.0),
+    ("cost.energy_estimate_joules", "energy estimate (mJ)", 1e3),
+)
+
+
+def cost(results: list[Result]) -> Table:
+    rows = []
+    for name, group in by_strategy(results).items():
+        cells = [
+            format_estimate(over_seeds(group, path), scale, digits=2)
+            for path, _, scale in COST_COLUMNS
+        ]
+        rows.append((name, *cells))
+    note = (
+        "FLOPs (matrix products, 2 per multiply-accumulate) counted once per run with "
+        "torch.utils.flop_counter on probe batches and multiplied by samples processed; sleep "
+        "SynOps = spikes × fan-out (NeuroBench). Peak RSS is the process's (it includes earlier "
+        f"runs of the same command). Energy: {ENERGY_ASSUMPTION}."
+    )
+    return Table("Cost", ("strategy", *(h for _, h, _ in COST_COLUMNS)), rows, note)
+
+
+def _mean_accuracy(entry: dict[str, Any]) -> float:
+    accuracy = entry["accuracy"]
+    return sum(accuracy) / len(accuracy)
+
+
+def robustness(results: list[Result]) -> Table | None:
+    """Final accuracy averaged over experiences, clean and under each perturbation."""
+    attacks: list[tuple[str, float]] = []
+    for result in results:
+        for kind in ("noise", "fgsm"):
+            for entry in (result.get("robustness") or {}).get(kind, []):
+                if (kind, entry["strength"]) not in attacks:
+                    attacks.append((kind, entry["strength"]))
+    if not attacks:
+        return None
+    rows = []
+    for name, group in by_strategy(results).items():
+        cells = [format_estimate(metric(group, "average_accuracy"))]
+        for kind, strength in attacks:
+            entries = [
+                e
+                for r in group
+                for e in (r.get("robustness") or {}).get(kind, [])
+                if e["strength"] == strength
+            ]
+            blind = any(e.get("gradient") is False for e in entries)
+            cells.append(format_estimate(estimate(map(_mean_accuracy, entries))) + " †" * blind)
+        rows.append((name, *cells))
+    headers = (
+        "strategy",
+        "clean",
+        *(f"{'noise σ' if k == 'noise' else 'FGSM ε'}={s:g}" for k, s in attacks),
+    )
+    note = (
+        "Accuracy (%) after the last experience, averaged over experiences (per-experience values "
+        "in metrics.csv): Gaussian noise of standard deviation σ on inputs in [0, 1]; FGSM "
+        "(Goodfellow et al. 2015) x + ε·sign(∇x CE), white-box, through each learner's predict; "
+        "† predict gave no input gradient (e.g. Forward-Forward's detached layers), so the attack "
+        "could not move the input: not evidence of robustness."
+    )
+    return Table("Robustness", headers, rows, note)
+
+
+def ablation_ladders(results: list[Result]) -> list[Table]:
+    """One ladder per ablated strategy when result files carry ``tags`` {"ablation", "rung",
+    "rung_index", "baseline"}: each rung's accuracy and its paired gain over the rung below."""
+    ladders: dict[str, dict[str, list[Result]]] = {}
+    order: dict[str, int] = {}
+    below: dict[str, str | None] = {}
+    for result in results:
+        tags = result.get("tags") or {}
+        if "ablation" not in tags or "rung" not in tags:
+            continue
+        rungs = ladders.setdefault(str(tags["ablation"]), {})
+        rungs.setdefault(str(tags["rung"]), []).append(result)
+        order[str(tags["rung"])] = int(tags.get("rung_index", len(order)))
+        below[str(tags["rung"])] = tags.get("baseline")
+    tables = []
+    for ablation, rungs in ladders.items():
+        rows = []
+        for rung in sorted(rungs, key=lambda r: order[r]):
+            group, base = rungs[rung], below.get(rung)
+            gain = forgetting_gain = None
+            if base in rungs:
+                gain = paired_difference(group, rungs[base], "metrics.average_accuracy")
+                forgetting_gain = paired_difference(group, rungs[base], "metrics.forgetting")
+            rows.append(
+                (
+                    rung,
+                    base or "—",
+                    format_estimate(metric(group, "average_accuracy")),
+                    format_paired(gain),
+                    format_estimate(metric(group, "forgetting")),
+                    format_paired(forgetting_gain),
+                )
+            )
+        headers = ("rung", "against", "final acc", "Δ final acc", "forgetting", "Δ forgetting")
+        note = (
+            "Δ: paired difference to the rung named under 'against', same seeds, 95 % CI; "
+            "* excludes 0."
+        )
+        tables.append(Table(f"Ablation ladder: {ablation}", headers, rows, note))
+    return tables
+
+
+def matrix(group: list[Result], kind: str = "accuracy") -> Table:
+    """The mean ± CI matrix of one strategy; row 0 is before training."""
+    cells = matrix_estimates(group, kind)
+    headers = ("after", *(f"exp {j}" for j in range(len(cells[0]))))
+    rows = [
+        ("untrained" if i == 0 else f"exp {i - 1}", *(format_estimate(c) for c in row))
+        for i, row in enumerate(cells)
+    ]
+    return Table(f"{group[0]['strategy']['name']}: {kind} matrix", headers, rows)
+
+
+def provenance(results: list[Result]) -> Table:
+    """Config, seeds and versions, one row per strategy."""
+    rows = []
+    for name, group in by_strategy(results).items():
+        first = group[0]
+        env = first.get("environment", {})
+        versions = ", ".join(
+            f"{k} {env[k]}" for k in ("continual", "torch", "numpy", "python") if k in env
+        )
+        rows.append(
+            (name, seeds_of(group), first["scenario"]["name"], env.get("device", "?"), versions)
+        )
+    return Table("Runs", ("strategy", "seeds", "scenario", "device", "versions"), rows)

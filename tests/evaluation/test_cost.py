@@ -1,0 +1,64 @@
+"""Cost accounting: FLOPs against hand counts, SynOps, the energy estimate's label, phases."""
+
+import pytest
+import torch
+from torch import nn
+
+from continual import runner, specs
+from continual.evaluation import cost
+from continual.learners.backprop import Backprop
+
+
+def test_flops_of_a_small_mlp_equal_the_hand_count():
+    net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    x = torch.randn(5, 4)
+    # forward: 2 FLOPs per multiply-accumulate, 5 samples × (4·3 + 3·2) MACs
+    assert cost.count_flops(net, x) == 2 * 5 * (4 * 3 + 3 * 2)
+
+
+def test_backprop_step_and_prediction_per_sample_equal_the_hand_count():
+    learner = Backprop(4, 2, hidden=(3,))
+    x, y = torch.randn(8, 4), torch.randint(0, 2, (8,))
+    counted = cost.flops_per_sample(learner, x, y, None)
+    forward = 2 * (4 * 3 + 3 * 2)
+    # backward: weight gradients of both layers (same MACs as forward) and the input gradient of
+    # the second layer only (the data needs none)
+    backward = 2 * (4 * 3 + 3 * 2) + 2 * (3 * 2)
+    assert counted["flops_per_test_sample"] == forward
+    assert counted["flops_per_train_sample"] == forward + backward
+
+
+def test_synaptic_operations_are_spikes_times_fan_out():
+    # 10 input spikes reach 4 synapses each; 3 spikes of layer 0 reach layer 1's 2 outputs;
+    # the 5 output spikes reach nothing
+    assert cost.synaptic_operations(10, [3, 5], [4, 2]) == 10 * 4 + 3 * 2
+
+
+def test_energy_estimate_uses_and_names_its_assumption():
+    assert cost.energy_joules(2e12, 0) == pytest.approx(4.6)  # 1e12 MACs at 4.6 pJ
+    assert cost.energy_joules(0, 1e12) == pytest.approx(0.9)  # 1e12 SynOps at 0.9 pJ
+    label = cost.ENERGY_ASSUMPTION
+    for words in ("estimate", "4.6 pJ", "0.9 pJ", "Horowitz", "NeuroBench", "memory traffic"):
+        assert words in label
+
+
+def test_every_phase_is_counted_in_a_run(synthetic_scenario):
+    scenario = specs.load_scenario(str(synthetic_scenario))
+    strategy = specs.load_strategy("backprop+ewc+sleep")
+    result = runner.run(scenario, strategy, seed=0)
+    c = result["cost"]
+    assert c["flops"]["train"] == pytest.approx(
+        c["flops_per_train_sample"] * c["train_samples"], rel=0.5
+    )
+    curves, full = result["curves"], 3 * 50  # 3 experiences' test sets
+    rows = len(result["accuracy_matrix"])  # full sets: the rows; the other points: the subset
+    subset = sum(curves["anytime_test_samples"])
+    predictions = full * (rows + 1) + subset * (len(curves["step"]) - rows)  # + baseline
+    per_sample = c["flops_per_test_sample"]
+    # an anytime point that falls on an experience's last step is replaced by its row
+    assert per_sample * predictions <= c["flops"]["eval"] <= per_sample * (predictions + 3 * subset)
+    assert c["flops"]["consolidation"] > 0  # EWC's Fisher needs backward passes
+    assert c["sleep_synops"] > 0 and c["synaptic_updates"] > 0
+    assert c["energy_estimate_joules"] > 0 and "estimate" in c["energy_assumption"]
+    assert result["memory"]["peak_rss_mib"] > 10
+    assert result["timings"]["cost_accounting"] < 0.05 * result["timings"]["total"]

@@ -1,0 +1,76 @@
+"""The HTML report opened in a real headless browser: figures present and decoded, no errors."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from continual.report import html
+from tests.report.test_report import matrices, result
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "chrome")
+# Injected at the top of <head>: records script errors and console.error calls, and after load
+# writes what the test checks into the DOM, which --dump-dom prints.
+PROBE = """<script>
+window.__errors = [];
+window.addEventListener("error", e => window.__errors.push(String(e.message || e.type)), true);
+const originalError = console.error;
+console.error = (...a) => { window.__errors.push(a.join(" ")); originalError(...a); };
+window.addEventListener("load", () => {
+  const images = [...document.images].map(i => ({alt: i.alt, width: i.naturalWidth}));
+  const out = document.createElement("pre");
+  out.id = "probe";
+  out.textContent = JSON.stringify({images, errors: window.__errors});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def browser() -> str | None:
+    return next((path for name in BROWSERS if (path := shutil.which(name))), None)
+
+
+def opened(page, tmp_path) -> dict:
+    path = tmp_path / "report.html"
+    path.write_text(page.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
+    command = [
+        browser(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        path.as_uri(),
+    ]
+    dom = subprocess.run(command, capture_output=True, text=True, timeout=120).stdout
+    match = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert match, f"the page did not finish loading: {dom[:300]!r}"
+    return json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+@pytest.mark.skipif(browser() is None, reason="no chromium here (apt-get install chromium)")
+def test_report_opens_in_a_browser_with_every_figure_decoded(tmp_path):
+    pytest.importorskip("matplotlib")
+    results = [
+        result(n, i, m)
+        for n in ("finetune", "replay")
+        for i, m in enumerate(matrices(0.3, 0.5, 0.7))
+    ]
+    page = html.render(results)
+    assert "http://" not in page and "https://" not in page  # opens offline
+    probe = opened(page, tmp_path)
+    alts = [i["alt"] for i in probe["images"]]
+    for name in ("finetune", "replay"):
+        for figure in ("accuracy matrix", "forgetting matrix", "anytime accuracy"):
+            assert f"{name} {figure}" in alts
+    assert all(i["width"] > 0 for i in probe["images"]), probe["images"]
+    assert probe["errors"] == []
+
+
+@pytest.mark.skipif(browser() is None, reason="no chromium here (apt-get install chromium)")
+def test_a_broken_image_is_caught(tmp_path):
+    broken = '<html><head></head><body><img alt="x" src="data:image/png;base64,AAAA"></body></html>'
+    probe = opened(broken, tmp_path)
+    assert probe["images"] == [{"alt": "x", "width": 0}]

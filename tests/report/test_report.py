@@ -1,0 +1,130 @@
+"""Reports from hand-made result documents: cell-wise statistics, the terminal table's width,
+the CSV round trip, ablation ladders and the Markdown tables."""
+
+import copy
+import csv
+import io
+import math
+
+import pytest
+from rich.console import Console
+
+from continual.report import long_form, markdown, tables
+from continual.report.aggregate import forgetting_matrix, matrix_estimates
+from continual.report.terminal import comparison_table
+
+LONG_NAME = "hebbian+consolidation+sleep"
+
+
+def result(strategy, seed, matrix, **extra):
+    acc = sum(matrix[-1]) / len(matrix[-1])
+    return {
+        "run_id": f"{strategy}-{seed}",
+        "strategy": {"name": strategy},
+        "scenario": {"name": "hand"},
+        "seed": seed,
+        "accuracy_matrix": matrix,
+        "metrics": {"average_accuracy": acc, "forgetting": matrix[1][0] - matrix[2][0]},
+        "curves": {"step": [0, 5, 10], "accuracy": matrix, "experience_end_steps": [5, 10]},
+        "cost": {"flops": {"train": 100.0 * (seed + 1), "eval": 10.0}, "sleep_synops": 0},
+        "timings": {"total": 1.0 + seed},
+        "environment": {"continual": "0", "torch": "2", "device": "cpu"},
+        **extra,
+    }
+
+
+def matrices(a, b, c):
+    """Three seeds whose matrices differ only in R[2, 0] (a, b, c)."""
+    return [[[0.1, 0.1], [0.9, 0.2], [x, 0.8]] for x in (a, b, c)]
+
+
+def test_every_matrix_cell_gets_mean_and_confidence_interval():
+    group = [result("s", i, m) for i, m in enumerate(matrices(0.3, 0.5, 0.7))]
+    cells = matrix_estimates(group)
+    cell = cells[2][0]
+    assert cell.mean == pytest.approx(0.5) and cell.std == pytest.approx(0.2)
+    assert cell.half_width == pytest.approx(4.302653 * 0.2 / math.sqrt(3), rel=1e-6)
+    assert cells[1][0].mean == pytest.approx(0.9) and cells[1][0].half_width == 0
+    forgetting = matrix_estimates(group, "forgetting")
+    assert forgetting[2][0].mean == pytest.approx(0.4) and forgetting[1][0] is None
+
+
+def test_forgetting_matrix_by_hand():
+    R = [[0.0, 0.0, 0.0], [0.9, 0.1, 0.0], [0.5, 0.8, 0.1], [0.7, 0.2, 0.9]]
+    F = forgetting_matrix(R)
+    assert F[2, 0] == pytest.approx(0.4)  # best 0.9 so far, now 0.5
+    assert F[3, 0] == pytest.approx(0.2) and F[3, 1] == pytest.approx(0.6)
+    assert math.isnan(F[1, 0]) and math.isnan(F[3, 2]) and math.isnan(F[0, 0])
+
+
+def test_terminal_table_fits_80_columns_without_breaking_names():
+    results = [
+        result(name, seed, m)
+        for name in ("finetune", "replay", LONG_NAME, "ff+consolidation+sleep")
+        for seed, m in enumerate(matrices(0.31, 0.52, 0.77))
+    ]
+    buffer = io.StringIO()
+    Console(file=buffer, width=80, force_terminal=False).print(comparison_table(results))
+    lines = buffer.getvalue().splitlines()
+    assert max(map(len, lines)) <= 80
+    assert any(LONG_NAME in line for line in lines) and "…" not in buffer.getvalue()
+    row = next(line for line in lines if line.lstrip().startswith("replay"))
+    assert "±" in row  # several seeds: mean ± CI
+
+
+def test_csv_round_trips_to_the_json_numbers():
+    results = [  # values with many digits, so any rounding on the way shows
+        result("s", i, m, robustness={"noise": [{"strength": 0.1, "accuracy": [1 / 3, 0.25]}]})
+        for i, m in enumerate(matrices(1 / 3, 2 / 7, 0.123456789))
+    ]
+    rows = list(csv.DictReader(io.StringIO(long_form.render(results))))
+    assert tuple(rows[0]) == long_form.COLUMNS
+    for original in results:
+        mine = [r for r in rows if r["run"] == original["run_id"]]
+        cells = {
+            (int(r["train_exp"]), int(r["eval_exp"])): float(r["value"])
+            for r in mine
+            if r["metric"] == "accuracy"
+        }
+        assert [[cells[i, j] for j in range(2)] for i in range(3)] == original["accuracy_matrix"]
+        scalars = {r["metric"]: float(r["value"]) for r in mine if r["train_exp"] == ""}
+        assert scalars["average_accuracy"] == original["metrics"]["average_accuracy"]
+        assert scalars["cost.flops.train"] == original["cost"]["flops"]["train"]
+        noise = [float(r["value"]) for r in mine if r["metric"] == "noise@0.1"]
+        assert noise == [1 / 3, 0.25]
+
+
+def test_pandas_reads_the_csv():
+    pandas = pytest.importorskip("pandas")
+    results = [result("s", i, m) for i, m in enumerate(matrices(1 / 3, 2 / 7, 0.1))]
+    frame = pandas.read_csv(io.StringIO(long_form.render(results)))
+    assert list(frame.columns) == list(long_form.COLUMNS)
+    cell = frame.query("metric == 'accuracy' and train_exp == 2 and eval_exp == 0")
+    assert sorted(cell["value"]) == sorted([1 / 3, 2 / 7, 0.1])
+
+
+def test_ablation_ladder_shows_paired_gains_between_rungs():
+    results = []
+    for seed in range(3):
+        for index, (rung, gain, below) in enumerate(
+            (("learner", 0.0, None), ("+ sleep", 0.1, "learner"))
+        ):
+            tags = {"ablation": "ff+sleep", "rung": rung, "rung_index": index, "baseline": below}
+            m = [[0.1, 0.1], [0.9, 0.2], [0.3 + 0.1 * seed + gain, 0.8]]
+            results.append(result(f"ff ({rung})", seed, m, tags=tags))
+    (ladder,) = tables.ablation_ladders(results)
+    assert [row[0] for row in ladder.rows] == ["learner", "+ sleep"]
+    assert ladder.rows[1][3] == "5.0 ± 0.0 *"  # +0.1 on R[2, 0] is +5 points of the mean
+
+
+def test_markdown_has_every_table_and_paired_differences():
+    results = [result("finetune", i, m) for i, m in enumerate(matrices(0.1, 0.2, 0.3))]
+    better = copy.deepcopy(results)
+    for r in better:
+        r["strategy"]["name"] = "replay"
+        r["metrics"]["average_accuracy"] += 0.1
+    text = markdown.render(results + better)
+    for title in ("## Summary", "## Paired differences against finetune", "## Cost", "## Runs"):
+        assert title in text
+    assert "| replay | 3 | 10.0 ± 0.0 * |" in text
+    assert "replay: forgetting matrix" in text
