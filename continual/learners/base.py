@@ -77,6 +77,16 @@ class Learner(nn.Module):
         """What the first sleep layer receives for data ``x`` (flattened inputs by default)."""
         return x.flatten(1)
 
+    def sleep_conversion(self) -> str | None:
+        """What the spiking chain of :meth:`sleep_layers` leaves out of this network (biases,
+        normalisations, non-ReLU activations), or ``None`` when it is a faithful conversion."""
+        return None
+
+    def fisher_scores(self, x: Tensor) -> Tensor:
+        """The scores whose softmax EWC's Fisher differentiates; :meth:`predict` by default. A
+        learner whose ``predict`` blocks gradients between layers overrides it."""
+        return self.predict(x)
+
     # -- shared machinery -------------------------------------------------------------------------
     def observe(
         self, x: Tensor, y: Tensor, task: Tensor | None = None, adjust: Adjust | None = None

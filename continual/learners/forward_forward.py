@@ -179,6 +179,12 @@ class ForwardForward(Learner):
     def sleep_input(self, x: Tensor) -> Tensor:
         return self.embed(x, None)  # the image with a neutral label
 
+    def sleep_conversion(self) -> str | None:
+        return (
+            "the biases, the RMS normalisation between layers and the linear readout; it "
+            "drives the image with a neutral label code"
+        )
+
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.readout_scores(x) if self.classify == "readout" else self.goodness_scores(x)
 

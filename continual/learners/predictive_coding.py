@@ -100,6 +100,12 @@ class PredictiveCoding(Learner):
     def sleep_layers(self) -> list[nn.Linear]:
         return list(self.layers)
 
+    def sleep_conversion(self) -> str | None:
+        ignored = ["the biases"]
+        if self.phi is not F.relu:
+            ignored.append("the non-ReLU activation (run as ReLU)")
+        return ", ".join(ignored)
+
     def infer(self, x: Tensor, target: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """Relax the hidden value nodes with input and output clamped; return the prediction
         errors ε_1..ε_L and presynaptic activities φ(x_0)..φ(x_{L-1}) the update uses."""
