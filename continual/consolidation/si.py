@@ -42,9 +42,9 @@ class SynapticIntelligence(Component):
         for name, p in learner.named_parameters():
             self.update[name] = p.grad.detach().clone()
             self.before[name] = p.detach().clone()
-        self.anchor.pull(learner, self.strength)
 
     def after_batch(self, learner: Learner, batch: Batch) -> None:
+        self.anchor.proximal_step(learner, self.strength)  # Δθ below includes the penalty's pull
         with torch.no_grad():
             for name, p in learner.named_parameters():
                 self.path[name] -= self.update[name] * (p - self.before[name])

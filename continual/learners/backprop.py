@@ -57,6 +57,12 @@ class Backprop(Learner):
     def sleep_layers(self) -> list[nn.Linear]:
         return [m for m in self.net if isinstance(m, nn.Linear)]
 
+    def post_activity(self, name: str, output: Tensor) -> Tensor:
+        index = int(name.rsplit(".", 1)[-1])
+        if index + 1 < len(self.net):  # a hidden layer: its activation module follows
+            return self.net[index + 1](output)
+        return torch.softmax(output, dim=-1)  # the output layer: the predicted probabilities
+
     def sleep_conversion(self) -> str | None:
         ignored = ["the biases"] if self.bias else []
         if self.activation != "relu":

@@ -82,6 +82,12 @@ class Learner(nn.Module):
         normalisations, non-ReLU activations), or ``None`` when it is a faithful conversion."""
         return None
 
+    def post_activity(self, name: str, output: Tensor) -> Tensor:
+        """The activity of the neurons of linear layer ``name`` (a ``named_modules`` name) given
+        its linear output: what the neuron sends on after its nonlinearity. By default
+        ``|output|`` (a linear neuron); learners with nonlinearities override it."""
+        return output.abs()
+
     def fisher_scores(self, x: Tensor) -> Tensor:
         """The scores whose softmax EWC's Fisher differentiates; :meth:`predict` by default. A
         learner whose ``predict`` blocks gradients between layers overrides it."""

@@ -123,6 +123,11 @@ class Hebbian(Learner):
     def sleep_layers(self) -> list[nn.Linear]:
         return [*self.layers, self.readout]
 
+    def post_activity(self, name: str, output: Tensor) -> Tensor:
+        if name == "readout":  # the delta rule's output: softmax probabilities
+            return torch.softmax(output, dim=-1)
+        return F.relu(output)
+
     def sleep_conversion(self) -> str | None:
         centring = "the input centring, " if self.center else ""
         return (

@@ -100,6 +100,11 @@ class PredictiveCoding(Learner):
     def sleep_layers(self) -> list[nn.Linear]:
         return list(self.layers)
 
+    def post_activity(self, name: str, output: Tensor) -> Tensor:
+        if name == f"layers.{len(self.layers) - 1}":  # the output value nodes are linear
+            return output.abs()
+        return self.phi(output).abs()  # a hidden value node sends φ(x) on
+
     def sleep_conversion(self) -> str | None:
         ignored = ["the biases"]
         if self.phi is not F.relu:
