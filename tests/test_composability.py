@@ -22,14 +22,25 @@ FAST = {
 REFUSED = {("ff", "lwf"), ("pc", "lwf"), ("hebbian", "lwf")}
 
 
-def _spec(learner: str, component: str) -> StrategySpec:
+def _spec(learner: str, component: str | None) -> StrategySpec:
+    parts = () if component is None else (component,)
     return StrategySpec(
-        f"{learner}+{component}",
+        "+".join((learner, *parts)),
         "",
         Section({"name": learner, **SMALL[learner]}, "test", "", "learner"),
         Training(epochs=5, batch_size=16),
-        (Section({"name": component, **FAST.get(component, {})}, "test", "", "components"),),
+        tuple(Section({"name": c, **FAST.get(c, {})}, "test", "", "components") for c in parts),
     )
+
+
+_ALONE: dict[str, list[list[float]]] = {}
+
+
+def _alone(scenario, learner: str) -> list[list[float]]:
+    """The learner's accuracy matrix without any component (same seed), computed once."""
+    if learner not in _ALONE:
+        _ALONE[learner] = runner.run(scenario, _spec(learner, None), seed=0)["accuracy_matrix"]
+    return _ALONE[learner]
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +67,6 @@ def test_learner_with_component(scenario, learner, component):
     assert R[1][0] > 0.7, R
     assert component in result["components"]
     assert result["timings"][component] >= 0.0
+    # the component acted: the same learner and seed without it ends elsewhere (a component
+    # that does nothing reproduces the learner alone exactly: runs are deterministic)
+    assert R != _alone(scenario, learner), f"{component} changed nothing for {learner}"

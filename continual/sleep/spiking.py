@@ -246,8 +246,10 @@ class SpikingSleep(Component):
     before each sleep). ``plastic = False`` runs the same phase with STDP off: the control that
     separates sleep's plasticity from its mere presence. ``target_rate`` > 0 (default 0.008)
     replaces ``input_scale`` by the scale at which the first layer fires that fraction of its
-    neurons per step (calibrated before each sleep, without plasticity); 0.008 is the rate of
-    the tuned digits preset (input scale 0.25) at the start of a sleep. ``target_rate = 0`` with
+    neurons per step, calibrated once before the first sleep without plasticity and then kept
+    (recalibrating before every sleep fights the depression that sleep itself causes: the scale
+    ran to the bisection's upper end by the fourth sleep); 0.008 is the rate of the tuned digits
+    preset (input scale 0.25) at the start of a sleep. ``target_rate = 0`` with
     ``input_scale = 1`` is the reference's fixed drive.
     """
 
@@ -360,17 +362,20 @@ class SpikingSleep(Component):
                 self.statistics.max_activation = max_activations(
                     layers, torch.cat(self.seen_inputs)
                 )
-            if self.target_rate:
-                options["input_scale"] = calibrate_input_scale(
-                    weights,
-                    self.statistics,
-                    self.target_rate,
-                    self.calibration_steps,
-                    options,
-                    thresholds,
-                    self.generator,
+            if self.target_rate and not self.scales:  # once, on the first sleep
+                self.scales.append(
+                    calibrate_input_scale(
+                        weights,
+                        self.statistics,
+                        self.target_rate,
+                        self.calibration_steps,
+                        options,
+                        thresholds,
+                        self.generator,
+                    )
                 )
-                self.scales.append(options["input_scale"])
+            if self.scales:
+                options["input_scale"] = self.scales[0]
             report = spiking_sleep(
                 weights,
                 self.statistics,
@@ -401,7 +406,7 @@ class SpikingSleep(Component):
     def summary(self) -> dict[str, Any]:
         summary = {**self.totals, "spikes_per_layer": self.layer_spikes}
         if self.scales:
-            summary["calibrated_input_scales"] = self.scales
+            summary["calibrated_input_scale"] = self.scales[0]
         return summary
 
     def state_dict(self) -> dict[str, Any]:
@@ -410,6 +415,7 @@ class SpikingSleep(Component):
             "experiences": self.experiences,
             "rng": self.generator.get_state(),
             "seen_inputs": list(self.seen_inputs),
+            "calibrated_input_scale": self.scales[0] if self.scales else None,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -426,4 +432,6 @@ class SpikingSleep(Component):
         )
         self.experiences = state["experiences"]
         self.seen_inputs = list(state.get("seen_inputs", []))
+        scale = state.get("calibrated_input_scale")
+        self.scales = [] if scale is None else [scale]
         self.generator.set_state(state["rng"])

@@ -110,6 +110,26 @@ def test_lwf_adds_a_distillation_gradient_after_the_first_experience():
     learner.zero_update()
     lwf.adjust_update(learner, batch)
     assert sum(float(p.grad.abs().sum()) for p in learner.parameters()) > 0
+    # it is the gradient of λT²·KL(softmax(t/T) ‖ softmax(s/T)) over the old classes
+    old = list(stream[0].classes)
+    teacher = torch.softmax(lwf.teacher.predict(batch.x)[:, old].detach() / 2.0, 1)
+    student = torch.log_softmax(learner.predict(batch.x)[:, old] / 2.0, 1)
+    loss = 1.0 * 4.0 * (teacher * (teacher.log() - student)).sum(1).mean()
+    expected = torch.autograd.grad(loss, list(learner.parameters()))
+    for g, p in zip(expected, learner.parameters()):
+        torch.testing.assert_close(p.grad, g)
+
+
+def test_lwf_gives_no_gradient_while_the_student_matches_its_teacher():
+    stream = class_incremental(synthetic(samples=300, classes=4), seed=0, experiences=2)
+    learner = Backprop(stream.input_dim, 4, hidden=(8,))
+    lwf = LwF(strength=1.0)
+    Strategy(learner, [lwf], epochs=2).train_experience(stream[0])
+    lwf.before_experience(learner, stream[1])
+    learner.zero_update()
+    lwf.adjust_update(learner, Batch(*stream[1].batch(torch.arange(8))[:2]))
+    for p in learner.parameters():
+        torch.testing.assert_close(p.grad, torch.zeros_like(p), atol=1e-7, rtol=0)
 
 
 def _ff_goodness_by_hand(learner: ForwardForward, x: torch.Tensor) -> torch.Tensor:

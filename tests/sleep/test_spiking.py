@@ -33,13 +33,14 @@ def test_stdp_potentiates_from_active_and_depresses_from_silent_inputs():
 
 def test_patch_is_the_references_11_by_11_on_28_by_28_and_scales_with_the_side():
     generator = torch.Generator().manual_seed(0)
-    masks = patch_masks(500, (28, 28), 11 / 28, 784 + 10, generator).view(500, -1)
+    fraction = SpikingSleep().options["patch_fraction"]  # the default is the reference's
+    masks = patch_masks(500, (28, 28), fraction, 784 + 10, generator).view(500, -1)
     assert torch.equal(masks[:, :784].sum(1), torch.full((500,), 121.0))
     assert bool((masks[:, 784:] == 1).all())  # features beyond the image stay on
     images = masks[:, :784].view(500, 28, 28)
     tops = images.amax(2).argmax(1)
     assert int(tops.min()) == 0 and int(tops.max()) == 17  # create_masked_input: randi(28-10)
-    small = patch_masks(50, (8, 8), 11 / 28, 64, generator)
+    small = patch_masks(50, (8, 8), fraction, 64, generator)
     assert torch.equal(small.sum(1), torch.full((50,), 9.0))  # round(8·11/28) = 3
 
 
