@@ -59,7 +59,6 @@ def test_lwf_distils_on_top_of_the_batch_masked_loss():
     "base, variant",
     [
         ("finetune", "finetune-batch"),
-        ("ewc", "ewc-batch"),
         ("si", "si-batch"),
         ("lwf", "lwf-batch"),
         ("replay", "replay-batch"),
