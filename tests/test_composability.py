@@ -2,6 +2,7 @@
 clear message where the combination is meaningless."""
 
 import pytest
+import torch
 
 from continual import registry, runner, specs
 from continual.errors import ContinualError
@@ -22,14 +23,35 @@ FAST = {
 REFUSED = {("ff", "lwf"), ("pc", "lwf"), ("hebbian", "lwf")}
 
 
-def _spec(learner: str, component: str) -> StrategySpec:
+def _spec(learner: str, component: str | None) -> StrategySpec:
+    parts = () if component is None else (component,)
     return StrategySpec(
-        f"{learner}+{component}",
+        "+".join((learner, *parts)),
         "",
         Section({"name": learner, **SMALL[learner]}, "test", "", "learner"),
         Training(epochs=5, batch_size=16),
-        (Section({"name": component, **FAST.get(component, {})}, "test", "", "components"),),
+        tuple(Section({"name": c, **FAST.get(c, {})}, "test", "", "components") for c in parts),
     )
+
+
+_ALONE: dict[str, list[torch.Tensor]] = {}
+
+
+def _weights_after_two_experiences(scenario, learner: str, component: str | None):
+    """Final weights after two experiences, same seed: a component that does nothing leaves
+    them exactly as the learner alone does (training is deterministic)."""
+    torch.manual_seed(0)
+    stream = runner.build_stream(scenario, 0)
+    strategy = runner.build_strategy(_spec(learner, component), stream, seed=0)
+    for experience in list(stream)[:2]:
+        strategy.train_experience(experience)
+    return [p.detach().clone() for p in strategy.learner.parameters()]
+
+
+def _alone(scenario, learner: str) -> list[torch.Tensor]:
+    if learner not in _ALONE:
+        _ALONE[learner] = _weights_after_two_experiences(scenario, learner, None)
+    return _ALONE[learner]
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +78,15 @@ def test_learner_with_component(scenario, learner, component):
     assert R[1][0] > 0.7, R
     assert component in result["components"]
     assert result["timings"][component] >= 0.0
+
+
+@pytest.mark.parametrize("component", sorted(registry.COMPONENTS))
+@pytest.mark.parametrize("learner", sorted(registry.LEARNERS))
+def test_the_component_changes_what_the_learner_ends_with(scenario, learner, component):
+    if (learner, component) in REFUSED:
+        return
+    with_it = _weights_after_two_experiences(scenario, learner, component)
+    alone = _alone(scenario, learner)
+    assert any(not torch.equal(a, b) for a, b in zip(with_it, alone)), (
+        f"{component} changed nothing for {learner}"
+    )

@@ -29,6 +29,15 @@ def test_presets_exist_for_every_named_strategy():
         "pc+consolidation+sleep",
         "hebbian+consolidation+sleep",
         "ff+replay-sleep",
+        # like-for-like controls with the batch-local option (docs/components.md: naming)
+        "finetune-batch",
+        "si-batch",
+        "lwf-batch",
+        "replay-batch",
+        "backprop-batch+sleep",
+        "hebbian-batch",
+        "ff-batch",
+        "pc-batch",
     }
 
 

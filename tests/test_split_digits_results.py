@@ -10,17 +10,25 @@ from continual import runner, specs
 SEEDS = range(5)
 
 
-def mean_accuracy(scenario: str, strategy: str) -> float:
+def accuracies(scenario: str, strategy: str) -> list[float]:
     spec_s, spec_t = specs.load_scenario(scenario), specs.load_strategy(strategy)
-    return statistics.fmean(
-        runner.run(spec_s, spec_t, seed)["metrics"]["average_accuracy"] for seed in SEEDS
-    )
+    return [runner.run(spec_s, spec_t, seed)["metrics"]["average_accuracy"] for seed in SEEDS]
+
+
+def mean_accuracy(scenario: str, strategy: str) -> float:
+    return statistics.fmean(accuracies(scenario, strategy))
 
 
 @pytest.fixture(scope="module")
-def class_il():
-    names = ["finetune", "replay", "ewc", "si", "backprop+sleep", "hebbian+consolidation+sleep"]
-    return {name: mean_accuracy("split-digits", name) for name in names}
+def class_il_per_seed():
+    names = ["finetune", "replay", "ewc", "si", "backprop+sleep"]
+    names += ["hebbian+consolidation+sleep", "hebbian-batch"]
+    return {name: accuracies("split-digits", name) for name in names}
+
+
+@pytest.fixture(scope="module")
+def class_il(class_il_per_seed):
+    return {name: statistics.fmean(values) for name, values in class_il_per_seed.items()}
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +42,9 @@ def test_replay_beats_finetune_by_fifty_points(class_il):
 
 
 def test_spiking_sleep_lifts_finetune_without_stored_samples(class_il):
-    # target +25 points (Tadros et al. report +29 on MNIST); measured ≈ +28 over 5 seeds, whose
-    # spread (± 6 points per seed) allows asserting +22
+    # target +25 points (Tadros et al. report +29 on MNIST); the preset (reference constants,
+    # calibrated drive, 3000 + 1000·k steps) measured +34 over seeds 0-2 (0.475, 0.548, 0.603
+    # against finetune's 0.197); the spread (± 6 points per seed) allows asserting +22
     assert class_il["backprop+sleep"] >= class_il["finetune"] + 0.22
 
 
@@ -52,3 +61,19 @@ def test_regularisation_helps_task_incremental(task_il):
 
 def test_best_combination_without_stored_samples_reaches_sixty_percent(class_il):
     assert class_il["hebbian+consolidation+sleep"] >= 0.60
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured: consolidation + sleep add nothing over the labels trick alone on "
+    "split-digits (hebbian+consolidation+sleep 0.824 vs hebbian-batch 0.825, paired "
+    "-0.001 [-0.039, +0.037], seeds 0-4); the science goal is open",
+)
+def test_the_combinations_components_add_to_the_labels_trick_alone(class_il_per_seed):
+    # the labels trick alone (hebbian-batch: same learner and option, no component) reaches
+    # most of the 60 %; consolidation + sleep must add on top of it, paired over the same seeds
+    # (a component that does nothing gives a gain of exactly 0 on every seed)
+    full = class_il_per_seed["hebbian+consolidation+sleep"]
+    alone = class_il_per_seed["hebbian-batch"]
+    gains = [a - b for a, b in zip(full, alone)]
+    assert statistics.fmean(gains) > 0.0 and sum(g > 0 for g in gains) >= 3, gains

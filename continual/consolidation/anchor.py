@@ -1,7 +1,22 @@
 """The quadratic anchor shared by every consolidation component: per-parameter importance Ω and
-anchor weights θ*, and the pull λ·Ω·(θ − θ*) added to ``p.grad`` (the gradient of
-½ λ Σ Ω (θ − θ*)²). The components differ only in how they estimate Ω (van de Ven et al.'s point
-that EWC, SI and their variants are one penalty with different importance estimators)."""
+anchor weights θ*, and the penalty ½ λ Σ Ω (θ − θ*)². The components differ only in how they
+estimate Ω (van de Ven et al.'s point that EWC, SI and their variants are one penalty with
+different importance estimators).
+
+The penalty is applied as a proximal step after the optimiser's step on the learner's own update
+(forward-backward splitting; Parikh & Boyd 2014, "Proximal Algorithms", §4.2):
+
+    θ ← prox_{η'h}(θ) = (θ + η'λΩ θ*) / (1 + η'λΩ),
+
+the exact minimiser of ½‖θ − v‖² / η' + ½ λ Ω (θ − θ*)² at v = the weights after the step. It is
+stable for any λ·Ω·η' (a contraction towards θ*, never past it), and its fixed points are those of
+the penalised objective, ∇L + λΩ(θ − θ*) = 0, when η' is the rate at which the optimiser turns a
+steady gradient into a step (:func:`effective_rates`): η for SGD, η(1 − dampening)/(1 − μ) for SGD
+with momentum μ (a steady gradient g gives steps η(1 − d)g/(1 − μ)), and η / (√v̂ + ε) per weight
+for Adam/AdamW (v̂: the bias-corrected second moment; m̂ ≈ g at a fixed point). Away from a fixed
+point it is an approximation for momentum and Adam: the penalty does not enter their moment
+estimates. This replaces an earlier gradient pull whose coefficient was capped at 1/η, which
+reset every synapse above the cap to its anchor and so erased importance differences above it."""
 
 from __future__ import annotations
 
@@ -35,23 +50,16 @@ class Anchor:
             self.importance[name] = new if previous is None else decay * previous + new
             self.anchor[name] = p.detach().clone()
 
-    def pull(self, learner: Learner, strength: float) -> None:
-        """Add λ·Ω·(θ − θ*) to every anchored parameter's ``p.grad``.
-
-        Under plain SGD with rate η the coefficient λ·Ω is capped at 1/η, so one step never
-        overshoots the anchor (the proximal limit); without the cap a large λ diverges. Adaptive
-        optimisers normalise the step and need no cap.
-        """
-        if not self.importance:
+    def proximal_step(self, learner: Learner, strength: float) -> None:
+        """θ ← (θ + η'λΩθ*) / (1 + η'λΩ) for every anchored parameter, after the optimiser step."""
+        if not self.importance or strength == 0:
             return
-        caps = _sgd_caps(learner.optimizer)
+        rates = effective_rates(learner.optimizer)
         with torch.no_grad():
             for name, p in learner.named_parameters():
-                if name in self.importance:
-                    coefficient = strength * self.importance[name]
-                    if id(p) in caps:
-                        coefficient = coefficient.clamp_max(caps[id(p)])
-                    p.grad.add_(coefficient * (p - self.anchor[name]))
+                if name in self.importance and id(p) in rates:
+                    pull = rates[id(p)] * strength * self.importance[name]
+                    p.copy_((p + pull * self.anchor[name]) / (1.0 + pull))
 
     def penalty(self, learner: Learner) -> Tensor:
         """½ Σ Ω (θ − θ*)², for reporting and tests."""
@@ -71,8 +79,25 @@ class Anchor:
         self.anchor = dict(state["anchor"])
 
 
-def _sgd_caps(optimizer: torch.optim.Optimizer) -> dict[int, float]:
-    """1/η for every parameter an SGD optimiser updates (no entry for adaptive optimisers)."""
-    if not isinstance(optimizer, torch.optim.SGD):
-        return {}
-    return {id(p): 1.0 / group["lr"] for group in optimizer.param_groups for p in group["params"]}
+def effective_rates(optimizer: torch.optim.Optimizer) -> dict[int, float | Tensor]:
+    """Per parameter (by ``id``), the rate η' at which ``optimizer`` turns a steady gradient into
+    a step: η(1 − d)/(1 − μ) for SGD (μ momentum, d dampening), η/(√v̂ + ε) for Adam/AdamW
+    (η/ε before the first step, where v̂ = 0), η for anything else."""
+    rates: dict[int, float | Tensor] = {}
+    adam = isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW))
+    for group in optimizer.param_groups:
+        lr = group["lr"]
+        for p in group["params"]:
+            if isinstance(optimizer, torch.optim.SGD):
+                momentum, dampening = group.get("momentum", 0.0), group.get("dampening", 0.0)
+                rates[id(p)] = lr * (1 - dampening) / (1 - momentum) if momentum else lr
+            elif adam:
+                state = optimizer.state.get(p, {})
+                if "exp_avg_sq" not in state:
+                    rates[id(p)] = lr / group["eps"]
+                    continue
+                correction = 1 - group["betas"][1] ** float(state["step"])
+                rates[id(p)] = lr / ((state["exp_avg_sq"] / correction).sqrt() + group["eps"])
+            else:
+                rates[id(p)] = lr
+    return rates

@@ -1,10 +1,13 @@
 """Elastic Weight Consolidation, online variant (Kirkpatrick et al. 2017; Schwarz et al. 2018):
 importance = diagonal Fisher information of the learner's predictive distribution,
-F = E_x E_{y~p(y|x)} [(∂ log p(y|x)/∂θ)²], estimated with one sampled label per input and
+F = E_x E_{y~p(y|x)} [(∂ log p(y|x)/∂θ)²], p = softmax of the learner's ``fisher_scores`` (its
+scores with every path from each weight to the output open, even where its learning rule
+detaches layers, as Forward-Forward's does), estimated with one sampled label per input and
 squared per-sample gradients (for chains of linear layers without forming them: (δ²)ᵀ(a²) per
-layer, Goodfellow 2015); online: F ← γ·F + F_new, θ* ← θ after each experience.
-The pull λ·F·(θ − θ*) goes into ``p.grad``. The Fisher needs gradients of the learner's output,
-not its learning rule, so it works with every learner (the scores are read as logits)."""
+layer, Goodfellow 2015; other learners through ``torch.func``); online: F ← γ·F + F_new,
+θ* ← θ after each experience. The penalty ½λ·F·(θ − θ*)² is applied as a proximal step after
+each optimiser step (anchor.py). The Fisher needs gradients of the learner's output, not its
+learning rule, so it works with every learner (the scores are read as logits)."""
 
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ class _Scores(torch.nn.Module):
         self.learner = learner
 
     def forward(self, x: Tensor, task: Tensor | None) -> Tensor:
-        return self.learner.restrict(self.learner.predict(x), task)
+        return self.learner.restrict(self.learner.fisher_scores(x), task)
 
 
 def fisher_diagonal(
@@ -83,11 +86,14 @@ def linear_fisher(
     handles = [m.register_forward_hook(record) for m in layers]
     try:
         with torch.enable_grad():
-            scores = learner.restrict(learner.predict(x), task)
+            scores = learner.restrict(learner.fisher_scores(x), task)
     finally:
         for handle in handles:
             handle.remove()
-    if any(len(c) != 1 or c[0][0].dim() != 2 or not c[0][1].requires_grad for c in seen.values()):
+    if any(
+        len(c) != 1 or c[0][0].dim() != 2 or len(c[0][0]) != len(x) or not c[0][1].requires_grad
+        for c in seen.values()
+    ):  # one row per sample, once per layer: otherwise a sample's gradient is a sum of rows
         return None
     calls = [c[0] for c in seen.values()]
     log_prob = torch.log_softmax(scores, dim=1).gather(1, labels[:, None]).sum()
@@ -141,8 +147,8 @@ class EWC(Component):
         self.anchor = Anchor()
         self.generator = torch.Generator().manual_seed(0)
 
-    def adjust_update(self, learner: Learner, batch: Batch) -> None:
-        self.anchor.pull(learner, self.strength)
+    def after_batch(self, learner: Learner, batch: Batch) -> None:
+        self.anchor.proximal_step(learner, self.strength)
 
     def after_experience(self, learner: Learner, experience: Experience) -> None:
         x, _, task = experience.training_data()

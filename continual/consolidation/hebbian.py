@@ -1,9 +1,11 @@
 """Hebbian consolidation: synaptic importance from local co-activation, as in the local (Hebbian)
 variant of Memory Aware Synapses (Aljundi, Babiloni, Elhoseiny, Rohrbach & Tuytelaars 2018):
 Ω_ij = mean over the experience's data of |pre_j · post_i| for every synapse of every linear
-layer (bias: |post_i|), accumulated over experiences; then a quadratic pull of important
-synapses towards their consolidated values, added to whatever update the learner made. Nothing
-but each synapse's own pre- and postsynaptic activity is used: no loss, no gradient.
+layer (bias: |post_i|), post_i being the neuron's output after its nonlinearity (a silent ReLU
+neuron co-activates with nothing), accumulated over experiences; then a quadratic pull of
+important synapses towards their consolidated values, applied as a proximal step after
+whatever update the learner made (anchor.py). Nothing but each synapse's own pre- and
+postsynaptic activity is used: no loss, no gradient.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from continual.scenarios.experience import Experience
 
 def coactivation(learner: Learner, x: Tensor, batch_size: int = 1024) -> dict[str, Tensor]:
     """Mean |pre · post| per synapse of every ``nn.Linear`` in ``learner`` while it predicts
-    ``x`` (postsynaptic activity = the layer's output)."""
+    ``x``; postsynaptic activity = the neuron's output after its nonlinearity
+    (:meth:`Learner.post_activity`), so a silent ReLU neuron co-activates with nothing."""
     sums: dict[str, Tensor] = {}
     counts: dict[str, int] = {}
     hooks = []
@@ -30,7 +33,7 @@ def coactivation(learner: Learner, x: Tensor, batch_size: int = 1024) -> dict[st
     def record(name: str):
         def hook(module: nn.Linear, inputs: tuple[Tensor, ...], output: Tensor) -> None:
             pre = inputs[0].reshape(-1, module.in_features).abs()
-            post = output.reshape(-1, module.out_features).abs()
+            post = learner.post_activity(name, output).reshape(-1, module.out_features).abs()
             weight = post.T @ pre
             sums[f"{name}.weight"] = sums.get(f"{name}.weight", 0) + weight
             if module.bias is not None:
@@ -63,8 +66,8 @@ class HebbianConsolidation(Component):
         self.strength, self.normalize, self.decay = strength, normalize, decay
         self.anchor = Anchor()
 
-    def adjust_update(self, learner: Learner, batch: Batch) -> None:
-        self.anchor.pull(learner, self.strength)
+    def after_batch(self, learner: Learner, batch: Batch) -> None:
+        self.anchor.proximal_step(learner, self.strength)
 
     def after_experience(self, learner: Learner, experience: Experience) -> None:
         importance = coactivation(learner, experience.training_data()[0])

@@ -46,9 +46,9 @@ class SynapticIntelligence(Component):
         with torch.no_grad():
             torch._foreach_copy_(list(self.update.values()), [p.grad for p in params])
             torch._foreach_copy_(list(self.before.values()), list(params))
-        self.anchor.pull(learner, self.strength)
 
     def after_batch(self, learner: Learner, batch: Batch) -> None:
+        self.anchor.proximal_step(learner, self.strength)  # Δθ below includes the penalty's pull
         with torch.no_grad():
             names = list(self.update)
             params = dict(learner.named_parameters())

@@ -49,12 +49,25 @@ class Backprop(Learner):
                 nn.init.uniform_(p, -init_scale, init_scale)
         self.optimizer = make_optimizer(optimizer, self.parameters(), lr, momentum, weight_decay)
         self.loss_classes = loss_classes
+        self.bias, self.activation = bias, activation
 
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.net(x.flatten(1))
 
     def sleep_layers(self) -> list[nn.Linear]:
         return [m for m in self.net if isinstance(m, nn.Linear)]
+
+    def post_activity(self, name: str, output: Tensor) -> Tensor:
+        index = int(name.rsplit(".", 1)[-1])
+        if index + 1 < len(self.net):  # a hidden layer: its activation module follows
+            return self.net[index + 1](output)
+        return torch.softmax(output, dim=-1)  # the output layer: the predicted probabilities
+
+    def sleep_conversion(self) -> str | None:
+        ignored = ["the biases"] if self.bias else []
+        if self.activation != "relu":
+            ignored.append(f"the {self.activation} activation (run as ReLU)")
+        return ", ".join(ignored) or None
 
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
         scores = self.restrict(self.net(x.flatten(1)), task)

@@ -77,6 +77,22 @@ class Learner(nn.Module):
         """What the first sleep layer receives for data ``x`` (flattened inputs by default)."""
         return x.flatten(1)
 
+    def sleep_conversion(self) -> str | None:
+        """What the spiking chain of :meth:`sleep_layers` leaves out of this network (biases,
+        normalisations, non-ReLU activations), or ``None`` when it is a faithful conversion."""
+        return None
+
+    def post_activity(self, name: str, output: Tensor) -> Tensor:
+        """The activity of the neurons of linear layer ``name`` (a ``named_modules`` name) given
+        its linear output: what the neuron sends on after its nonlinearity. By default
+        ``|output|`` (a linear neuron); learners with nonlinearities override it."""
+        return output.abs()
+
+    def fisher_scores(self, x: Tensor) -> Tensor:
+        """The scores whose softmax EWC's Fisher differentiates; :meth:`predict` by default. A
+        learner whose ``predict`` blocks gradients between layers overrides it."""
+        return self.predict(x)
+
     # -- shared machinery -------------------------------------------------------------------------
     def observe(
         self, x: Tensor, y: Tensor, task: Tensor | None = None, adjust: Adjust | None = None

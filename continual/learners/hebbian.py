@@ -123,6 +123,18 @@ class Hebbian(Learner):
     def sleep_layers(self) -> list[nn.Linear]:
         return [*self.layers, self.readout]
 
+    def post_activity(self, name: str, output: Tensor) -> Tensor:
+        if name == "readout":  # the delta rule's output: softmax probabilities
+            return torch.softmax(output, dim=-1)
+        return F.relu(output)
+
+    def sleep_conversion(self) -> str | None:
+        centring = "the input centring, " if self.center else ""
+        return (
+            f"{centring}the L2 normalisation of each layer's input, the feature power "
+            f"{self.power:g} and its normalisation, and the readout bias"
+        )
+
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
         with torch.no_grad():
             if self.center:  # running mean of all inputs seen: a slow, local adaptation

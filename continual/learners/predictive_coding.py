@@ -100,12 +100,27 @@ class PredictiveCoding(Learner):
     def sleep_layers(self) -> list[nn.Linear]:
         return list(self.layers)
 
-    def infer(self, x: Tensor, target: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+    def post_activity(self, name: str, output: Tensor) -> Tensor:
+        if name == f"layers.{len(self.layers) - 1}":  # the output value nodes are linear
+            return output.abs()
+        return self.phi(output).abs()  # a hidden value node sends φ(x) on
+
+    def sleep_conversion(self) -> str | None:
+        ignored = ["the biases"]
+        if self.phi is not F.relu:
+            ignored.append("the non-ReLU activation (run as ReLU)")
+        return ", ".join(ignored)
+
+    def infer(
+        self, x: Tensor, target: Tensor, free: Tensor | None = None
+    ) -> tuple[list[Tensor], list[Tensor]]:
         """Relax the hidden value nodes with input and output clamped; return the prediction
-        errors ε_1..ε_L and presynaptic activities φ(x_0)..φ(x_{L-1}) the update uses."""
+        errors ε_1..ε_L and presynaptic activities φ(x_0)..φ(x_{L-1}) the update uses. Output
+        nodes marked ``free`` are not clamped: with no layer above them their energy is least at
+        their prediction, so they follow it at every step (zero error), as free nodes relax."""
         with torch.no_grad():
             xs = self.feedforward(x)
-            xs[-1] = target
+            xs[-1] = target if free is None else torch.where(free, xs[-1], target)
             exact = self.mode == "exact"
             fixed_mu = [m.clone() for m in xs[1:-1]] + [self.feedforward(x)[-1]] if exact else None
             fixed_slope = [self.phi_prime(m) for m in xs[1:-1]] if exact else None
@@ -117,9 +132,15 @@ class PredictiveCoding(Learner):
                     slope = fixed_slope[k - 1] if exact else self.phi_prime(xs[k])
                     feedback = slope * (errors[k] @ self.layers[k].weight)
                     xs[k] = xs[k] - rate * (errors[k - 1] - feedback)
+                if free is not None and not exact:
+                    xs[-1] = torch.where(free, self._prediction(xs), target)
             errors = self._errors(xs, fixed_mu)
             presynaptic = fixed_pre if exact else self._presynaptic(xs)
         return errors, presynaptic
+
+    def _prediction(self, xs: list[Tensor]) -> Tensor:
+        """μ_L from the current value nodes."""
+        return self.layers[-1](xs[0] if len(xs) == 2 else self.phi(xs[-2]))
 
     def _errors(self, xs: list[Tensor], fixed_mu: list[Tensor] | None) -> list[Tensor]:
         """ε_{l+1} = x_{l+1} − μ_{l+1} for every layer (predictions fixed in exact mode)."""
@@ -128,23 +149,21 @@ class PredictiveCoding(Learner):
         pre = self._presynaptic(xs)
         return [xs[i + 1] - layer(pre[i]) for i, layer in enumerate(self.layers)]
 
-    def target(self, x: Tensor, y: Tensor, task: Tensor | None) -> Tensor:
-        """One-hot target. Outputs outside the sample's task (task labels given), or of classes
-        absent from the batch (``output_clamp = "batch"``), stay free: zero error."""
+    def target(self, x: Tensor, y: Tensor, task: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """One-hot target and the mask of free outputs (``None``: all clamped). Outputs outside
+        the sample's task (task labels given), or of classes absent from the batch
+        (``output_clamp = "batch"``), are free: they relax with the hidden nodes and end with
+        zero error, so absent classes are neither pushed down nor up."""
         onehot = F.one_hot(y, self.num_classes).to(x.dtype)
         outside = torch.isinf(self.restrict(torch.zeros_like(onehot), task))
         if self.output_clamp == "batch":
             present = torch.zeros(self.num_classes, dtype=torch.bool, device=y.device)
             present[y] = True
             outside = outside | ~present
-        if not bool(outside.any()):
-            return onehot
-        with torch.no_grad():
-            prediction = self.predict(x)
-        return torch.where(outside, prediction, onehot)
+        return onehot, (outside if bool(outside.any()) else None)
 
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
-        errors, presynaptic = self.infer(x, self.target(x, y, task))
+        errors, presynaptic = self.infer(x, *self.target(x, y, task))
         for layer, error, pre in zip(self.layers, errors, presynaptic):
             layer.weight.grad, layer.bias.grad = weight_update(error, pre)
         self.last_errors, self.last_presynaptic = errors, presynaptic

@@ -12,20 +12,39 @@ activation, relative to the layer below) times ``alpha_scale``:
     v_l ← decay · v_l + α_l · W_l s_{l−1};   s_l = [v_l ≥ β_l];   v_l ← 0 where s_l = 1
 
 and an STDP-like rule changes the weights into every neuron that spikes: synapses from
-presynaptic neurons that spiked grow by inc·σ(w), those from silent ones shrink by dec·σ(w).
-The defaults are the constants of the original MNIST code (inc 0.032064, dec 0.003344,
-β = 14.548, 44.560, 38.046, α-scale 55.882, decay 0.999, max rate 239.5 Hz, dt 1 ms) and
-15000 + 5000·(experience − 1) steps. Sleep reads only stored statistics, never samples.
+presynaptic neurons that spiked grow by inc·B(w), those from silent ones shrink by dec·B(w),
+with the reference's bound B(w) = 2·(1 − 1/(1 + exp(−w/0.001))) (large for negative and
+near-zero weights, ≈ 0 above ~+0.005).
+
+Every default is the reference MATLAB's (github.com/tmtadros/SleepReplayConsolidation):
+the bound and its scale 0.001 (``sleep/sleepnn_old.m``, its local ``sigmoid``); the input spike
+probability mean·2·dt·max_rate (``sleepnn_old.m``: ``rand·(1/(dt·max_rate))/2 <= input``);
+max rate 239.515363, inc 0.032064, dec 0.003344, β = 14.548273, 44.560317, 38.046326 (× the
+threshold 1.0), α-scale 55.882454, decay 0.999, dt 0.001 and 15000 + 5000·(experience − 1)
+steps (``MNIST/run_class_task_summary.m``: ``x = [...]``, ``sleep_period``); the patch
+``x:x+10`` = 11×11 pixels of 28×28 with its corner drawn from 18 positions
+(``utils/create_masked_input.m`` called with ``mask_size = 10``), scaled to other image sides
+as round(side·11/28) (3×3 on 8×8 digits); the scales max(max positive weight, max ReLU
+activation) per layer relative to the layer below (``utils/normalize_nn_data.m``).
+
+Deviations, each an option: by default sleep stores no samples, so the max activations are a
+running maximum over the data seen, each taken with the weights of its time, where the reference
+recomputes them with the current weights on all data seen (``max_activation = "recompute"``
+does that, and so stores the inputs); the input mean is a running mean (exact). Biases,
+normalisations and non-ReLU activations of a learner are not part of the spiking network: each
+learner says what sleep ignores (:meth:`Learner.sleep_conversion`) and sleep warns once.
+``target_rate`` calibrates the input drive to a firing rate instead of using the fixed scale.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from continual.components.base import Component
 from continual.errors import ContinualError, require
@@ -58,10 +77,17 @@ class SleepReport:
     spikes: list[int] = field(default_factory=list)
 
 
-def stdp(weight: Tensor, pre: Tensor, inc: float, dec: float, scale: float = 1.0) -> Tensor:
-    """The SRC weight change for the rows of neurons that spiked: + inc·σ(w/scale) where the
-    presynaptic neuron spiked, − dec·σ(w/scale) where it was silent."""
-    bound = torch.sigmoid(weight / scale)
+def plasticity_bound(weight: Tensor, scale: float = 0.001) -> Tensor:
+    """The reference's weight-dependent factor 2·(1 − 1/(1 + exp(−w/scale))) = 2·σ(−w/scale)
+    (``sleepnn_old.m``, its local ``sigmoid`` with scale 0.001): 2 for very negative weights, 1 at
+    w = 0, ≈ 0 for w ≫ scale."""
+    return 2.0 * torch.sigmoid(-weight / scale)
+
+
+def stdp(weight: Tensor, pre: Tensor, inc: float, dec: float, scale: float = 0.001) -> Tensor:
+    """The SRC weight change for the rows of neurons that spiked: + inc·B(w) where the
+    presynaptic neuron spiked, − dec·B(w) where it was silent (B: :func:`plasticity_bound`)."""
+    bound = plasticity_bound(weight, scale)
     return torch.where(pre.bool()[None, :], inc * bound, -dec * bound)
 
 
@@ -79,8 +105,9 @@ def data_based_scales(weights: list[Tensor], max_activation: list[float]) -> lis
 def patch_masks(
     steps: int, shape: tuple[int, ...], fraction: float, width: int, generator: torch.Generator
 ) -> Tensor:
-    """A random square patch (side ``fraction`` of the image side) per step, as a (steps, width)
-    0/1 mask over the first-layer input; features beyond the image (e.g. a label code) stay on."""
+    """A random square patch (side round(``fraction`` × image side)) per step, as a (steps, width)
+    0/1 mask over the first-layer input; features beyond the image (e.g. a label code) stay on.
+    With fraction 11/28 on 28×28 this is the reference's ``x:x+10`` patch (11×11, 18 corners)."""
     pixels = math.prod(shape)
     mask = torch.ones(steps, width)
     if len(shape) >= 2:
@@ -167,6 +194,17 @@ def spiking_sleep(
     return report
 
 
+def max_activations(layers: list[nn.Linear], first: Tensor, chunk: int = 4096) -> list[float]:
+    """The largest ReLU activation of every layer of the bias-free chain on inputs ``first``."""
+    maxima = [0.0] * len(layers)
+    for start in range(0, len(first), chunk):
+        h = first[start : start + chunk]
+        for index, layer in enumerate(layers):
+            h = torch.relu(h @ layer.weight.T)
+            maxima[index] = max(maxima[index], float(h.max()))
+    return maxima
+
+
 def calibrate_input_scale(
     weights: list[Tensor],
     statistics: SleepStatistics,
@@ -177,8 +215,8 @@ def calibrate_input_scale(
     generator: torch.Generator,
     iterations: int = 8,
 ) -> float:
-    """The input scale at which the first layer fires ``target_rate`` spikes per step on average
-    in a trial of ``steps`` steps without plasticity (bisection on a log scale)."""
+    """The input scale at which the first layer fires ``target_rate`` spikes per neuron per step
+    on average in a trial of ``steps`` steps without plasticity (bisection on a log scale)."""
     low, high = 1e-3, 1e3
     trial = {**options, "output_spikes": 0}
     for _ in range(iterations):
@@ -193,7 +231,7 @@ def calibrate_input_scale(
             plastic=False,
             **trial,
         )
-        if report.spikes[0] / steps < target_rate:
+        if report.spikes[0] / (steps * weights[0].shape[0]) < target_rate:
             low = scale
         else:
             high = scale
@@ -201,7 +239,19 @@ def calibrate_input_scale(
 
 
 class SpikingSleep(Component):
-    """SRC sleep after every experience (and optionally every ``every`` training steps)."""
+    """SRC sleep after every experience (and optionally every ``every`` training steps).
+
+    ``max_activation``: ``"running"`` (default, no samples stored) or ``"recompute"`` (the
+    reference: keep the first-layer inputs seen and recompute the maxima with the current weights
+    before each sleep). ``plastic = False`` runs the same phase with STDP off: the control that
+    separates sleep's plasticity from its mere presence. ``target_rate`` > 0 (default 0.008)
+    replaces ``input_scale`` by the scale at which the first layer fires that fraction of its
+    neurons per step, calibrated once before the first sleep without plasticity and then kept
+    (recalibrating before every sleep fights the depression that sleep itself causes: the scale
+    ran to the bisection's upper end by the fourth sleep); 0.008 is the rate of the tuned digits
+    preset (input scale 0.25) at the start of a sleep. ``target_rate = 0`` with
+    ``input_scale = 1`` is the reference's fixed drive.
+    """
 
     name = "sleep"
 
@@ -219,11 +269,13 @@ class SpikingSleep(Component):
         max_rate: float = 239.515363,
         dt: float = 0.001,
         input_scale: float = 1.0,
-        patch_fraction: float = 10 / 28,
-        sigmoid_scale: float = 1.0,
+        patch_fraction: float = 11 / 28,
+        sigmoid_scale: float = 0.001,
         output_spikes: int = 0,
-        target_rate: float = 0.0,
+        target_rate: float = 0.008,
         calibration_steps: int = 300,
+        max_activation: Literal["running", "recompute"] = "running",
+        plastic: bool = True,
         seed: int = 0,
     ):
         require(steps >= 0 and steps_increment >= 0, "steps", "must be non-negative")
@@ -233,6 +285,14 @@ class SpikingSleep(Component):
         require(0 < patch_fraction <= 1, "patch_fraction", "must be in (0, 1]")
         require(output_spikes >= 0, "output_spikes", "must be non-negative (0: no early end)")
         require(target_rate >= 0, "target_rate", "must be non-negative (0: no calibration)")
+        require(sigmoid_scale > 0, "sigmoid_scale", "must be positive")
+        require(
+            max_activation in ("running", "recompute"),
+            "max_activation",
+            f"must be 'running' or 'recompute', got {max_activation!r}",
+        )
+        self.recompute, self.plastic = max_activation == "recompute", plastic
+        self.seen_inputs: list[Tensor] = []  # only with max_activation = "recompute"
         self.target_rate, self.calibration_steps = target_rate, calibration_steps
         self.scales: list[float] = []
         self.steps, self.increment, self.every = steps, steps_increment, every
@@ -264,15 +324,21 @@ class SpikingSleep(Component):
                 f"{len(self.thresholds)} thresholds are given; set sleep's 'thresholds' to "
                 f"{len(layers)} values"
             )
+        ignored = learner.sleep_conversion()
+        if ignored:
+            warnings.warn(
+                f"sleep runs the {type(learner).__name__} learner's linear layers as a plain "
+                f"ReLU spiking chain and ignores: {ignored} (see docs/components.md)",
+                stacklevel=2,
+            )
 
     def observe_data(self, learner: Learner, x: Tensor) -> None:
         """Update the stored statistics with data ``x`` (the only place sleep sees data)."""
         with torch.no_grad():
             first = learner.sleep_input(x)
-            activations, h = [], first
-            for layer in learner.sleep_layers():
-                h = torch.relu(h @ layer.weight.T)
-                activations.append(float(h.max()))
+            activations = max_activations(learner.sleep_layers(), first)
+            if self.recompute:
+                self.seen_inputs.append(first.detach().clone())
             n = len(x)
             if self.statistics is None:
                 self.statistics = SleepStatistics(first.mean(0), tuple(x.shape[1:]), activations, n)
@@ -292,23 +358,31 @@ class SpikingSleep(Component):
         thresholds = self.thresholds[: len(layers)]
         options = dict(self.options)
         with torch.no_grad():
-            if self.target_rate:
-                options["input_scale"] = calibrate_input_scale(
-                    weights,
-                    self.statistics,
-                    self.target_rate,
-                    self.calibration_steps,
-                    options,
-                    thresholds,
-                    self.generator,
+            if self.recompute and self.seen_inputs:  # the reference: current weights, all data
+                self.statistics.max_activation = max_activations(
+                    layers, torch.cat(self.seen_inputs)
                 )
-                self.scales.append(options["input_scale"])
+            if self.target_rate and not self.scales:  # once, on the first sleep
+                self.scales.append(
+                    calibrate_input_scale(
+                        weights,
+                        self.statistics,
+                        self.target_rate,
+                        self.calibration_steps,
+                        options,
+                        thresholds,
+                        self.generator,
+                    )
+                )
+            if self.scales:
+                options["input_scale"] = self.scales[0]
             report = spiking_sleep(
                 weights,
                 self.statistics,
                 steps,
                 thresholds=thresholds,
                 generator=self.generator,
+                plastic=self.plastic,
                 **options,
             )
         self.totals["sleeps"] += 1
@@ -332,7 +406,7 @@ class SpikingSleep(Component):
     def summary(self) -> dict[str, Any]:
         summary = {**self.totals, "spikes_per_layer": self.layer_spikes}
         if self.scales:
-            summary["calibrated_input_scales"] = self.scales
+            summary["calibrated_input_scale"] = self.scales[0]
         return summary
 
     def state_dict(self) -> dict[str, Any]:
@@ -340,6 +414,8 @@ class SpikingSleep(Component):
             "statistics": None if self.statistics is None else self.statistics.to_dict(),
             "experiences": self.experiences,
             "rng": self.generator.get_state(),
+            "seen_inputs": list(self.seen_inputs),
+            "calibrated_input_scale": self.scales[0] if self.scales else None,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -355,4 +431,7 @@ class SpikingSleep(Component):
             )
         )
         self.experiences = state["experiences"]
+        self.seen_inputs = list(state.get("seen_inputs", []))
+        scale = state.get("calibrated_input_scale")
+        self.scales = [] if scale is None else [scale]
         self.generator.set_state(state["rng"])

@@ -13,9 +13,9 @@ from continual.scenarios.split import class_incremental
 from continual.strategy import Strategy
 
 
-def test_ewc_penalty_gradient_is_lambda_fisher_times_displacement():
+def test_ewc_step_is_the_proximal_step_of_the_penalty():
     torch.manual_seed(0)
-    learner = Backprop(5, 3, hidden=(4,))
+    learner = Backprop(5, 3, hidden=(4,), optimizer="sgd", lr=0.1)
     ewc = EWC(strength=7.0)
     fisher = {n: torch.rand_like(p) for n, p in learner.named_parameters()}
     ewc.anchor.consolidate(learner, fisher)
@@ -23,15 +23,17 @@ def test_ewc_penalty_gradient_is_lambda_fisher_times_displacement():
     with torch.no_grad():
         for p in learner.parameters():
             p.add_(torch.randn_like(p))
-    learner.zero_update()
-    ewc.adjust_update(learner, Batch(torch.zeros(1, 5), torch.zeros(1, dtype=torch.long)))
+    moved = {n: p.detach().clone() for n, p in learner.named_parameters()}
+    ewc.after_batch(learner, Batch(torch.zeros(1, 5), torch.zeros(1, dtype=torch.long)))
     for name, p in learner.named_parameters():
-        torch.testing.assert_close(p.grad, 7.0 * fisher[name] * (p.detach() - anchor[name]))
-    # and it is the gradient of the penalty ½ λ Σ F (θ − θ*)²
-    penalty = 7.0 * ewc.anchor.penalty(learner)
-    grads = torch.autograd.grad(penalty, list(learner.parameters()))
-    for g, p in zip(grads, learner.parameters()):
-        torch.testing.assert_close(g, p.grad)
+        pull = 0.1 * 7.0 * fisher[name]  # η·λ·F
+        torch.testing.assert_close(p.detach(), (moved[name] + pull * anchor[name]) / (1 + pull))
+    # it decreases ½‖θ − v‖²/η + ½ λ Σ F (θ − θ*)²: its gradient vanishes at the result
+    penalty = 7.0 * ewc.anchor.penalty(learner) + sum(
+        0.5 * (p - moved[n]).square().sum() / 0.1 for n, p in learner.named_parameters()
+    )
+    for g in torch.autograd.grad(penalty, list(learner.parameters())):
+        torch.testing.assert_close(g, torch.zeros_like(g), atol=1e-5, rtol=0)
 
 
 def test_fisher_matches_a_per_sample_loop():
@@ -54,13 +56,35 @@ def test_fisher_matches_a_per_sample_loop():
         torch.testing.assert_close(fisher[n], expected[n], rtol=1e-4, atol=1e-7)
 
 
-def test_si_importance_is_nonnegative_and_follows_the_path():
+def test_si_path_integral_is_each_weights_share_of_the_loss_decrease():
+    # On L = ½ Σ a (θ − c)² plain gradient descent lowers each weight's loss term by
+    # η g² (1 − aη/2) per step, so ω = Σ η g² = ΔL_i / (1 − aη/2) exactly (Zenke et al.'s
+    # ω ≈ the weight's contribution to the loss decrease), and Ω = ω / (Δθ² + ξ).
+    from tests.consolidation.test_anchor import CURVATURE, TARGET, Quadratic
+
+    learner = Quadratic("sgd", 0.1)
+    start = learner.theta.detach().clone()
+    si = SynapticIntelligence(strength=0.0, damping=0.5)
+    batch = Batch(torch.zeros(1, 3), torch.zeros(1, dtype=torch.long))
+    experience = type("E", (), {"index": 0})()
+    si.before_experience(learner, experience)
+    for _ in range(7):
+        learner.observe(batch.x, batch.y, adjust=lambda lr: si.adjust_update(lr, batch))
+        si.after_batch(learner, batch)
+    si.after_experience(learner, experience)
+    end = learner.theta.detach()
+    decrease = 0.5 * CURVATURE * ((start - TARGET).square() - (end - TARGET).square())
+    omega = decrease / (1 - CURVATURE * 0.1 / 2)
+    expected = omega / ((end - start).square() + 0.5)
+    torch.testing.assert_close(si.anchor.importance["theta"], expected)
+
+
+def test_si_importance_follows_the_path():
     stream = class_incremental(synthetic(samples=300, classes=4), seed=0, experiences=2)
     learner = Backprop(stream.input_dim, 4, hidden=(8,), optimizer="sgd", lr=0.1)
     si = SynapticIntelligence(strength=1.0)
     Strategy(learner, [si], epochs=3).train_experience(stream[0])
     importance = si.anchor.importance
-    assert all((v >= 0).all() for v in importance.values())
     # weights that never received an update (outputs of classes not in the experience) have ~0
     absent = [c for c in range(4) if c not in stream[0].classes]
     present = list(stream[0].classes)
@@ -86,6 +110,60 @@ def test_lwf_adds_a_distillation_gradient_after_the_first_experience():
     learner.zero_update()
     lwf.adjust_update(learner, batch)
     assert sum(float(p.grad.abs().sum()) for p in learner.parameters()) > 0
+    # it is the gradient of λT²·KL(softmax(t/T) ‖ softmax(s/T)) over the old classes
+    old = list(stream[0].classes)
+    teacher = torch.softmax(lwf.teacher.predict(batch.x)[:, old].detach() / 2.0, 1)
+    student = torch.log_softmax(learner.predict(batch.x)[:, old] / 2.0, 1)
+    loss = 1.0 * 4.0 * (teacher * (teacher.log() - student)).sum(1).mean()
+    expected = torch.autograd.grad(loss, list(learner.parameters()))
+    for g, p in zip(expected, learner.parameters()):
+        torch.testing.assert_close(p.grad, g)
+
+
+def test_lwf_gives_no_gradient_while_the_student_matches_its_teacher():
+    stream = class_incremental(synthetic(samples=300, classes=4), seed=0, experiences=2)
+    learner = Backprop(stream.input_dim, 4, hidden=(8,))
+    lwf = LwF(strength=1.0)
+    Strategy(learner, [lwf], epochs=2).train_experience(stream[0])
+    lwf.before_experience(learner, stream[1])
+    learner.zero_update()
+    lwf.adjust_update(learner, Batch(*stream[1].batch(torch.arange(8))[:2]))
+    for p in learner.parameters():
+        torch.testing.assert_close(p.grad, torch.zeros_like(p), atol=1e-7, rtol=0)
+
+
+def _ff_goodness_by_hand(learner: ForwardForward, x: torch.Tensor) -> torch.Tensor:
+    """FF's goodness scores written out with no detach: the network as a function."""
+    scores = []
+    for label in range(learner.num_classes):
+        code = torch.nn.functional.one_hot(torch.full((len(x),), label), learner.num_classes)
+        h = torch.cat([x, code.float()], 1)
+        total = 0
+        for layer in learner.layers:
+            h = h / (h.square().mean(1, keepdim=True).sqrt() + 1e-6)
+            h = torch.relu(h @ layer.weight.T + layer.bias)
+            total = total + h.square().sum(1)
+        scores.append(total)
+    return torch.stack(scores, 1)
+
+
+def test_ff_fisher_is_that_of_the_whole_predictive_distribution():
+    torch.manual_seed(0)
+    learner = ForwardForward(5, 3, hidden=(6, 6), threshold=1.0)
+    x = torch.rand(10, 5)
+    fisher = fisher_diagonal(learner, x, None, 10, torch.Generator().manual_seed(1))
+    generator = torch.Generator().manual_seed(1)
+    xs = x[torch.randperm(10, generator=generator)]
+    with torch.no_grad():
+        probabilities = torch.softmax(_ff_goodness_by_hand(learner, xs), 1)
+    labels = (probabilities.cumsum(1) < torch.rand(10, 1, generator=generator)).sum(1)
+    first = learner.layers[0].weight
+    expected = torch.zeros_like(first)
+    for i in range(10):
+        log_p = torch.log_softmax(_ff_goodness_by_hand(learner, xs[i : i + 1]), 1)[0, labels[i]]
+        expected += torch.autograd.grad(log_p, first)[0].square() / 10
+    # the layer-local (detached) Fisher misses the first layer's paths through the second
+    torch.testing.assert_close(fisher["layers.0.weight"], expected, rtol=1e-4, atol=1e-8)
 
 
 @pytest.mark.parametrize("tasks", [False, True])

@@ -20,8 +20,8 @@ def test_importance_is_mean_absolute_coactivation():
     learner = _tiny()
     x = torch.tensor([[2.0, 1.0, 0.0], [-1.0, 0.0, 3.0]])
     importance = coactivation(learner, x)
-    # first layer: post = (x0, 0) → |post|ᵀ|pre| / N
-    post = torch.tensor([[2.0, 0.0], [1.0, 0.0]])  # |(2, 0)|, |(−1, 0)|
+    # first layer: post = relu(x0, 0) → postᵀ|pre| / N
+    post = torch.tensor([[2.0, 0.0], [0.0, 0.0]])  # relu(2, 0), relu(−1, 0)
     expected = post.T @ x.abs() / 2
     assert torch.allclose(importance["net.0.weight"], expected)
     assert torch.allclose(importance["net.0.bias"], post.mean(0))
@@ -30,8 +30,20 @@ def test_importance_is_mean_absolute_coactivation():
     assert importance["net.0.weight"][0, 0] > importance["net.0.weight"][1, 0] == 0
 
 
+def test_a_silent_relu_neuron_with_strong_negative_drive_gets_zero_importance():
+    learner = _tiny()
+    with torch.no_grad():
+        learner.net[0].weight[1] = torch.tensor([-50.0, -50.0, -50.0])  # always silent
+    x = torch.rand(20, 3) + 0.1
+    importance = coactivation(learner, x)
+    assert (importance["net.0.weight"][1] == 0).all() and importance["net.0.bias"][1] == 0
+    assert (importance["net.2.weight"][:, 1] == 0).all()  # it sends nothing on either
+    assert (importance["net.0.weight"][0] > 0).all()
+
+
 def test_pull_restores_important_weights_and_leaves_unimportant_ones_free():
     learner = _tiny()
+    learner.optimizer = torch.optim.SGD(learner.parameters(), lr=1.0)
     component = HebbianConsolidation(strength=0.5, normalize=False)
     component.anchor.consolidate(
         learner, {n: torch.zeros_like(p) for n, p in learner.named_parameters()}
@@ -41,11 +53,12 @@ def test_pull_restores_important_weights_and_leaves_unimportant_ones_free():
     with torch.no_grad():
         for p in learner.parameters():
             p.add_(1.0)
-    learner.zero_update()
-    component.adjust_update(learner, Batch(torch.zeros(1, 3), torch.zeros(1, dtype=torch.long)))
-    grad = learner.net[0].weight.grad
-    assert grad[0, 0] == 0.5 * 1.0 * 1.0  # λ·Ω·(θ − θ*)
-    assert (grad.flatten()[1:] == 0).all() and (learner.net[2].weight.grad == 0).all()
+    before = learner.net[0].weight.detach().clone()
+    component.after_batch(learner, Batch(torch.zeros(1, 3), torch.zeros(1, dtype=torch.long)))
+    weight = learner.net[0].weight.detach()
+    anchor = before[0, 0] - 1.0  # (θ + ηλΩθ*)/(1 + ηλΩ) with ηλΩ = 0.5
+    torch.testing.assert_close(weight[0, 0], (before[0, 0] + 0.5 * anchor) / 1.5)
+    assert torch.equal(weight.flatten()[1:], before.flatten()[1:])
 
 
 def test_importance_accumulates_over_experiences():

@@ -47,13 +47,18 @@ def test_readout_follows_the_delta_rule():
     assert torch.allclose(grads["readout.weight"], -(error.T @ features) / 8, atol=1e-6)
 
 
-def test_hebbian_learns_digits_and_beats_its_untrained_control():
-    learned, control = [], []
+def test_hebbian_learns_digits():
+    torch.manual_seed(0)
+    assert digits_iid_accuracy(Hebbian(64, 10), epochs=20) >= 0.97
+
+
+def test_hebbian_features_beat_their_untrained_control_on_every_seed():
+    # At 300 units a random layer already reaches ~97.5 % on digits, so the gain is inside the
+    # seed spread there; with 30 units the features must carry the information: measured
+    # +10.8, +13.6, +8.3 points on seeds 0-2 (10 epochs), so a 5-point margin per seed is real.
     for seed in (0, 1):
         torch.manual_seed(seed)
-        learned.append(digits_iid_accuracy(Hebbian(64, 10), epochs=20))
+        learned = digits_iid_accuracy(Hebbian(64, 10, hidden=(30,)), epochs=10)
         torch.manual_seed(seed)
-        control.append(digits_iid_accuracy(Hebbian(64, 10, train_features=False), epochs=20))
-    mean = lambda v: sum(v) / len(v)  # noqa: E731
-    assert mean(learned) >= 0.97, learned
-    assert mean(learned) > mean(control) + 0.004, (learned, control)
+        control = digits_iid_accuracy(Hebbian(64, 10, hidden=(30,), train_features=False), 10)
+        assert learned > control + 0.05, (seed, learned, control)

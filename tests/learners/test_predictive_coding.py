@@ -87,9 +87,28 @@ def test_predictive_coding_learns_digits():
 
 
 def test_batch_clamp_leaves_absent_classes_free():
-    learner, x, y = _setup(inference_steps=3, output_clamp="batch")
+    learner, x, y = _setup(inference_steps=5, inference_rate=0.3, output_clamp="batch")
     y = torch.tensor([0, 2] * 8)
-    target = learner.target(x, y, None)
-    prediction = learner.predict(x).detach()
-    assert torch.equal(target[:, [1, 3, 4]], prediction[:, [1, 3, 4]])  # free: zero error
-    assert torch.equal(target[:, [0, 2]], F.one_hot(y, 5)[:, [0, 2]].to(target.dtype))
+    update_of(learner, x, y)
+    output_error = learner.last_errors[-1]
+    # free outputs relaxed with the hidden nodes: zero error after inference (left at their
+    # initial prediction they would carry the change of the prediction as error)
+    assert torch.equal(output_error[:, [1, 3, 4]], torch.zeros(16, 3, dtype=torch.float64))
+    clamped = output_error[:, [0, 2]]
+    assert float(clamped.abs().mean()) > 0.1  # present classes are clamped to the target
+    # the free outputs' weights change only through the hidden layers, not their own error
+    assert torch.equal(update_of(learner, x, y)[-2][[1, 3, 4]], torch.zeros(3, 6).double())
+
+
+def test_errors_are_the_relaxed_networks_prediction_errors_at_equilibrium():
+    learner, x, y = _setup(inference_steps=400, inference_rate=0.1)  # tanh: φ is invertible
+    update_of(learner, x, y)
+    errors, pre = learner.last_errors, learner.last_presynaptic
+    values = [torch.atanh(p) for p in pre[1:]] + [F.one_hot(y, 5).double()]
+    for layer, error, p, value in zip(learner.layers, errors, pre, values):
+        # ε_{l+1} = x_{l+1} − (W_l φ(x_l) + b_l) for the relaxed value nodes
+        torch.testing.assert_close(error, value - layer(p), rtol=1e-6, atol=1e-8)
+    for k in range(len(errors) - 1):
+        # equilibrium of the energy: ε_l = φ'(x_l) ⊙ W_lᵀ ε_{l+1}
+        feedback = (1 - pre[k + 1].square()) * (errors[k + 1] @ learner.layers[k + 1].weight)
+        torch.testing.assert_close(errors[k], feedback, rtol=1e-4, atol=1e-6)

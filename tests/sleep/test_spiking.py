@@ -1,19 +1,47 @@
+import warnings
+
 import pytest
 import torch
 
 from continual.errors import ContinualError
 from continual.learners.backprop import Backprop
-from continual.sleep.spiking import SleepStatistics, SpikingSleep, spiking_sleep, stdp
+from continual.sleep.spiking import (
+    SleepStatistics,
+    SpikingSleep,
+    patch_masks,
+    plasticity_bound,
+    spiking_sleep,
+    stdp,
+)
+
+
+def test_plasticity_bound_is_the_reference_curve():
+    # sleepnn_old.m: sigmoid(x) = 2*(1 - 1/(1 + exp(-x/0.001))), i.e. 2/(1 + exp(x/0.001)).
+    weight = torch.tensor([-0.01, 0.0, 0.001, 0.01], dtype=torch.float64)
+    expected = torch.tensor([1.9999092042, 1.0, 0.5378828427, 0.0000907957], dtype=torch.float64)
+    assert torch.allclose(plasticity_bound(weight), expected, atol=1e-9)
 
 
 def test_stdp_potentiates_from_active_and_depresses_from_silent_inputs():
-    weight = torch.tensor([[0.0, 2.0, -1.0]])
-    pre = torch.tensor([1.0, 0.0, 1.0])
+    weight = torch.tensor([[0.0, 0.001, -0.01, 0.01]], dtype=torch.float64)
+    pre = torch.tensor([1.0, 0.0, 1.0, 1.0])
     change = stdp(weight, pre, inc=0.1, dec=0.01)
-    sigma = torch.sigmoid(weight)
-    assert torch.allclose(
-        change, torch.stack([0.1 * sigma[0, 0], -0.01 * sigma[0, 1], 0.1 * sigma[0, 2]])[None]
-    )
+    # inc·B(w) where pre spiked, −dec·B(w) where it was silent; B from the values above
+    expected = torch.tensor([[0.1, -0.01 * 0.5378828427, 0.1 * 1.9999092042, 0.1 * 0.0000907957]])
+    assert torch.allclose(change, expected.double(), atol=1e-9)
+
+
+def test_patch_is_the_references_11_by_11_on_28_by_28_and_scales_with_the_side():
+    generator = torch.Generator().manual_seed(0)
+    fraction = SpikingSleep().options["patch_fraction"]  # the default is the reference's
+    masks = patch_masks(500, (28, 28), fraction, 784 + 10, generator).view(500, -1)
+    assert torch.equal(masks[:, :784].sum(1), torch.full((500,), 121.0))
+    assert bool((masks[:, 784:] == 1).all())  # features beyond the image stay on
+    images = masks[:, :784].view(500, 28, 28)
+    tops = images.amax(2).argmax(1)
+    assert int(tops.min()) == 0 and int(tops.max()) == 17  # create_masked_input: randi(28-10)
+    small = patch_masks(50, (8, 8), fraction, 64, generator)
+    assert torch.equal(small.sum(1), torch.full((50,), 9.0))  # round(8·11/28) = 3
 
 
 def _options(**overrides):
@@ -27,7 +55,7 @@ def _options(**overrides):
         dt=0.001,
         input_scale=1.0,
         patch_fraction=1.0,
-        sigmoid_scale=1.0,
+        sigmoid_scale=0.001,
         generator=torch.Generator().manual_seed(0),
     )
     options.update(overrides)
@@ -43,14 +71,16 @@ def test_sleep_changes_only_the_rows_of_neurons_that_spiked():
     report = spiking_sleep([weight], statistics, 1, **_options())
     assert report.spikes == [1] and report.input_spikes == 2
     assert torch.equal(weight[1], before[1])  # silent neuron: unchanged
-    sigma = torch.sigmoid(before[0])
-    expected = before[0] + torch.tensor([0.1, 0.1, -0.01]) * sigma
+    bound = plasticity_bound(before[0])
+    expected = before[0] + torch.tensor([0.1, 0.1, -0.01]) * bound
     assert torch.allclose(weight[0], expected)  # pre spiked: up; pre silent: down
 
 
 def test_sleep_needs_statistics_and_uses_nothing_else():
     learner = Backprop(4, 2, hidden=(3,), bias=False)
-    sleep = SpikingSleep(steps=50, thresholds=(0.1, 0.1), input_scale=5.0, alpha_scale=5.0)
+    sleep = SpikingSleep(
+        steps=50, thresholds=(0.1, 0.1), input_scale=5.0, alpha_scale=5.0, target_rate=0.0
+    )
     with pytest.raises(ContinualError, match="no statistics"):
         sleep.sleep(learner, 10)
     sleep.observe_data(learner, torch.rand(30, 4))
@@ -62,13 +92,61 @@ def test_sleep_needs_statistics_and_uses_nothing_else():
     assert any(not torch.equal(b, layer.weight) for b, layer in zip(before, learner.sleep_layers()))
 
 
-def test_statistics_are_running_means_and_maxima():
+def _two_layer_learner() -> Backprop:
     learner = Backprop(2, 2, hidden=(2,), bias=False)
+    with torch.no_grad():
+        learner.net[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+        learner.net[2].weight.copy_(torch.tensor([[1.0, 1.0], [-1.0, 0.0]]))
+    return learner
+
+
+def test_statistics_are_running_means_and_maxima():
+    learner = _two_layer_learner()
     sleep = SpikingSleep()
     sleep.observe_data(learner, torch.tensor([[1.0, 0.0], [3.0, 0.0]]))
-    sleep.observe_data(learner, torch.tensor([[0.0, 4.0]]))
+    # hidden relu([3, 0]) = [3, 0], output relu([3, -3]) = [3, 0]
+    assert sleep.statistics.max_activation == [3.0, 3.0]
+    with torch.no_grad():
+        learner.net[0].weight.mul_(0.5)  # later data is seen with other weights
+    sleep.observe_data(learner, torch.tensor([[0.0, 4.0]]))  # hidden [0, 2], output [2, 0]
     assert torch.allclose(sleep.statistics.input_mean, torch.tensor([4 / 3, 4 / 3]))
     assert sleep.statistics.count == 3
+    assert sleep.statistics.max_activation == [3.0, 3.0]  # running: old maxima kept
+
+
+def test_recomputed_maxima_use_the_current_weights_on_all_data_seen():
+    learner = _two_layer_learner()
+    sleep = SpikingSleep(max_activation="recompute", steps=1, steps_increment=0)
+    sleep.observe_data(learner, torch.tensor([[1.0, 0.0], [3.0, 0.0]]))
+    sleep.observe_data(learner, torch.tensor([[0.0, 4.0]]))
+    with torch.no_grad():
+        learner.net[0].weight.mul_(0.5)
+    sleep.sleep(learner, 1)
+    # current weights: hidden max over data = 2 ([1.5, 0] and [0, 2]); output max = 2
+    assert sleep.statistics.max_activation == [2.0, 2.0]
+
+
+def test_sleep_with_plasticity_off_is_the_same_phase_without_weight_change():
+    learner = _two_layer_learner()
+    options = dict(thresholds=(0.1, 0.1), target_rate=0.0, input_scale=5.0, patch_fraction=1.0)
+    sleep = SpikingSleep(plastic=False, **options)
+    sleep.observe_data(learner, torch.rand(30, 2))
+    before = [layer.weight.detach().clone() for layer in learner.sleep_layers()]
+    report = sleep.sleep(learner, 50)
+    assert sum(report.spikes) > 0
+    assert all(torch.equal(b, layer.weight) for b, layer in zip(before, learner.sleep_layers()))
+    plastic = SpikingSleep(**options)  # the same phase with plasticity changes weights
+    plastic.statistics = sleep.statistics
+    plastic.sleep(learner, 50)
+    assert any(not torch.equal(b, layer.weight) for b, layer in zip(before, learner.sleep_layers()))
+
+
+def test_sleep_warns_about_what_it_leaves_out_of_a_network():
+    with pytest.warns(UserWarning, match="biases"):
+        SpikingSleep().check(Backprop(4, 2, hidden=(3,), bias=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SpikingSleep().check(Backprop(4, 2, hidden=(3,), bias=False))  # a faithful conversion
 
 
 def test_too_few_thresholds_for_a_deep_network_is_a_clear_error():
@@ -94,7 +172,7 @@ def test_calibration_finds_the_input_scale_for_a_target_rate():
     generator = options.pop("generator")
     options.pop("thresholds")
     rates = []
-    for target in (0.5, 2.0):
+    for target in (0.025, 0.1):  # 0.5 and 2 spikes per step of 20 neurons
         scale = calibrate_input_scale(weights, statistics, target, 400, options, (2.0,), generator)
         trial = spiking_sleep(
             [weights[0].clone()],

@@ -1,0 +1,94 @@
+"""The proximal consolidation step: stable for any λ·Ω·η, lands on the penalised minimiser."""
+
+import pytest
+import torch
+from torch import nn
+
+from continual.components.base import Batch
+from continual.consolidation.anchor import Anchor, effective_rates
+from continual.consolidation.ewc import EWC
+from continual.learners.base import Learner, make_optimizer
+
+TARGET = torch.tensor([1.0, 1.0, -2.0])
+CURVATURE = torch.tensor([1.0, 1.0, 0.5])
+
+
+class Quadratic(Learner):
+    """A learner whose update is the gradient of L(θ) = ½ Σ a (θ − c)²."""
+
+    def __init__(self, optimizer: str, lr: float, momentum: float = 0.0):
+        super().__init__(3, 3)
+        self.theta = nn.Parameter(torch.zeros(3))
+        self.optimizer = make_optimizer(optimizer, self.parameters(), lr, momentum)
+
+    def local_update(self, x, y, task):
+        self.theta.grad = CURVATURE * (self.theta.detach() - TARGET)
+        return {}
+
+
+def _train(learner: Quadratic, importance: torch.Tensor, strength: float, steps: int) -> None:
+    ewc = EWC(strength=strength)
+    ewc.anchor.importance = {"theta": importance}
+    ewc.anchor.anchor = {"theta": torch.zeros(3)}
+    batch = Batch(torch.zeros(1, 3), torch.zeros(1, dtype=torch.long))
+    for _ in range(steps):
+        learner.observe(batch.x, batch.y)
+        ewc.after_batch(learner, batch)
+        assert torch.isfinite(learner.theta).all()
+
+
+def _minimiser(importance: torch.Tensor, strength: float) -> torch.Tensor:
+    # argmin ½a(θ − c)² + ½λΩθ²  =  a·c / (a + λΩ)
+    return CURVATURE * TARGET / (CURVATURE + strength * importance)
+
+
+@pytest.mark.parametrize(
+    "optimizer, lr, momentum, steps",
+    [("sgd", 0.5, 0.0, 400), ("sgd", 0.1, 0.9, 1500), ("adam", 0.05, 0.0, 3000)],
+)
+def test_a_huge_strength_stays_finite_and_lands_on_the_penalised_minimiser(
+    optimizer, lr, momentum, steps
+):
+    importance = torch.tensor([1.0, 0.0, 2.0])
+    learner = Quadratic(optimizer, lr, momentum)
+    _train(learner, importance, strength=1e6, steps=steps)  # λ·Ω·η up to 1e6
+    torch.testing.assert_close(
+        learner.theta.detach(), _minimiser(importance, 1e6), atol=2e-4, rtol=0
+    )
+    assert abs(float(learner.theta.detach()[1]) - 1.0) < 1e-3  # an unimportant weight stays free
+
+
+@pytest.mark.parametrize("optimizer, momentum", [("sgd", 0.0), ("sgd", 0.9), ("adam", 0.0)])
+def test_importance_differences_above_the_old_cap_are_preserved(optimizer, momentum):
+    # η = 0.1: the old pull capped λΩ at 1/η = 10, making Ω = 100 and Ω = 1000 identical
+    importance = torch.tensor([100.0, 1000.0, 0.0])
+    learner = Quadratic(optimizer, 0.1 if optimizer == "sgd" else 0.02, momentum)
+    _train(learner, importance, strength=1.0, steps=3000)
+    expected = _minimiser(importance, 1.0)
+    torch.testing.assert_close(learner.theta.detach(), expected, rtol=0.02, atol=1e-4)
+    theta = learner.theta.detach()
+    assert float(theta[0]) > 5 * float(theta[1])
+
+
+def test_effective_rates_follow_the_optimiser():
+    p = nn.Parameter(torch.zeros(2))
+    sgd = torch.optim.SGD([p], lr=0.1, momentum=0.9, dampening=0.5)
+    assert effective_rates(sgd)[id(p)] == pytest.approx(0.1 * 0.5 / 0.1)
+    adam = torch.optim.Adam([p], lr=0.01, betas=(0.9, 0.99), eps=1e-8)
+    p.grad = torch.tensor([2.0, 0.0])
+    adam.step()
+    rate = effective_rates(adam)[id(p)]
+    v_hat = torch.tensor([0.01 * 4.0, 0.0]) / (1 - 0.99)  # (1 − β2)·g², bias-corrected
+    torch.testing.assert_close(rate, 0.01 / (v_hat.sqrt() + 1e-8))
+
+
+def test_proximal_step_is_the_closed_form():
+    learner = Quadratic("sgd", 0.5)
+    anchor = Anchor()
+    anchor.importance = {"theta": torch.tensor([1.0, 3.0, 0.0])}
+    anchor.anchor = {"theta": torch.tensor([1.0, 1.0, 1.0])}
+    with torch.no_grad():
+        learner.theta.copy_(torch.tensor([3.0, 3.0, 3.0]))
+    anchor.proximal_step(learner, strength=2.0)
+    # (θ + ηλΩθ*) / (1 + ηλΩ) with ηλΩ = 1, 3, 0
+    torch.testing.assert_close(learner.theta.detach(), torch.tensor([2.0, 1.5, 3.0]))
