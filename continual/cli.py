@@ -72,13 +72,18 @@ def _parser() -> argparse.ArgumentParser:
         help="change the number of experiences (1 = ordinary i.i.d. training)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="recompute runs whose result is already in --out (default: reuse them)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
     try:
+        parser = _parser()
+        args = parser.parse_args(argv)
         if args.command == "list":
             from continual.commands import list_command
 
