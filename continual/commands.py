@@ -124,8 +124,9 @@ def run_command(args: argparse.Namespace) -> int:
             return lambda n: progress.advance(task, n)
 
         def done(cell: execution.Cell, result: dict, path) -> None:
-            task, total = bars[id(cell)]
-            progress.update(task, completed=total)
+            if id(cell) in bars:  # a reused result never started a bar
+                task, total = bars[id(cell)]
+                progress.update(task, completed=total)
 
         bars: dict[int, tuple] = {}
 
