@@ -133,12 +133,17 @@ def execute(
     from continual.results import finished, prepare_out, result_path, write_json_atomic
 
     prepare_out(out)
+    identities = [cell.run_id for cell in plan]
+    paths = [
+        result_path(out, c.scenario.name, c.strategy.name, c.seed, i)
+        for c, i in zip(plan, identities)
+    ]
+    # before anything trains: results to reuse, and names taken by folders (an error)
+    kept = [finished(p, i) for p, i in zip(paths, identities)]
+    kept = [None] * len(plan) if force else kept
     results = []
     counts = list(steps) if steps is not None else [0] * len(plan)
-    for cell, count in zip(plan, counts):
-        identity = cell.run_id
-        path = result_path(out, cell.scenario.name, cell.strategy.name, cell.seed, identity)
-        existing = None if force else finished(path, identity)
+    for cell, count, path, existing in zip(plan, counts, paths, kept):
         if existing is not None:
             result = existing
             if quiet:
