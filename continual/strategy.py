@@ -127,7 +127,7 @@ class Strategy:
         names = "+".join(c.name for c in self.components) or "none"
         return (
             f"components: {names}; lower the learning rate, the consolidation strength or "
-            "the sleep's input_scale"
+            "the sleep's input_scale in a strategy file (LEARNER+COMPONENT uses defaults)"
         )
 
     def _adjust(self, learner: Learner, batch: Batch) -> None:
