@@ -105,3 +105,18 @@ def test_range_descriptions():
     Range(0, 1).check("x", 1.0)
     with pytest.raises(ConfigError, match="x: must be in"):
         Range(0, 1, open_high=True).check("x", 1.0)
+
+
+def test_every_numeric_field_declares_a_range():
+    """New parameters must say their range; this lists any that do not."""
+    missing = []
+    for kind, table in registry.TABLES.items():
+        for name, entry in table.items():
+            factory = entry.load()
+            target = factory.__init__ if isinstance(factory, type) else factory
+            hints = typing.get_type_hints(target, include_extras=True)
+            for key in registry.options(factory):
+                hint = str(hints.get(key))
+                if ("int" in hint or "float" in hint) and "Range" not in hint:
+                    missing.append(f"{kind} {name}: {key}")
+    assert missing == []
