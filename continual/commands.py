@@ -102,7 +102,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise ContinualError("no strategy given and no strategy presets found")
     strategies = [specs.load_strategy(ref) for ref in strategy_refs]
     plan = execution.cells(scenario, strategies, seeds)
-    prepare_out(args.out)  # a folder that cannot take results is refused before training
+    prepare_out(args.out, keep=False)  # a folder that cannot take results: refused up front
     steps = execution.prepare(plan, args.data_dir)  # build everything before training anything
 
     console = Console(stderr=True)

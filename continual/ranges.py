@@ -47,7 +47,18 @@ class Range:
             value >= self.high if self.open_high else value > self.high
         )
         if too_low or too_high:
-            raise RangeError(f"{key}: must be {self.describe()}, got {value!r}", field=key)
+            side = self._lower() if too_low else self._upper()
+            raise RangeError(
+                f"{key}: must be {side} (allowed: {self.describe()}), got {value!r}", field=key
+            )
+
+    def _lower(self) -> str:
+        if self.open_low:
+            return "positive" if self.low == 0 else f"greater than {_show(self.low)}"
+        return f"at least {_show(self.low)}"
+
+    def _upper(self) -> str:
+        return f"{'less than' if self.open_high else 'at most'} {_show(self.high)}"
 
     def describe(self) -> str:
         low = None if self.low is None else _show(self.low)

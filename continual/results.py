@@ -94,11 +94,13 @@ def finished(path: Path, run_id: str) -> dict[str, Any] | None:
     return document if complete and document.get("run_id") == run_id else None
 
 
-def prepare_out(out: Path) -> None:
-    """Make sure results can be written into ``out`` (creating it), by creating and removing a
-    probe file, and remove temporary files that killed writes left behind."""
+def prepare_out(out: Path, keep: bool = True) -> None:
+    """Make sure results can be written into ``out`` by creating it and a probe file, then
+    removing the probe (and, unless ``keep``, the folders it had to create); remove temporary
+    files that killed writes left behind."""
     if out.exists() and not out.is_dir():
         raise ContinualError(f"--out {out}: exists and is not a folder")
+    created = [p for p in [out, *out.parents] if not p.exists()]  # deepest first
     try:
         out.mkdir(parents=True, exist_ok=True)
         handle, probe = tempfile.mkstemp(dir=out, prefix=".probe.", suffix=".tmp")
@@ -107,7 +109,13 @@ def prepare_out(out: Path) -> None:
     except OSError as error:
         reason = error.strerror or str(error)
         raise ContinualError(f"--out {out}: cannot write result files there ({reason})") from None
-    clean_stale(out)
+    finally:
+        if not keep:
+            for folder in created:
+                if folder.is_dir():
+                    folder.rmdir()
+    if out.is_dir():
+        clean_stale(out)
 
 
 def clean_stale(out: Path, age: float = STALE_SECONDS) -> list[Path]:

@@ -109,3 +109,11 @@ def test_rerun_skips_finished_runs_and_force_recomputes(cli, tmp_path, synthetic
     code, _, err = cli(*args, "--out", str(out), "--quiet", "--force")
     assert code == 0 and "wrote" in err
     assert json.loads(first.read_text())["created"] != created
+
+
+def test_checking_out_leaves_no_folder_behind_when_asked(tmp_path):
+    out = tmp_path / "a" / "b"
+    prepare_out(out, keep=False)
+    assert not (tmp_path / "a").exists()
+    prepare_out(out)
+    assert out.is_dir()

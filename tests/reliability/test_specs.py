@@ -53,8 +53,8 @@ def test_class_groups_must_agree_with_experiences(tmp_path):
 @pytest.mark.parametrize(
     ("generator", "message"),
     [
-        ("classes_per_experience = 0", "classes_per_experience: must be in"),
-        ("experiences = 1000000", "experiences: must be in"),
+        ("classes_per_experience = 0", "classes_per_experience: must be at least 1"),
+        ("experiences = 1000000", "experiences: must be at most 1000"),
     ],
 )
 def test_scenario_ranges(tmp_path, generator, message):
