@@ -86,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--tensorboard", action="store_true", help="also write TensorBoard event files"
     )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="recompute runs whose result is already in --out (default: reuse them)",
+    )
     report = commands.add_parser(
         "report", help="render report.md, report.html and metrics.csv from result folders"
     )
@@ -103,9 +108,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
     try:
+        parser = _parser()
+        args = parser.parse_args(argv)
         if args.command == "list":
             from continual.commands import list_command
 

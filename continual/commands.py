@@ -10,6 +10,8 @@ from rich.table import Table
 
 from continual import registry, specs
 from continual.errors import ContinualError
+from continual.ranges import MAX_EXPERIENCES, MAX_SEED
+from continual.results import prepare_out
 
 # What a bare `continual run` compares: the baselines, the references and one no-sample
 # combination per learner family, ~30 s on 2 CPU cores (every preset: `continual list`).
@@ -29,20 +31,22 @@ DEFAULT_STRATEGIES = (
 
 def _description(path) -> str:
     try:
-        return str(specs.tomllib.loads(path.read_text(encoding="utf-8")).get("description", ""))
-    except (OSError, specs.tomllib.TOMLDecodeError) as error:
+        return str(specs.tomllib.loads(specs.decode(path)).get("description", ""))
+    except (ContinualError, specs.tomllib.TOMLDecodeError) as error:
         return f"[red]unreadable: {error}[/red]"
 
 
 def _ready(path, data_dir: str | None) -> str:
     """'yes', or what is missing, for a scenario preset (without importing torch)."""
-    from continual.scenarios.locations import ready
+    from continual.scenarios.locations import readable, ready
 
     try:
-        dataset = specs.tomllib.loads(path.read_text(encoding="utf-8")).get("dataset", {})
-    except (OSError, specs.tomllib.TOMLDecodeError):
+        dataset = specs.tomllib.loads(specs.decode(path)).get("dataset", {})
+    except (ContinualError, specs.tomllib.TOMLDecodeError):
         return "[red]unreadable[/red]"
     name = dataset.get("name", "?")
+    if not readable(dataset.get("data_dir", data_dir)):
+        return "[red]data folder unreadable[/red]"
     if ready(name, dataset.get("data_dir", data_dir)):
         return "[green]yes[/green]"
     return f"[yellow]needs {name} files[/yellow]"
@@ -85,9 +89,14 @@ def run_command(args: argparse.Namespace) -> int:
         raise ContinualError(f"--device {args.device}: expected cpu or cuda")
     if args.seed and args.seeds:
         raise ContinualError("give either --seed N (repeatable) or --seeds COUNT, not both")
-    if args.seeds is not None and args.seeds < 1:
-        raise ContinualError(f"--seeds {args.seeds}: need at least 1 seed")
-    seeds = args.seed or list(range(args.seeds or 1))
+    if args.seeds is not None and not 1 <= args.seeds <= MAX_SEED:
+        raise ContinualError(f"--seeds {args.seeds}: must be in [1, {MAX_SEED}]")
+    seeds = list(dict.fromkeys(args.seed or range(args.seeds or 1)))  # --seed 0 --seed 0: one
+    for seed in seeds:
+        if not 0 <= seed <= MAX_SEED:
+            raise ContinualError(f"--seed {seed}: must be in [0, {MAX_SEED}]")
+    if args.experiences is not None and not 1 <= args.experiences <= MAX_EXPERIENCES:
+        raise ContinualError(f"--experiences {args.experiences}: must be in [1, {MAX_EXPERIENCES}]")
     scenario = specs.with_overrides(
         specs.load_scenario(args.scenario), args.dataset, args.experiences
     )
@@ -97,7 +106,8 @@ def run_command(args: argparse.Namespace) -> int:
         raise ContinualError("no strategy given and no strategy presets found")
     strategies = [specs.load_strategy(ref) for ref in strategy_refs]
     plan = execution.cells(scenario, strategies, seeds)
-    cache: dict = {}  # streams, reference evaluations and FLOP counts shared by the runs
+    prepare_out(args.out, keep=False)  # a folder that cannot take results: refused up front
+    cache: dict = {}  # streams and reference evaluations shared by the runs
     steps = execution.prepare(plan, args.data_dir, cache)  # build everything before training
 
     console = Console(stderr=True)
@@ -107,16 +117,21 @@ def run_command(args: argparse.Namespace) -> int:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, disable=args.quiet, transient=False) as progress:
+    quiet_bar = args.quiet or not sys.stderr.isatty()  # in a log, _log_lines reports instead
+    with Progress(*columns, console=console, disable=quiet_bar, transient=False) as progress:
 
         def start(cell: execution.Cell, total: int):
-            task = progress.add_task(f"{cell.strategy.name} (seed {cell.seed})", total=total)
+            label = f"{cell.strategy.name} (seed {cell.seed})"
+            task = progress.add_task(label, total=total)
             bars[id(cell)] = (task, total)
+            if not args.quiet and not sys.stderr.isatty():  # a log file: plain lines instead
+                return _log_lines(label, total)
             return lambda n: progress.advance(task, n)
 
         def done(cell: execution.Cell, result: dict, path) -> None:
-            task, total = bars[id(cell)]
-            progress.update(task, completed=total)
+            if id(cell) in bars:  # a reused result never started a bar
+                task, total = bars[id(cell)]
+                progress.update(task, completed=total)
 
         bars: dict[int, tuple] = {}
 
@@ -130,16 +145,22 @@ def run_command(args: argparse.Namespace) -> int:
             on_start=start,
             on_done=done,
             quiet=args.quiet,
+            force=args.force,
         )
+    complete = [r for r in results if r.get("status", "complete") == "complete"]
+    diverged = [r for r in results if r not in complete]
     stream_name = results[0]["stream"]["name"] if results else scenario.name
-    Console().print(comparison_table(results, title=f"{scenario.name}: {stream_name}"))
+    if complete:
+        Console().print(comparison_table(complete, title=f"{scenario.name}: {stream_name}"))
     print(f"results: {args.out}/", file=sys.stderr)
     if not args.no_report:
         from continual.report.files import write_reports
 
         for path in write_reports(results, args.out, tensorboard=args.tensorboard):
             print(f"report: {path}", file=sys.stderr)
-    return 0
+    for result in diverged:
+        print(f"diverged: {result['divergence']['message']}", file=sys.stderr)
+    return 1 if diverged else 0
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -172,3 +193,18 @@ def compare_command(args: argparse.Namespace) -> int:
         for path in write_reports(combined, args.out):
             print(f"report: {path}", file=sys.stderr)
     return 0
+
+
+def _log_lines(label: str, total: int, parts: int = 10):
+    """A progress callback that prints a line at every tenth of ``total`` steps (for stderr
+    that is a file or a pipe, where a progress bar shows nothing until the end)."""
+    marks = {max(1, total * k // parts) for k in range(1, parts + 1)}
+    seen = 0
+
+    def advance(step_count: int) -> None:
+        nonlocal seen
+        seen += step_count
+        if seen in marks:
+            print(f"{label}: {seen}/{total} steps", file=sys.stderr, flush=True)
+
+    return advance

@@ -22,6 +22,16 @@ class ConfigError(ContinualError):
         self.field = field
 
 
+class Diverged(ContinualError):
+    """Training produced NaN or infinite values. ``experience`` and ``step`` say where;
+    ``result`` is the partial result document once the runner has attached it."""
+
+    def __init__(self, message: str, experience: int, step: int):
+        super().__init__(message)
+        self.experience, self.step = experience, step
+        self.result: dict | None = None
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """A ' (did you mean ...?)' hint with the closest valid names, or a list of all of them."""
     choices = sorted(choices)

@@ -24,13 +24,34 @@ class Cell:
     seed: int
     tags: dict[str, Any] = field(default_factory=dict, compare=False)  # e.g. the ablation rung
 
+    @property
+    def run_id(self) -> str:
+        """The hash of the resolved configuration and seed that names the result file."""
+        from continual.runner import run_id
+        from continual.specs import scenario_to_dict
+
+        config = {"scenario": scenario_to_dict(self.scenario), "strategy": self.strategy.to_dict()}
+        return run_id(config, self.seed)
+
 
 def cells(
     scenario: ScenarioSpec, strategies: Sequence[StrategySpec], seeds: Iterable[int]
 ) -> list[Cell]:
-    """Every strategy on every seed, strategy-major (the order a comparison table shows)."""
-    seeds = list(seeds)
-    return [Cell(scenario, s, seed) for s in strategies for seed in seeds]
+    """Every strategy on every seed, strategy-major (the order a comparison table shows).
+    Repeated seeds count once; two different strategies may not share a name (the table and
+    the result files tell strategies apart by name)."""
+    from continual.errors import ContinualError
+
+    seeds = list(dict.fromkeys(seeds))
+    unique: dict[str, StrategySpec] = {}
+    for strategy in strategies:
+        other = unique.setdefault(strategy.name, strategy)
+        if other.to_dict() != strategy.to_dict():
+            raise ContinualError(
+                f"two different strategies are both named {strategy.name!r} "
+                f"({other.learner.origin} and {strategy.learner.origin}); rename one file"
+            )
+    return [Cell(scenario, s, seed) for s in unique.values() for seed in seeds]
 
 
 StartHook = Callable[[Cell, int], Callable[[int], None] | None]
@@ -44,6 +65,7 @@ def prepare(
     here go into ``cache`` (pass the same one to :func:`execute`)."""
     from continual import runner
     from continual.errors import ContinualError
+    from continual.limits import MAX_STEPS_PER_RUN
 
     streams: dict[int, Any] = {}
     steps: dict[tuple[int, int], int] = {}
@@ -61,10 +83,37 @@ def prepare(
         stream = streams[key]
         pair = (key, id(cell.strategy))
         if pair not in steps:
+            _check_memory(cell.strategy, stream)
             strategy = runner.build_strategy(cell.strategy, stream, cell.seed)
             steps[pair] = runner.total_steps(cell.strategy, stream, strategy)
+            if steps[pair] > MAX_STEPS_PER_RUN:
+                raise ContinualError(
+                    f"{cell.strategy.name} on {cell.scenario.name}: {steps[pair]:,} training "
+                    f"steps is more than one run may take ({MAX_STEPS_PER_RUN:,}); "
+                    "lower epochs, steps or experiences"
+                )
         planned.append(steps[pair])
     return planned
+
+
+def _check_memory(spec: StrategySpec, stream: Any) -> None:
+    """Refuse, before allocating, a network or a sample buffer that cannot fit in memory."""
+    from continual import limits, registry
+
+    def resolved(kind: str, values: dict[str, Any]) -> dict[str, Any]:
+        factory = registry.lookup(kind, values["name"]).load()
+        defaults = {k: p.default for k, p in registry.options(factory).items()}
+        return {**defaults, **values}
+
+    learner = resolved("learner", spec.learner.values)
+    if "hidden" in learner:
+        limits.check_learner(
+            learner["name"], learner["hidden"], stream.input_shape, stream.num_classes
+        )
+    for section in spec.components:
+        component = resolved("component", section.values)
+        if isinstance(component.get("budget"), int):
+            limits.check_buffer(component["name"], component["budget"], stream.input_shape)
 
 
 def execute(
@@ -77,37 +126,62 @@ def execute(
     on_start: StartHook | None = None,
     on_done: Callable[[Cell, dict[str, Any], Path], None] | None = None,
     quiet: bool = False,
+    force: bool = False,
     cache: dict[Any, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Train every cell of ``plan`` in order and write its result into ``out``; return the result
     documents. ``steps`` are :func:`prepare`'s counts; ``on_start(cell, steps)`` may return a
     per-step progress callback. What does not change between cells (streams, reference
-    evaluations, FLOP counts) is computed once, in ``cache`` (a fresh one when not given)."""
-    from continual import runner
-    from continual.results import result_path, write_json_atomic
+    evaluations) is computed once, in ``cache`` (a fresh one when not given).
 
+    A cell whose complete result is already in ``out`` (same run id) is not trained again: its
+    file is read and returned, unless ``force``. A cell that diverges is written as a partial
+    result (``"status": "diverged"``), reported on stderr, and the remaining cells still run;
+    check each document's ``status``."""
+    from continual import runner
+    from continual.errors import Diverged
+    from continual.results import finished, prepare_out, result_path, write_json_atomic
+
+    prepare_out(out)
     cache = {} if cache is None else cache
+    identities = [cell.run_id for cell in plan]
+    paths = [
+        result_path(out, c.scenario.name, c.strategy.name, c.seed, i)
+        for c, i in zip(plan, identities)
+    ]
+    # before anything trains: results to reuse, and names taken by folders (an error)
+    kept = [finished(p, i) for p, i in zip(paths, identities)]
+    kept = [None] * len(plan) if force else kept
     results = []
     counts = list(steps) if steps is not None else [0] * len(plan)
-    for cell, count in zip(plan, counts):
-        progress = on_start(cell, count) if on_start is not None else None
-        result = runner.run(
-            cell.scenario,
-            cell.strategy,
-            cell.seed,
-            device=device,
-            data_dir=data_dir,
-            progress=progress,
-            cache=cache,
-        )
-        if cell.tags:
-            result["tags"] = dict(cell.tags)
-        path = write_json_atomic(
-            result_path(out, cell.scenario.name, cell.strategy.name, cell.seed), result
-        )
+    for cell, count, path, existing in zip(plan, counts, paths, kept):
+        if existing is not None:
+            result = existing
+            if quiet:
+                print(f"kept {path} (already computed; --force recomputes)", file=sys.stderr)
+        else:
+            progress = on_start(cell, count) if on_start is not None else None
+            try:
+                result = runner.run(
+                    cell.scenario,
+                    cell.strategy,
+                    cell.seed,
+                    device=device,
+                    data_dir=data_dir,
+                    progress=progress,
+                    cache=cache,
+                )
+            except Diverged as error:
+                if error.result is None:
+                    raise
+                print(f"error: {error}", file=sys.stderr)
+                result = error.result
+            if cell.tags:
+                result["tags"] = dict(cell.tags)
+            write_json_atomic(path, result)
+            if quiet:
+                print(f"wrote {path}", file=sys.stderr)
         results.append(result)
         if on_done is not None:
             on_done(cell, result, path)
-        if quiet:
-            print(f"wrote {path}", file=sys.stderr)
     return results

@@ -4,7 +4,8 @@ The tables are written out by hand (no folder scanning, no import-time side effe
 ``module:attribute`` strings that are imported only when an entry is used, so ``continual list``
 never imports torch. A spec section ``{name = "...", key = value}`` is checked against the keyword-
 only parameters of the callable's signature: unknown keys get the closest valid key suggested,
-values are checked against the type hints.
+values are checked against the type hints and the ranges declared in them
+(``Annotated[float, Range(0, 1)]``, see :mod:`continual.ranges`); every float must be finite.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from __future__ import annotations
 import collections.abc
 import importlib
 import inspect
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from continual.errors import ConfigError, did_you_mean
+from continual.ranges import Range, RangeError
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ def check_fields(factory: Callable[..., Any], values: Mapping[str, Any]) -> dict
     """Validate ``values`` against ``factory``'s keyword-only parameters and their type hints."""
     params = options(factory)
     target = factory.__init__ if inspect.isclass(factory) else factory
-    hints = typing.get_type_hints(target)
+    hints = typing.get_type_hints(target, include_extras=True)
     checked = {}
     for key, value in values.items():
         if key not in params:
@@ -191,10 +194,18 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
     args = typing.get_args(hint)
     if hint is Any:
         return value
+    if origin is Annotated:
+        value = _coerce(key, value, args[0])
+        for extra in hint.__metadata__:
+            if isinstance(extra, Range):
+                extra.check(key, value)
+        return value
     if origin in (typing.Union, types.UnionType):
         for option in args:
             try:
                 return _coerce(key, value, option)
+            except RangeError:
+                raise  # the type fitted, the value did not: say so
             except ConfigError:
                 continue
         raise _type_error(key, value, hint)
@@ -219,7 +230,11 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         return tuple(items) if origin is tuple else items
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            if isinstance(value, int) and abs(value) > 2**1023:
+                raise RangeError(f"{key}: {value} is too large for a float", field=key)
+            value = float(value)
+            Range().check(key, value)  # NaN and ±inf are never a valid setting
+            return value
         raise _type_error(key, value, hint)
     if hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -233,5 +248,13 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
 
 
 def _type_error(key: str, value: Any, hint: Any) -> ConfigError:
-    name = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
-    return ConfigError(f"{key}: expected {name}, got {type(value).__name__} {value!r}", field=key)
+    name = getattr(hint, "__name__", None) or _plain(hint)
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return ConfigError(f"{key}: expected {name}, got {type(value).__name__} {shown}", field=key)
+
+
+def _plain(hint: Any) -> str:
+    """A type hint as a person writes it: ``int | None``, without ``Annotated`` ranges."""
+    text = str(hint).replace("typing.", "")
+    return re.sub(r"Annotated\[([^,\[\]]+), Range\([^)]*\)\]", r"\1", text)

@@ -1,23 +1,34 @@
 """Result files: one JSON document per run, carrying everything a report needs (config, seed,
-versions, accuracy matrix, metrics, curves, timings), written atomically."""
+versions, accuracy matrix, metrics, curves, timings), written atomically.
+
+A result's name ends in the run id (a hash of the resolved configuration and seed), so two
+different configurations never share a file even when their names look alike
+(``alt/finetune.toml`` and the ``finetune`` preset, ``s_ü`` and ``s_é``). Files honour the umask.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from continual.errors import ContinualError
 
 SCHEMA_VERSION = 1
+ID_LENGTH = 8  # hex digits of the run id in a file name
+STALE_SECONDS = 600  # a temporary file this old belongs to a killed write
 
 
-def result_path(out_dir: Path, scenario: str, strategy: str, seed: int) -> Path:
+def result_path(out_dir: Path, scenario: str, strategy: str, seed: int, run_id: str) -> Path:
+    """``SCENARIO__STRATEGY__seedN__RUNID.json`` in ``out_dir``."""
     safe = lambda s: re.sub(r"[^A-Za-z0-9_.+\-]", "_", s)  # noqa: E731
-    return out_dir / f"{safe(scenario)}__{safe(strategy)}__seed{seed}.json"
+    name = f"{safe(scenario)}__{safe(strategy)}__seed{seed}__{run_id[:ID_LENGTH]}.json"
+    return out_dir / name
 
 
 def write_json_atomic(path: Path, document: dict[str, Any]) -> Path:
@@ -25,8 +36,9 @@ def write_json_atomic(path: Path, document: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes 0600; results are shared files
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, indent=1, allow_nan=False)
+            json.dump(finite(document), stream, indent=1, allow_nan=False)
             stream.write("\n")
             stream.flush()
             os.fsync(stream.fileno())
@@ -37,14 +49,84 @@ def write_json_atomic(path: Path, document: dict[str, Any]) -> Path:
     return path
 
 
+def finite(value: Any) -> Any:
+    """``value`` with NaN and ±inf floats replaced by None (JSON has no such numbers; a
+    diverged run's statistics may hold them)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
+
+
 def read_result(path: Path) -> dict[str, Any]:
     """Load a result file, checking its schema version."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ContinualError(f"{path}: not a readable result file ({error})") from None
-    if document.get("schema_version") != SCHEMA_VERSION:
-        raise ContinualError(
-            f"{path}: schema version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}"
-        )
+    if not isinstance(document, dict) or document.get("schema_version") != SCHEMA_VERSION:
+        version = document.get("schema_version") if isinstance(document, dict) else None
+        raise ContinualError(f"{path}: schema version {version!r}, expected {SCHEMA_VERSION}")
     return document
+
+
+def finished(path: Path, run_id: str) -> dict[str, Any] | None:
+    """The complete result of run ``run_id`` at ``path``, or None when it must (re)run: no
+    file, a partial (diverged) result, another run's file or an unreadable one."""
+    if path.is_dir():
+        raise ContinualError(f"{path}: a folder has the name of this run's result; move it")
+    if not path.is_file():
+        return None
+    try:
+        document = read_result(path)
+    except ContinualError:
+        return None
+    complete = document.get("status", "complete") == "complete"
+    return document if complete and document.get("run_id") == run_id else None
+
+
+def prepare_out(out: Path, keep: bool = True) -> None:
+    """Make sure results can be written into ``out`` by creating it and a probe file, then
+    removing the probe (and, unless ``keep``, the folders it had to create); remove temporary
+    files that killed writes left behind."""
+    if out.exists() and not out.is_dir():
+        raise ContinualError(f"--out {out}: exists and is not a folder")
+    created = [p for p in [out, *out.parents] if not p.exists()]  # deepest first
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=out, prefix=".probe.", suffix=".tmp")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ContinualError(f"--out {out}: cannot write result files there ({reason})") from None
+    finally:
+        if not keep:
+            for folder in created:
+                if folder.is_dir():
+                    folder.rmdir()
+    if out.is_dir():
+        clean_stale(out)
+
+
+def clean_stale(out: Path, age: float = STALE_SECONDS) -> list[Path]:
+    """Remove ``.NAME.json.XXXX.tmp`` files older than ``age`` seconds (a live write takes
+    milliseconds, so these belong to writes that were killed); return what was removed."""
+    now, removed = time.time(), []
+    for temporary in out.glob(".*.json.*.tmp"):
+        try:
+            if now - temporary.stat().st_mtime > age:
+                temporary.unlink()
+                removed.append(temporary)
+        except OSError:
+            continue  # another process removed or finished it
+    return removed

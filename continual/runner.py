@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from continual import __version__, registry
+from continual.errors import Diverged
 from continual.evaluation import metrics
 from continual.evaluation.cost import memory_peaks, reset_memory_peak, run_cost
 from continual.evaluation.evaluator import Evaluator
@@ -147,14 +148,20 @@ def run(
     recorder = Recorder(evaluator, learner, every, row_steps, progress, anytime)
 
     recorder.start()
-    for experience in plan:
-        strategy.train_experience(experience, recorder.on_step)
-        if not row_steps:
-            recorder.end_experience(strategy.step)
+    diverged = None
+    try:
+        for experience in plan:
+            strategy.train_experience(experience, recorder.on_step)
+            if not row_steps:
+                recorder.end_experience(strategy.step)
+    except Diverged as error:  # keep what was measured; the caller writes it as partial
+        diverged = error
 
     matrix = recorder.matrix
     joint = strategy_spec.training.mode == "joint" and stream.online is None
-    if joint:  # one training phase: only ACC is defined
+    if diverged is not None:  # metrics need every row; the rows measured are kept
+        scores = {}
+    elif joint:  # one training phase: only ACC is defined
         scores = metrics.final_only(matrix[-1])
     else:
         scores = metrics.all_metrics(matrix, baseline)
@@ -177,9 +184,10 @@ def run(
     timings["robustness"] = time.perf_counter() - attacked
     timings["total"] = time.perf_counter() - started
     config = {"scenario": scenario_to_dict(scenario), "strategy": strategy_spec.to_dict()}
-    return {
+    document = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id(config, seed),
+        "status": "complete" if diverged is None else "diverged",
         **config,
         "seed": seed,
         "stream": describe(stream),
@@ -195,6 +203,20 @@ def run(
         "memory": memory_peaks(device),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+    if diverged is not None:
+        document["divergence"] = {
+            "experience": diverged.experience,
+            "step": diverged.step,
+            "message": str(diverged),
+        }
+        error = Diverged(
+            f"training diverged: strategy {strategy_spec.name}, seed {seed}, {diverged}",
+            diverged.experience,
+            diverged.step,
+        )
+        error.result = document
+        raise error
+    return document
 
 
 def training_plan(

@@ -14,10 +14,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from continual import registry
 from continual.errors import ConfigError, ContinualError, did_you_mean
+from continual.ranges import MAX_COUNT, MAX_EPOCHS, MAX_SEED, Count, Range
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -86,24 +87,14 @@ class Training:
     the full test sets). Matrix rows always use the full test sets."""
 
     mode: Literal["sequential", "joint"] = "sequential"
-    epochs: int = 10
-    batch_size: int = 32
-    steps: int | None = None
-    eval_every: int = 0
-    anytime_samples: int = 20
+    epochs: Annotated[int, Range(1, MAX_EPOCHS)] = 10
+    batch_size: Annotated[int, Range(1, 1_000_000)] = 32
+    steps: Count | None = None
+    eval_every: Annotated[int, Range(0, MAX_COUNT)] = 0
+    anytime_samples: Annotated[int, Range(0, MAX_COUNT)] = 20
 
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name}: must be at least 1", field=name)
-        if self.steps is not None and self.steps < 1:
-            raise ConfigError("steps: must be at least 1", field="steps")
-        if self.eval_every < 0:
-            raise ConfigError("eval_every: must be 0 (automatic) or positive", field="eval_every")
-        if self.anytime_samples < 0:
-            raise ConfigError(
-                "anytime_samples: must be 0 (full test sets) or positive", field="anytime_samples"
-            )
+    def __post_init__(self) -> None:  # the ranges above hold for Python callers too
+        registry.check_fields(type(self), {f.name: getattr(self, f.name) for f in fields(self)})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -203,11 +194,48 @@ def _read(kind: str, ref: str) -> tuple[str, str, dict[str, Any]]:
         if ref not in known:
             raise SpecError(f"unknown {SINGULAR[kind]} {ref!r}{did_you_mean(ref, known)}")
         path, name = known[ref], ref
-    text = path.read_text(encoding="utf-8")
+    text = decode(path)
     try:
         return name, str(path), {"__text__": text, **tomllib.loads(text)}
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{path}: malformed TOML: {error}") from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply to be a spec") from None
+
+
+MAX_SPEC_BYTES = 1 << 20  # a spec is a screen of settings; 1 MiB is already absurd
+MAX_SPEC_DEPTH = 32  # brackets and braces nested deeper than this are not a spec
+
+
+def decode(path: Path) -> str:
+    """The text of a spec file, refused before parsing when it is too large, not UTF-8 or nested
+    too deeply (the TOML parser recurses once per level)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: {size} bytes is too large for a spec (limit 1 MiB)")
+        data = path.read_bytes()
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read ({error.strerror or error})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+    if _nesting(text) > MAX_SPEC_DEPTH:
+        raise SpecError(f"{path}: brackets nested more than {MAX_SPEC_DEPTH} deep")
+    return text
+
+
+def _nesting(text: str) -> int:
+    """An upper bound on the bracket nesting depth (brackets inside strings count too)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def _section(table: dict[str, Any], key: str, origin: str, text: str) -> Section:
@@ -246,9 +274,12 @@ def load_scenario(ref: str) -> ScenarioSpec:
     generator = _section(table, "generator", origin, text)
     _check_entry("dataset", dataset)
     _check_entry("generator", generator)
+    _check_groups(generator)
     seed = table.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise SpecError(f"{origin}:{_line_of(text, None, 'seed')}: seed must be an integer")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise SpecError(f"{origin}:{_line_of(text, None, 'seed')}: seed must be in [0, {MAX_SEED}]")
     return ScenarioSpec(name, str(table.get("description", "")), dataset, generator, seed)
 
 
@@ -277,10 +308,34 @@ def load_strategy(ref: str) -> StrategySpec:
     )
     for component in components:
         _check_entry("component", component)
+    _check_unique(components)
     evaluation = _evaluation(table.get("evaluation", {}), origin, text)
     return StrategySpec(
         name, str(table.get("description", "")), learner, training, components, evaluation
     )
+
+
+def _check_groups(generator: Section) -> None:
+    """Explicit ``class_groups`` fix the number of experiences; a different ``experiences``
+    would be recorded but not run."""
+    groups, count = generator.values.get("class_groups"), generator.values.get("experiences")
+    if isinstance(groups, list) and isinstance(count, int) and len(groups) != count:
+        raise SpecError(
+            f"{generator.locate('experiences')}: {count} experiences but {len(groups)} "
+            "class_groups; drop experiences (the groups fix it) or make them agree"
+        )
+
+
+def _check_unique(components: tuple[Section, ...]) -> None:
+    """A component appears once: two of the same kind would fight over one learner."""
+    seen: set[str] = set()
+    for component in components:
+        if component.name in seen:
+            raise SpecError(
+                f"{component.locate('name')}: component {component.name!r} appears twice; "
+                "set its options in one entry"
+            )
+        seen.add(component.name)
 
 
 def with_overrides(
@@ -332,6 +387,7 @@ def compose(ref: str) -> StrategySpec:
         except ConfigError as error:
             raise SpecError(f"{origin}: {error}") from None
         components.append(section)
+    _check_unique(tuple(components))
     description = f"{learner_name} with " + (", ".join(component_names) or "no components")
     return StrategySpec(ref, description, learner, training, tuple(components))
 

@@ -12,11 +12,12 @@ import torch
 from torch import Tensor
 
 from continual.components.base import Batch, Component
-from continual.errors import ContinualError, require
+from continual.errors import Diverged, require
 from continual.learners.base import Learner
 from continual.scenarios.experience import Experience
 
 StepCallback = Callable[[int], None]
+CHECK_EVERY = 50  # steps between reading the on-device divergence flag (one sync each)
 
 
 class Strategy:
@@ -51,6 +52,7 @@ class Strategy:
         self.step = 0
         self.samples_seen = 0
         self.timings: dict[str, float] = defaultdict(float)
+        self.first_nonfinite: Tensor | None = None  # step of the first NaN/inf statistic, or -1
 
     def train_experience(self, experience: Experience, on_step: StepCallback | None = None) -> None:
         """The training loop: hooks before, batches through the update seam, hooks after."""
@@ -69,30 +71,64 @@ class Strategy:
             batch = Batch(*experience.batch(index.to(device)))
             for component in self.components:
                 batch = component.transform_batch(learner, batch)
-            learner.observe(batch.x, batch.y, batch.task, adjust=partial(self._adjust, batch=batch))
+            stats = learner.observe(
+                batch.x, batch.y, batch.task, adjust=partial(self._adjust, batch=batch)
+            )
             for component in self.components:
                 component.after_batch(learner, batch)
             self.step += 1
+            self._watch(stats, experience)
             self.samples_seen += len(batch.y)
             if on_step is not None:
                 self.timings["train"] += time.perf_counter() - start
                 on_step(self.step)
                 start = time.perf_counter()
         self.timings["train"] += time.perf_counter() - start
-        self._check_finite(experience)
+        self._raise_if_diverged(experience)
+        self._check_finite(experience, "in training")
         for component in self.components:
             self._timed(component.name, component.after_experience, learner, experience)
-        self._check_finite(experience)
+            self._check_finite(experience, f"after {component.name}")
 
-    def _check_finite(self, experience: Experience) -> None:
+    def _watch(self, stats: dict[str, Tensor], experience: Experience) -> None:
+        """Note on the device, without a sync, the first step whose statistics (the loss or
+        error the learner computed anyway) are not finite; read that note every
+        ``CHECK_EVERY`` steps."""
+        if stats:
+            total = torch.stack([v.detach().float().sum() for v in stats.values()]).sum()
+            if self.first_nonfinite is None:
+                self.first_nonfinite = torch.full((), -1, device=total.device)
+            fresh = (self.first_nonfinite < 0) & ~torch.isfinite(total)
+            self.first_nonfinite = torch.where(fresh, self.step, self.first_nonfinite)
+        if self.step % CHECK_EVERY == 0:
+            self._raise_if_diverged(experience)
+
+    def _raise_if_diverged(self, experience: Experience) -> None:
+        if self.first_nonfinite is not None and int(self.first_nonfinite) >= 0:
+            step = int(self.first_nonfinite)
+            raise Diverged(
+                f"experience {experience.index}, step {step}: the learner's loss or error is "
+                f"not finite ({self._hint()})",
+                experience.index,
+                step,
+            )
+
+    def _check_finite(self, experience: Experience, phase: str) -> None:
         for name, p in self.learner.named_parameters():
             if not bool(torch.isfinite(p).all()):
-                names = "+".join(c.name for c in self.components)
-                raise ContinualError(
-                    f"training diverged on experience {experience.index}: {name} is not finite "
-                    f"(components: {names or 'none'}); lower the learning rate, the "
-                    "consolidation strength or the sleep's input drive"
+                raise Diverged(
+                    f"experience {experience.index}, step {self.step}: {name} is not finite "
+                    f"{phase} ({self._hint()})",
+                    experience.index,
+                    self.step,
                 )
+
+    def _hint(self) -> str:
+        names = "+".join(c.name for c in self.components) or "none"
+        return (
+            f"components: {names}; lower the learning rate, the consolidation strength or "
+            "the sleep's input_scale in a strategy file (LEARNER+COMPONENT uses defaults)"
+        )
 
     def _adjust(self, learner: Learner, batch: Batch) -> None:
         for component in self.components:

@@ -60,12 +60,16 @@ def test_run_writes_one_result_per_strategy_and_seed(cli, tmp_path, synthetic_sc
     )
     assert code == 0, err
     files = sorted(p.name for p in (tmp_path / "out").glob("*.json"))
-    assert files == [
-        "synthetic__joint__seed0.json",
-        "synthetic__joint__seed1.json",
-        "synthetic__small__seed0.json",
-        "synthetic__small__seed1.json",
+    # SCENARIO__STRATEGY__seedN__RUNID.json: the run id (config hash) keeps configs apart
+    assert [f.rsplit("__", 1)[0] for f in files] == [
+        "synthetic__joint__seed0",
+        "synthetic__joint__seed1",
+        "synthetic__small__seed0",
+        "synthetic__small__seed1",
     ]
+    for name in files:
+        document = json.loads((tmp_path / "out" / name).read_text())
+        assert name.endswith(f"__{document['run_id'][:8]}.json")
     assert "small" in out and "joint" in out and "±" in out
     assert not list((tmp_path / "out").glob(".*tmp"))  # no temporary files left behind
     assert json.loads((tmp_path / "out" / files[0]).read_text())["seed"] == 0

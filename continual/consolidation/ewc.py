@@ -22,6 +22,7 @@ from continual.components.base import Batch, Component
 from continual.consolidation.anchor import Anchor
 from continual.errors import require
 from continual.learners.base import Learner
+from continual.ranges import Count, Fraction, NonNegative
 from continual.scenarios.experience import Experience
 
 
@@ -139,7 +140,9 @@ class EWC(Component):
 
     name = "ewc"
 
-    def __init__(self, *, strength: float = 1e4, gamma: float = 1.0, fisher_samples: int = 500):
+    def __init__(
+        self, *, strength: NonNegative = 1e4, gamma: Fraction = 1.0, fisher_samples: Count = 500
+    ):
         require(strength >= 0, "strength", "must be non-negative")
         require(0 <= gamma <= 1, "gamma", "must be between 0 and 1")
         require(fisher_samples >= 1, "fisher_samples", "must be at least 1")

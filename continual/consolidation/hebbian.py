@@ -19,6 +19,7 @@ from continual.components.base import Batch, Component
 from continual.consolidation.anchor import Anchor
 from continual.errors import require
 from continual.learners.base import Learner
+from continual.ranges import Fraction, NonNegative
 from continual.scenarios.experience import Experience
 
 
@@ -60,7 +61,9 @@ class HebbianConsolidation(Component):
 
     name = "consolidation"
 
-    def __init__(self, *, strength: float = 1.0, normalize: bool = True, decay: float = 1.0):
+    def __init__(
+        self, *, strength: NonNegative = 1.0, normalize: bool = True, decay: Fraction = 1.0
+    ):
         require(strength >= 0, "strength", "must be non-negative")
         require(0 <= decay <= 1, "decay", "must be between 0 and 1")
         self.strength, self.normalize, self.decay = strength, normalize, decay

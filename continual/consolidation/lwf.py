@@ -16,6 +16,7 @@ from continual.components.base import Batch, Component
 from continual.errors import ContinualError, require
 from continual.learners.backprop import Backprop
 from continual.learners.base import Learner
+from continual.ranges import NonNegative, Positive
 from continual.scenarios.experience import Experience
 
 
@@ -24,7 +25,7 @@ class LwF(Component):
 
     name = "lwf"
 
-    def __init__(self, *, strength: float = 1.0, temperature: float = 2.0):
+    def __init__(self, *, strength: NonNegative = 1.0, temperature: Positive = 2.0):
         require(strength >= 0, "strength", "must be non-negative")
         require(temperature > 0, "temperature", "must be positive")
         self.strength, self.temperature = strength, temperature

@@ -16,6 +16,7 @@ from continual.components.base import Batch, Component
 from continual.consolidation.anchor import Anchor
 from continual.errors import require
 from continual.learners.base import Learner
+from continual.ranges import NonNegative, Positive
 from continual.scenarios.experience import Experience
 
 
@@ -24,7 +25,7 @@ class SynapticIntelligence(Component):
 
     name = "si"
 
-    def __init__(self, *, strength: float = 5000.0, damping: float = 0.1):
+    def __init__(self, *, strength: NonNegative = 5000.0, damping: Positive = 0.1):
         require(strength >= 0, "strength", "must be non-negative")
         require(damping > 0, "damping", "must be positive")
         self.strength, self.damping = strength, damping

@@ -89,7 +89,8 @@ def strategy_step(
             component.adjust_update(model, batch)
 
     flops = count_flops(learner.observe, batch.x, batch.y, batch.task, partial(adjust, batch=batch))
-    updated = sum(int((p.grad != 0).sum()) for p in learner.parameters() if p.grad is not None)
+    grads = [p.grad for p in learner.parameters() if p.grad is not None]
+    updated = int(sum((g != 0).sum() for g in grads)) if grads else 0  # one host sync
     return flops / len(batch.y), updated
 
 

@@ -4,13 +4,14 @@ the seam."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from continual.learners.base import Learner, check_sizes, make_activation, make_optimizer
+from continual.ranges import NonNegative, Positive, Range, Width
 
 
 class Backprop(Learner):
@@ -27,14 +28,14 @@ class Backprop(Learner):
         input_dim: int,
         num_classes: int,
         *,
-        hidden: tuple[int, ...] = (400, 400),
+        hidden: tuple[Width, ...] = (400, 400),
         activation: Literal["relu", "tanh", "gelu", "sigmoid"] = "relu",
         bias: bool = True,
         optimizer: Literal["sgd", "adam", "adamw"] = "adam",
-        lr: float = 1e-3,
-        momentum: float = 0.0,
-        weight_decay: float = 0.0,
-        init_scale: float | None = None,
+        lr: Positive = 1e-3,
+        momentum: Annotated[float, Range(0, 1, open_high=True)] = 0.0,
+        weight_decay: NonNegative = 0.0,
+        init_scale: Positive | None = None,
         loss_classes: Literal["all", "batch"] = "all",
     ):
         super().__init__(input_dim, num_classes)

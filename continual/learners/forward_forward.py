@@ -18,7 +18,7 @@ a linear readout trained with its own local cross-entropy on the detached activi
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from continual.errors import ConfigError, did_you_mean, require
 from continual.learners.base import Learner, check_sizes, make_optimizer
+from continual.ranges import Positive, Range, Width
 
 
 def rms_normalise(h: Tensor, eps: float = 1e-6) -> Tensor:
@@ -88,18 +89,18 @@ class ForwardForward(Learner):
         input_dim: int,
         num_classes: int,
         *,
-        hidden: tuple[int, ...] = (500, 500),
-        threshold: float = 50.0,
+        hidden: tuple[Width, ...] = (500, 500),
+        threshold: Positive = 50.0,
         goodness: Literal["mean", "sum"] = "sum",
         negatives: Literal["random", "hardest", "batch"] = "random",
         classify: Literal["goodness", "readout"] = "goodness",
-        goodness_from_layer: int = 0,
-        label_scale: float = 1.0,
+        goodness_from_layer: Annotated[int, Range(0, 1000)] = 0,
+        label_scale: Positive = 1.0,
         optimizer: Literal["sgd", "adam", "adamw"] = "adam",
-        lr: float = 0.002,
-        layer_lrs: tuple[float, ...] | None = None,
-        readout_lr: float = 0.002,
-        momentum: float = 0.0,
+        lr: Positive = 0.002,
+        layer_lrs: tuple[Positive, ...] | None = None,
+        readout_lr: Positive = 0.002,
+        momentum: Annotated[float, Range(0, 1, open_high=True)] = 0.0,
     ):
         super().__init__(input_dim, num_classes)
         sizes = [input_dim + num_classes, *check_sizes(hidden)]

@@ -18,7 +18,7 @@ which only needs the readout's own input and error. Both updates go to the seam 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from continual.errors import require
 from continual.learners.base import Learner, check_sizes, make_optimizer
+from continual.ranges import Positive, Range, Width
 
 
 def softhebb_update(x: Tensor, weight: Tensor, temperature: float, anti_hebbian: bool) -> Tensor:
@@ -62,14 +63,14 @@ class Hebbian(Learner):
         input_dim: int,
         num_classes: int,
         *,
-        hidden: tuple[int, ...] = (300,),
-        temperature: float = 0.02,
+        hidden: tuple[Width, ...] = (300,),
+        temperature: Positive = 0.02,
         anti_hebbian: bool = True,
-        hebbian_lr: float = 1.0,
-        init_radius: float = 3.0,
-        feature_power: float = 3.0,
-        readout_lr: float = 5.0,
-        momentum: float = 0.9,
+        hebbian_lr: Positive = 1.0,
+        init_radius: Positive = 3.0,
+        feature_power: Positive = 3.0,
+        readout_lr: Positive = 5.0,
+        momentum: Annotated[float, Range(0, 1, open_high=True)] = 0.9,
         train_features: bool = True,
         center: bool = True,
         readout_competition: Literal["all", "batch"] = "all",

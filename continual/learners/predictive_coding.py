@@ -22,7 +22,7 @@ conditions define the mode, so ``inference_rate`` and ``inference_steps`` are no
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from continual.errors import require
 from continual.learners.base import Learner, check_sizes, make_optimizer
+from continual.ranges import NonNegative, Positive, Range, Width
 
 
 def _gelu_derivative(x: Tensor) -> Tensor:
@@ -61,15 +62,15 @@ class PredictiveCoding(Learner):
         input_dim: int,
         num_classes: int,
         *,
-        hidden: tuple[int, ...] = (256, 256),
+        hidden: tuple[Width, ...] = (256, 256),
         activation: Literal["tanh", "relu", "gelu", "sigmoid"] = "gelu",
         mode: Literal["standard", "exact"] = "standard",
-        inference_steps: int = 5,
-        inference_rate: float = 0.1,
+        inference_steps: Annotated[int, Range(0, 10_000)] = 5,
+        inference_rate: Positive = 0.1,
         optimizer: Literal["sgd", "adam", "adamw"] = "adam",
-        lr: float = 0.001,
-        momentum: float = 0.0,
-        weight_decay: float = 0.0,
+        lr: Positive = 0.001,
+        momentum: Annotated[float, Range(0, 1, open_high=True)] = 0.0,
+        weight_decay: NonNegative = 0.0,
         output_clamp: Literal["all", "batch"] = "all",
     ):
         super().__init__(input_dim, num_classes)

@@ -12,6 +12,7 @@ import torch
 from continual.components.base import Batch, Component
 from continual.errors import require
 from continual.learners.base import Learner
+from continual.ranges import Count, Seed
 from continual.replay.buffer import Buffer
 from continual.scenarios.experience import Experience, as_float
 
@@ -24,10 +25,10 @@ class Replay(Component):
     def __init__(
         self,
         *,
-        budget: int = 200,
+        budget: Count = 200,
         policy: Literal["reservoir", "class-balanced"] = "class-balanced",
-        replay_batch: int | None = None,
-        seed: int = 0,
+        replay_batch: Count | None = None,
+        seed: Seed = 0,
     ):
         require(replay_batch is None or replay_batch >= 1, "replay_batch", "must be at least 1")
         self.buffer = Buffer(budget, policy, seed)

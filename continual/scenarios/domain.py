@@ -5,12 +5,14 @@ Ranzato 2017). No task label is given by default."""
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from continual.errors import require
+from continual.ranges import Count, Experiences, Finite, Range
 from continual.scenarios.experience import Experience, LabelledData, Stream
 from continual.scenarios.split import subsample
 
@@ -56,9 +58,9 @@ def permuted(
     data: LabelledData,
     seed: int,
     *,
-    experiences: int = 10,
+    experiences: Experiences = 10,
     first_unpermuted: bool = True,
-    samples_per_experience: int | None = None,
+    samples_per_experience: Count | None = None,
     task_labels: bool = False,
 ) -> Stream:
     """Permuted inputs: experience k shows every input with its features shuffled by a fixed
@@ -103,10 +105,10 @@ def rotated(
     data: LabelledData,
     seed: int,
     *,
-    experiences: int = 5,
-    angles: tuple[float, ...] | None = None,
-    max_angle: float = 180.0,
-    samples_per_experience: int | None = None,
+    experiences: Experiences = 5,
+    angles: tuple[Finite, ...] | None = None,
+    max_angle: Annotated[float, Range(-360, 360)] = 180.0,
+    samples_per_experience: Count | None = None,
     task_labels: bool = False,
 ) -> Stream:
     """Rotated inputs: experience k shows every image rotated by a fixed angle (evenly spaced

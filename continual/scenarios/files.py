@@ -3,18 +3,27 @@ layout torchvision downloads (``MNIST/raw``, ``FashionMNIST/raw``, ``KMNIST/raw`
 ``cifar-10-batches-py``, ``cifar-100-python``: pickled batches). Nothing here downloads: with no
 files, the error says where they were looked for and how to get them.
 
+Data never runs code: ``.npz`` files load with ``allow_pickle=False``; CIFAR's pickled batches go
+through a restricted unpickler that builds only dicts, lists, bytes, numbers and NumPy arrays.
+Every size a file's header claims is checked against the memory available before it is read.
+
 The data folder is ``--data-dir``, else ``$CONTINUAL_DATA``, else ``~/.cache/continual``.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import pickle
 import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from continual import limits
 from continual.errors import ContinualError
 from continual.scenarios.experience import LabelledData
 from continual.scenarios.locations import (
@@ -37,6 +46,7 @@ def npz(*, path: str) -> LabelledData:
             f"{file}: no such file (expected a .npz with x_train, y_train, x_test, y_test)"
         )
     try:
+        _check_npz_sizes(file)
         with np.load(file, allow_pickle=False) as arrays:
             missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
             if missing:
@@ -45,27 +55,61 @@ def npz(*, path: str) -> LabelledData:
                     f"(found: {', '.join(arrays.files) or 'none'})"
                 )
             parts = {k: arrays[k] for k in ("x_train", "y_train", "x_test", "y_test")}
-    except (OSError, ValueError) as error:
+    except UNREADABLE as error:
         raise ContinualError(f"{file}: not a readable .npz file ({error})") from None
     return labelled(file.stem, **parts, where=str(file))
+
+
+# What a corrupt, truncated or mislabelled file raises while being read.
+UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, struct.error)
+
+
+def _check_npz_sizes(file: Path) -> None:
+    """Read each array's ``.npy`` header (not its data) and refuse arrays that cannot fit."""
+    with zipfile.ZipFile(file) as archive:
+        for member in archive.namelist():
+            if not member.endswith(".npy"):
+                continue
+            with archive.open(member) as stream:
+                version = np.lib.format.read_magic(stream)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(stream)
+            size = math.prod(shape) * dtype.itemsize
+            limits.check_bytes(f"{file}: array {member[:-4]} of shape {shape}", size)
 
 
 # -- IDX (MNIST, Fashion-MNIST, KMNIST) ---------------------------------------------------------
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (optionally gzipped): magic, dimensions, then unsigned bytes."""
+    """Read an IDX file (optionally gzipped): magic, dimensions, then unsigned bytes. The size
+    the header claims is checked before the data is read."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as stream:
-        data = stream.read()
-    zero, kind, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0 or kind != 0x08:
-        raise ContinualError(f"{path}: not an IDX file of unsigned bytes")
-    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
-    array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if array.size != int(np.prod(shape)):
-        raise ContinualError(f"{path}: truncated ({array.size} values for shape {shape})")
-    return array.reshape(shape)
+    try:
+        with opener(path, "rb") as stream:
+            head = stream.read(4)
+            if len(head) < 4:
+                raise ContinualError(f"{path}: truncated ({len(head)} bytes, not an IDX file)")
+            zero, kind, ndim = struct.unpack(">HBB", head)
+            if zero != 0 or kind != 0x08 or not 1 <= ndim <= 4:
+                raise ContinualError(f"{path}: not an IDX file of unsigned bytes")
+            dims = stream.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise ContinualError(f"{path}: truncated IDX header")
+            shape = struct.unpack(f">{ndim}I", dims)
+            count = math.prod(shape)
+            limits.check_bytes(f"{path}: IDX data of shape {shape}", count)
+            data = stream.read(count + 1)
+    except UNREADABLE as error:
+        raise ContinualError(f"{path}: not a readable IDX file ({error})") from None
+    if len(data) != count:
+        state = "truncated" if len(data) < count else "longer than its header says"
+        raise ContinualError(f"{path}: {state} ({len(data)} values for shape {shape})")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 def _missing(dataset: str, folder: Path, torchvision_class: str, root: Path) -> ContinualError:
@@ -109,9 +153,44 @@ def kmnist(*, data_dir: str | None = None) -> LabelledData:
 # -- CIFAR ------------------------------------------------------------------------------------
 
 
-def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as stream:
-        return pickle.load(stream, encoding="bytes")
+class _BatchUnpickler(pickle.Unpickler):
+    """Builds only what a CIFAR batch holds: dicts, lists, bytes, strings, numbers and NumPy
+    arrays. Any other global (``os.system``, ``builtins.eval`` ...) is refused before it runs."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused to load {module}.{name}")
+        return super().find_class(module, name)
+
+
+MAX_BATCH_BYTES = 1 << 30  # a CIFAR batch is ~30 MiB, CIFAR-100's train file ~150 MiB
+
+
+def _unpickle(path: Path, keys: tuple[bytes, ...]) -> dict:
+    """One CIFAR batch: a dict with ``keys`` (at least), loaded without running any code."""
+    size = path.stat().st_size
+    if size > MAX_BATCH_BYTES:
+        raise ContinualError(f"{path}: {limits.human(size)} is too large for a CIFAR batch")
+    limits.check_bytes(f"{path}", 2 * size)
+    try:
+        batch = _BatchUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
+    except (pickle.UnpicklingError, *UNREADABLE, AttributeError, TypeError, IndexError) as error:
+        raise ContinualError(f"{path}: not a CIFAR batch ({error})") from None
+    if not isinstance(batch, dict):
+        raise ContinualError(f"{path}: not a CIFAR batch (a {type(batch).__name__})")
+    missing = [k.decode() for k in keys if k not in batch]
+    if missing:
+        raise ContinualError(f"{path}: not a CIFAR batch (missing {', '.join(missing)})")
+    if isinstance(batch[b"data"], np.ndarray) and batch[b"data"].dtype == object:
+        raise ContinualError(f"{path}: not a CIFAR batch (data must be numeric)")
+    return batch
 
 
 def _cifar(
@@ -120,16 +199,19 @@ def _cifar(
     files = [folder / f for f in [*train, test]]
     if not all(f.is_file() for f in files):
         raise _missing(name, folder, torchvision_class, folder.parent)
-    batches = [_unpickle(f) for f in files]
+    batches = [_unpickle(f, (b"data", label_key)) for f in files]
 
-    def images(batch: dict) -> np.ndarray:
-        return np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+    def images(batch: dict, path: Path) -> np.ndarray:
+        try:
+            return np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        except (ValueError, TypeError) as error:
+            raise ContinualError(f"{path}: data is not 32x32 colour images ({error})") from None
 
     return labelled(
         name,
-        np.concatenate([images(b) for b in batches[:-1]]),
+        np.concatenate([images(b, f) for b, f in zip(batches[:-1], files)]),
         np.concatenate([np.asarray(b[label_key]) for b in batches[:-1]]),
-        images(batches[-1]),
+        images(batches[-1], files[-1]),
         np.asarray(batches[-1][label_key]),
         where=str(folder),
     )

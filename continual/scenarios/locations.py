@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from continual.errors import ContinualError
+
 ENVIRONMENT = "CONTINUAL_DATA"
 
 IDX_FILES = {
@@ -27,18 +29,32 @@ def resolve_data_dir(override: str | None = None) -> Path:
 def find(folder: Path, name: str) -> Path | None:
     """``folder/name`` or its gzipped form, whichever exists."""
     for candidate in (folder / name, folder / f"{name}.gz"):
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError as error:
+            raise ContinualError(
+                f"{folder}: cannot be read ({error.strerror}); check its permissions"
+            ) from None
     return None
+
+
+def readable(root: str | None = None) -> bool:
+    """Whether the data folder is absent or can be listed and entered."""
+    base = resolve_data_dir(root)
+    return not base.exists() or os.access(base, os.R_OK | os.X_OK)
 
 
 def ready(name: str, root: str | None = None) -> bool:
     """Whether the files of dataset ``name`` are present (embedded datasets always are)."""
     base = resolve_data_dir(root)
-    if name in IDX_FOLDERS:
-        folder = base / IDX_FOLDERS[name] / "raw"
-        return all(find(folder, f) for pair in IDX_FILES.values() for f in pair)
-    if name in CIFAR_FOLDERS:
-        folder, last = CIFAR_FOLDERS[name]
-        return (base / folder / last).is_file()
+    try:
+        if name in IDX_FOLDERS:
+            folder = base / IDX_FOLDERS[name] / "raw"
+            return all(find(folder, f) for pair in IDX_FILES.values() for f in pair)
+        if name in CIFAR_FOLDERS:
+            folder, last = CIFAR_FOLDERS[name]
+            return (base / folder / last).is_file()
+    except (OSError, ContinualError):
+        return False
     return True

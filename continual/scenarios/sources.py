@@ -5,10 +5,13 @@ Embedded sources need no download: scikit-learn's digits and synthetic clusters.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 import torch
 
 from continual.errors import require
+from continual.ranges import Positive, Range, Seed
 from continual.scenarios.experience import LabelledData
 
 
@@ -27,7 +30,12 @@ def _stratified(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, n
     )
 
 
-def digits(*, test_fraction: float = 0.2, split_seed: int = 0, size: int = 8) -> LabelledData:
+def digits(
+    *,
+    test_fraction: Annotated[float, Range(0, 1, True, True)] = 0.2,
+    split_seed: Seed = 0,
+    size: Annotated[int, Range(8, 256)] = 8,
+) -> LabelledData:
     """scikit-learn's 1797 8x8 digit images (Alpaydin & Kaynak 1998), scaled to [0, 1], with a
     stratified train/test split that is fixed by ``split_seed`` (not by the run's seed, so every
     seed of a run is tested on the same images). ``size`` > 8 upsamples them bilinearly to
@@ -56,12 +64,12 @@ def upsample(images: np.ndarray, size: int) -> np.ndarray:
 
 def synthetic(
     *,
-    samples: int = 1000,
-    features: int = 20,
-    classes: int = 10,
-    test_fraction: float = 0.25,
-    class_sep: float = 4.0,
-    split_seed: int = 0,
+    samples: Annotated[int, Range(2, 10_000_000)] = 1000,
+    features: Annotated[int, Range(2, 100_000)] = 20,
+    classes: Annotated[int, Range(2, 1000)] = 10,
+    test_fraction: Annotated[float, Range(0, 1, True, True)] = 0.25,
+    class_sep: Positive = 4.0,
+    split_seed: Seed = 0,
 ) -> LabelledData:
     """Well-separated Gaussian clusters from ``sklearn.datasets.make_classification``, scaled to
     [0, 1] per feature. Tiny and fast: the test suite's stream."""

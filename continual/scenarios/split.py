@@ -7,11 +7,12 @@ import torch
 from torch import Tensor
 
 from continual.errors import ConfigError, require
+from continual.ranges import Count, Experiences, Label
 from continual.scenarios.experience import Experience, LabelledData, Stream
 
 
 def seeded_groups(
-    num_classes: int, experiences: int, seed: int, classes_per_experience: int | None = None
+    num_classes: int, experiences: int, seed: int, classes_per_experience: Count | None = None
 ) -> list[list[int]]:
     """A seeded random class order cut into ``experiences`` groups (equal sizes by default)."""
     require(experiences >= 1, "experiences", "a stream needs at least 1 experience")
@@ -39,7 +40,7 @@ def split(
     task_labels: bool,
     name: str,
     seed: int = 0,
-    samples_per_experience: int | None = None,
+    samples_per_experience: Count | None = None,
     remap_labels: bool = False,
 ) -> Stream:
     """Cut ``data`` into one experience per class group."""
@@ -95,10 +96,10 @@ def class_incremental(
     data: LabelledData,
     seed: int,
     *,
-    experiences: int = 5,
-    classes_per_experience: int | None = None,
-    class_groups: list[list[int]] | None = None,
-    samples_per_experience: int | None = None,
+    experiences: Experiences = 5,
+    classes_per_experience: Count | None = None,
+    class_groups: list[list[Label]] | None = None,
+    samples_per_experience: Count | None = None,
 ) -> Stream:
     """Class-incremental learning: new classes per experience, no task label at any time.
     ``class_groups`` (in a spec) fixes the groups explicitly instead of a seeded order."""
@@ -114,10 +115,10 @@ def task_incremental(
     data: LabelledData,
     seed: int,
     *,
-    experiences: int = 5,
-    classes_per_experience: int | None = None,
-    class_groups: list[list[int]] | None = None,
-    samples_per_experience: int | None = None,
+    experiences: Experiences = 5,
+    classes_per_experience: Count | None = None,
+    class_groups: list[list[Label]] | None = None,
+    samples_per_experience: Count | None = None,
     remap_labels: bool = False,
 ) -> Stream:
     """Task-incremental learning: like the class-incremental split, but the task label is given

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from continual.errors import require
+from continual.ranges import Count, Experiences, Fraction
 from continual.scenarios.experience import LabelledData, OnlineSchedule, Stream
 from continual.scenarios.split import class_incremental
 
@@ -23,10 +24,10 @@ def task_free(
     data: LabelledData,
     seed: int,
     *,
-    experiences: int = 5,
-    classes_per_experience: int | None = None,
-    blur: float = 0.5,
-    samples_per_experience: int | None = None,
+    experiences: Experiences = 5,
+    classes_per_experience: Count | None = None,
+    blur: Fraction = 0.5,
+    samples_per_experience: Count | None = None,
     boundaries: bool = False,
 ) -> Stream:
     """A drifting online stream over a class-incremental split (see the module docstring).

@@ -7,6 +7,7 @@ import torch
 from torch import Tensor
 
 from continual.errors import ContinualError
+from continual.limits import MAX_CLASSES
 from continual.scenarios.experience import LabelledData
 
 
@@ -37,6 +38,11 @@ def as_tensors(x, y, where: str, part: str) -> tuple[Tensor, Tensor]:
         raise ContinualError(f"{where}: y_{part} must hold integer class labels (got {y.dtype})")
     if y.min() < 0:
         raise ContinualError(f"{where}: y_{part} has negative labels")
+    if y.max() >= MAX_CLASSES:
+        raise ContinualError(
+            f"{where}: y_{part} has label {int(y.max())}; labels must be below {MAX_CLASSES} "
+            "(number the classes 0, 1, 2, ...)"
+        )
     tensor = torch.from_numpy(np.array(x, copy=True, order="C"))
     if tensor.dtype != torch.uint8:
         tensor = tensor.float()

@@ -15,6 +15,7 @@ from torch import Tensor
 from continual.components.base import Component
 from continual.errors import ContinualError, require
 from continual.learners.base import Learner
+from continual.ranges import Count, Seed
 from continual.replay.buffer import Buffer
 from continual.scenarios.experience import Experience, as_float
 
@@ -65,12 +66,12 @@ class ReplaySleep(Component):
     def __init__(
         self,
         *,
-        steps: int = 100,
-        batch_size: int = 32,
+        steps: Count = 100,
+        batch_size: Count = 32,
         source: Literal["generated", "buffer"] = "generated",
-        budget: int = 200,
+        budget: Count = 200,
         negative_only: bool = False,
-        seed: int = 0,
+        seed: Seed = 0,
     ):
         require(steps >= 1, "steps", "must be at least 1")
         require(batch_size >= 1, "batch_size", "must be at least 1")

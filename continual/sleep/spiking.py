@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -49,6 +49,7 @@ from torch import Tensor, nn
 from continual.components.base import Component
 from continual.errors import ContinualError, require
 from continual.learners.base import Learner
+from continual.ranges import MAX_COUNT, Count, NonNegative, Positive, Range, Seed
 from continual.scenarios.experience import Experience
 
 
@@ -149,7 +150,7 @@ def spiking_sleep(
     patch_fraction: float,
     sigmoid_scale: float,
     generator: torch.Generator,
-    output_spikes: int = 0,
+    output_spikes: Annotated[int, Range(0, MAX_COUNT)] = 0,
     plastic: bool = True,
 ) -> SleepReport:
     """Run SRC's sleep on ``weights`` (modified in place) using only ``statistics``; with
@@ -258,25 +259,25 @@ class SpikingSleep(Component):
     def __init__(
         self,
         *,
-        steps: int = 15000,
-        steps_increment: int = 5000,
-        every: int = 0,
-        alpha_scale: float = 55.882454,
-        thresholds: tuple[float, ...] = (14.548273, 44.560317, 38.046326),
-        decay: float = 0.999,
-        inc: float = 0.032064,
-        dec: float = 0.003344,
-        max_rate: float = 239.515363,
-        dt: float = 0.001,
-        input_scale: float = 1.0,
-        patch_fraction: float = 11 / 28,
-        sigmoid_scale: float = 0.001,
-        output_spikes: int = 0,
-        target_rate: float = 0.008,
-        calibration_steps: int = 300,
+        steps: Annotated[int, Range(0, MAX_COUNT)] = 15000,
+        steps_increment: Annotated[int, Range(0, MAX_COUNT)] = 5000,
+        every: Annotated[int, Range(0, MAX_COUNT)] = 0,
+        alpha_scale: Positive = 55.882454,
+        thresholds: tuple[Positive, ...] = (14.548273, 44.560317, 38.046326),
+        decay: Annotated[float, Range(0, 1, open_low=True)] = 0.999,
+        inc: NonNegative = 0.032064,
+        dec: NonNegative = 0.003344,
+        max_rate: Annotated[float, Range(0, 1000, open_low=True)] = 239.515363,
+        dt: Annotated[float, Range(0, 1, open_low=True)] = 0.001,
+        input_scale: Positive = 1.0,
+        patch_fraction: Annotated[float, Range(0, 1, open_low=True)] = 11 / 28,
+        sigmoid_scale: Positive = 0.001,
+        output_spikes: Annotated[int, Range(0, MAX_COUNT)] = 0,
+        target_rate: NonNegative = 0.008,
+        calibration_steps: Count = 300,
         max_activation: Literal["running", "recompute"] = "running",
         plastic: bool = True,
-        seed: int = 0,
+        seed: Seed = 0,
     ):
         require(steps >= 0 and steps_increment >= 0, "steps", "must be non-negative")
         require(every >= 0, "every", "must be 0 (only after experiences) or positive")

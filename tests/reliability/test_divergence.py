@@ -1,0 +1,85 @@
+"""Divergence is caught within a few steps, named (strategy, seed, experience, step), written
+as a partial result, and the other strategies of the command still run."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from continual import runner, specs
+from continual.errors import Diverged
+from continual.strategy import CHECK_EVERY
+from tests.conftest import write
+
+EXPLODING = """
+[learner]
+name = "backprop"
+hidden = [8]
+optimizer = "sgd"
+lr = 1e30
+[training]
+epochs = 3
+"""
+SMALL = '[learner]\nname = "backprop"\nhidden = [8]\n[training]\nepochs = 1\n'
+
+
+def test_divergence_is_caught_at_the_step_it_happens(tmp_path, synthetic_scenario):
+    scenario = specs.load_scenario(str(synthetic_scenario))
+    strategy = specs.load_strategy(str(write(tmp_path, "boom.toml", EXPLODING)))
+    try:
+        runner.run(scenario, strategy, seed=3)
+    except Diverged as error:
+        assert error.experience == 0 and 1 <= error.step < CHECK_EVERY
+        message = str(error)
+        assert "strategy boom" in message and "seed 3" in message
+        assert f"step {error.step}" in message and "experience 0" in message
+        result, step = error.result, error.step
+    else:  # pragma: no cover - the test's premise
+        raise AssertionError("lr = 1e30 should diverge")
+    assert result["status"] == "diverged" and result["metrics"] == {}
+    assert len(result["accuracy_matrix"]) == 1  # the row before training; none after
+    assert result["divergence"]["step"] == step
+
+
+def test_diverged_strategy_is_kept_and_the_others_still_run(cli, tmp_path, synthetic_scenario):
+    boom = write(tmp_path, "boom.toml", EXPLODING)
+    small = write(tmp_path, "small.toml", SMALL)
+    out = tmp_path / "out"
+    code, table, err = cli(
+        "run",
+        "--scenario",
+        str(synthetic_scenario),
+        "--strategy",
+        str(boom),
+        "--strategy",
+        str(small),
+        "--out",
+        str(out),
+        "--quiet",
+    )
+    assert code == 1
+    assert "training diverged: strategy boom, seed 0, experience 0, step" in err
+    assert "Traceback" not in err and "small" in table and "boom" not in table
+    statuses = {
+        json.loads(p.read_text())["strategy"]["name"]: json.loads(p.read_text())["status"]
+        for p in out.glob("*.json")
+    }
+    assert statuses == {"boom": "diverged", "small": "complete"}
+
+
+def test_the_check_costs_no_sync_between_checks(monkeypatch, tmp_path, synthetic_scenario):
+    """The flag lives on the device; reading it (a sync) happens every CHECK_EVERY steps."""
+    reads = []
+    original = torch.Tensor.__int__
+
+    def counting(self):
+        reads.append(1)
+        return original(self)
+
+    monkeypatch.setattr(torch.Tensor, "__int__", counting)
+    scenario = specs.load_scenario(str(synthetic_scenario))
+    strategy = specs.load_strategy(str(write(tmp_path, "small.toml", SMALL)))
+    result = runner.run(scenario, strategy, seed=0)
+    steps = result["cost"]["train_steps"]
+    assert len(reads) <= steps // CHECK_EVERY + 2 * len(result["stream"]["experiences"]) + 2
