@@ -72,7 +72,24 @@ def _parser() -> argparse.ArgumentParser:
         help="change the number of experiences (1 = ordinary i.i.d. training)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _checkpoint_arguments(run)
     return parser
+
+
+def _checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also checkpoint every N training steps (default 0: at experience boundaries only); "
+        "checkpoints live in OUT/checkpoints until the result is written",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue killed runs from their checkpoints in the same --out",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -72,6 +72,12 @@ def list_command(data_dir: str | None = None) -> int:
     return 0
 
 
+def _checkpoint_every(args: argparse.Namespace) -> int:
+    if args.checkpoint_every < 0:
+        raise ContinualError(f"--checkpoint-every {args.checkpoint_every}: must be 0 or positive")
+    return args.checkpoint_every
+
+
 def run_command(args: argparse.Namespace) -> int:
     import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -124,6 +130,8 @@ def run_command(args: argparse.Namespace) -> int:
             on_start=start,
             on_done=done,
             quiet=args.quiet,
+            checkpoint_every=_checkpoint_every(args),
+            resume=args.resume,
         )
     stream_name = results[0]["stream"]["name"] if results else scenario.name
     Console().print(comparison_table(results, title=f"{scenario.name}: {stream_name}"))

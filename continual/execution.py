@@ -33,6 +33,61 @@ def cells(
 
 
 StartHook = Callable[[Cell, int], Callable[[int], None] | None]
+CHECKPOINTS = "checkpoints"  # the folder inside ``out`` where unfinished runs keep their state
+
+
+def cell_id(cell: Cell) -> str:
+    """The cell's run id: a hash of its resolved config and seed (equal ids, equal runs)."""
+    from continual import runner
+    from continual.specs import scenario_to_dict
+
+    config = {"scenario": scenario_to_dict(cell.scenario), "strategy": cell.strategy.to_dict()}
+    return runner.run_id(config, cell.seed)
+
+
+def run_cell(
+    cell: Cell,
+    out: Path,
+    *,
+    device: str = "cpu",
+    data_dir: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """Train one cell and return its result document (nothing written but its checkpoint,
+    kept under ``out/checkpoints`` unless ``checkpoint_every`` is None)."""
+    from continual import runner
+    from continual.checkpoint import Checkpointing, checkpoint_path
+
+    checkpoint = None
+    if checkpoint_every is not None:
+        path = checkpoint_path(Path(out) / CHECKPOINTS, cell_id(cell))
+        checkpoint = Checkpointing(path, checkpoint_every, resume)
+    result = runner.run(
+        cell.scenario,
+        cell.strategy,
+        cell.seed,
+        device=device,
+        data_dir=data_dir,
+        progress=progress,
+        checkpoint=checkpoint,
+    )
+    if cell.tags:
+        result["tags"] = dict(cell.tags)
+    return result
+
+
+def finish(cell: Cell, result: dict[str, Any], out: Path) -> Path:
+    """Write the cell's result file atomically, then drop its checkpoint; return the path."""
+    from continual.checkpoint import checkpoint_path, remove
+    from continual.results import result_path, write_json_atomic
+
+    path = write_json_atomic(
+        result_path(out, cell.scenario.name, cell.strategy.name, cell.seed), result
+    )
+    remove(checkpoint_path(Path(out) / CHECKPOINTS, result["run_id"]))
+    return path
 
 
 def prepare(plan: Sequence[Cell], data_dir: str | None = None) -> list[int]:
@@ -69,30 +124,27 @@ def execute(
     on_start: StartHook | None = None,
     on_done: Callable[[Cell, dict[str, Any], Path], None] | None = None,
     quiet: bool = False,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> list[dict[str, Any]]:
     """Train every cell of ``plan`` in order and write its result into ``out``; return the result
     documents. ``steps`` are :func:`prepare`'s counts; ``on_start(cell, steps)`` may return a
-    per-step progress callback."""
-    from continual import runner
-    from continual.results import result_path, write_json_atomic
-
+    per-step progress callback. With ``checkpoint_every`` (0: at experience boundaries only)
+    each run keeps a checkpoint until its result is written; ``resume`` continues from one."""
     results = []
     counts = list(steps) if steps is not None else [0] * len(plan)
     for cell, count in zip(plan, counts):
         progress = on_start(cell, count) if on_start is not None else None
-        result = runner.run(
-            cell.scenario,
-            cell.strategy,
-            cell.seed,
+        result = run_cell(
+            cell,
+            out,
             device=device,
             data_dir=data_dir,
             progress=progress,
+            checkpoint_every=checkpoint_every,
+            resume=resume,
         )
-        if cell.tags:
-            result["tags"] = dict(cell.tags)
-        path = write_json_atomic(
-            result_path(out, cell.scenario.name, cell.strategy.name, cell.seed), result
-        )
+        path = finish(cell, result, out)
         results.append(result)
         if on_done is not None:
             on_done(cell, result, path)

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from continual import __version__, registry
+from continual import checkpoint as checkpoints
+from continual.checkpoint import Checkpointing, Position
 from continual.evaluation import metrics
 from continual.evaluation.cost import flops_per_sample
 from continual.evaluation.evaluator import Evaluator
@@ -87,13 +89,16 @@ def run(
     device: str = "cpu",
     progress: Progress | None = None,
     data_dir: str | None = None,
+    checkpoint: Checkpointing | None = None,
 ) -> dict[str, Any]:
     """Train ``strategy_spec`` on ``scenario`` with ``seed``; return the result document.
 
     Sequential runs train experience by experience and take a matrix row after each; joint runs
     train once on everything; on a task-free stream every sample is seen once in the stream's
     order (one pass, no shuffling, no boundaries) and a row is taken when each underlying task
-    stops appearing.
+    stops appearing. With ``checkpoint``, the run's state is saved at every experience boundary
+    (and every ``checkpoint.every`` steps), and with ``checkpoint.resume`` a run killed earlier
+    continues from its checkpoint to the same result.
     """
     started = time.perf_counter()
     torch.manual_seed(seed)
@@ -111,14 +116,40 @@ def run(
     points = 10 * len(stream) if stream.online is not None else 10  # anytime points per unit
     every = strategy_spec.training.eval_every or max(1, per_experience // points)
     recorder = Recorder(evaluator, learner, every, row_steps, progress)
+    config = {"scenario": scenario_to_dict(scenario), "strategy": strategy_spec.to_dict()}
+    identity = run_id(config, seed)
 
     index = torch.arange(min(32, plan[0].train_size), device=plan[0].y_train.device)
     cost = flops_per_sample(learner, *plan[0].batch(index))
-    recorder.start()
-    for experience in plan:
-        strategy.train_experience(experience, recorder.on_step)
+    resuming = checkpoint is not None and checkpoint.resume
+    state = checkpoints.load(checkpoint.path, identity) if resuming else None
+    position, elapsed = Position(), 0.0
+    if state is None:
+        recorder.start()
+    else:
+        position, elapsed = checkpoints.restore(state, strategy, recorder)
+        if progress is not None:
+            progress(strategy.step)
+
+    def save(at: Position) -> None:
+        if checkpoint is not None:
+            spent = elapsed + time.perf_counter() - started
+            checkpoints.save(
+                checkpoint.path, checkpoints.capture(identity, at, strategy, recorder, spent)
+            )
+
+    for number in range(position.experience, len(plan)):
+
+        def on_step(step: int, number: int = number) -> None:
+            recorder.on_step(step)
+            if checkpoint is not None and checkpoint.every and step % checkpoint.every == 0:
+                save(Position(number, started=True))
+
+        resume = number == position.experience and position.started
+        strategy.train_experience(plan[number], on_step, resume=resume)
         if not row_steps:
             recorder.end_experience(strategy.step)
+        save(Position(number + 1))
 
     matrix = recorder.matrix
     joint = strategy_spec.training.mode == "joint" and stream.online is None
@@ -128,11 +159,10 @@ def run(
         scores = metrics.all_metrics(matrix, baseline)
     timings = dict(strategy.timings)
     timings["eval"] = recorder.seconds
-    timings["total"] = time.perf_counter() - started
-    config = {"scenario": scenario_to_dict(scenario), "strategy": strategy_spec.to_dict()}
+    timings["total"] = elapsed + time.perf_counter() - started
     return {
         "schema_version": SCHEMA_VERSION,
-        "run_id": run_id(config, seed),
+        "run_id": identity,
         **config,
         "seed": seed,
         "stream": describe(stream),

@@ -29,6 +29,15 @@ class Recorder:
         self.matrix: list[list[float]] = []
         self.seconds = 0.0
 
+    def state_dict(self) -> dict[str, Any]:
+        """The rows, curves and evaluation time so far (plain data, for checkpoints)."""
+        return {"matrix": self.matrix, "curves": self.curves, "seconds": self.seconds}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.matrix = [list(row) for row in state["matrix"]]
+        self.curves = {key: list(values) for key, values in state["curves"].items()}
+        self.seconds = float(state["seconds"])
+
     def evaluate(self, step: int) -> list[float]:
         start = time.perf_counter()
         accuracies = self.evaluator(self.learner)

@@ -340,6 +340,10 @@ class SpikingSleep(Component):
             "statistics": None if self.statistics is None else self.statistics.to_dict(),
             "experiences": self.experiences,
             "rng": self.generator.get_state(),
+            "batches": self.batches,
+            "totals": dict(self.totals),
+            "layer_spikes": list(self.layer_spikes),
+            "scales": list(self.scales),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -356,3 +360,7 @@ class SpikingSleep(Component):
         )
         self.experiences = state["experiences"]
         self.generator.set_state(state["rng"])
+        self.batches = state.get("batches", 0)
+        self.totals = dict(state.get("totals", self.totals))
+        self.layer_spikes = list(state.get("layer_spikes", []))
+        self.scales = list(state.get("scales", []))
