@@ -1,4 +1,4 @@
-"""The command line: ``continual list`` and ``continual run``.
+"""The command line: ``continual list``, ``continual run`` and ``continual sweep``.
 
 Only what a command needs is imported (torch is not needed to list presets), and every
 :class:`ContinualError` ends in one clear message and exit status 2, never a traceback.
@@ -73,7 +73,50 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _checkpoint_arguments(run)
+    _sweep_parser(commands)
     return parser
+
+
+def _sweep_parser(commands: argparse._SubParsersAction) -> None:
+    sweep = commands.add_parser(
+        "sweep", help="run a grid of scenarios x strategies x parameters x seeds"
+    )
+    sweep.add_argument("grid", type=Path, metavar="GRID.toml", help="the grid (see docs/sweeps.md)")
+    sweep.add_argument(
+        "--out", type=Path, default=Path("results"), help="folder for the result files"
+    )
+    sweep.add_argument(
+        "--backend", choices=("local", "ray"), default="local", help="process pool or Ray"
+    )
+    sweep.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)"
+    )
+    sweep.add_argument(
+        "--address", metavar="ADDR", help="an existing Ray cluster (e.g. auto, ray://head:10001)"
+    )
+    sweep.add_argument(
+        "--cpus-per-cell", type=float, default=1, metavar="N", help="Ray CPUs per cell (default 1)"
+    )
+    sweep.add_argument(
+        "--gpus-per-cell", type=float, default=0, metavar="N", help="Ray GPUs per cell (default 0)"
+    )
+    sweep.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="retry a cell whose worker failed up to N times (default 2)",
+    )
+    sweep.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    sweep.add_argument("--data-dir", metavar="DIR", help="where standard datasets' files are")
+    sweep.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="checkpoint every N steps too (default 0: at experience boundaries only)",
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no line per finished cell")
 
 
 def _checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from continual.commands import run_command
 
             return run_command(args)
+        if args.command == "sweep":
+            from continual.commands import sweep_command
+
+            return sweep_command(args)
         parser.print_help()
         return 0
     except ContinualError as error:

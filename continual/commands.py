@@ -137,3 +137,52 @@ def run_command(args: argparse.Namespace) -> int:
     Console().print(comparison_table(results, title=f"{scenario.name}: {stream_name}"))
     print(f"results: {args.out}/", file=sys.stderr)
     return 0
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """Expand the grid, check every cell before anything trains, run the unfinished ones on the
+    chosen backend, and print one comparison table per scenario."""
+    from pathlib import Path
+
+    from continual import execution
+    from continual.report.terminal import comparison_table
+    from continual.sweep.driver import run_sweep
+    from continual.sweep.grid import load_grid
+    from continual.sweep.job import Job
+
+    if args.workers < 1:
+        raise ContinualError(f"--workers {args.workers}: must be at least 1")
+    grid = load_grid(args.grid)
+    plan = grid.cells()
+    execution.prepare(plan, args.data_dir)  # a bad value fails here, before any cell trains
+    if args.backend == "ray":
+        from continual.sweep.ray_backend import RayBackend
+
+        backend = RayBackend(args.address, args.cpus_per_cell, args.gpus_per_cell)
+    else:
+        from continual.sweep.local import LocalPool
+
+        if args.address:
+            raise ContinualError("--address is for --backend ray")
+        backend = LocalPool(args.workers)
+    job = Job(Path(args.out), args.device, args.data_dir, _checkpoint_every(args))
+    done = [0]
+
+    def report(cell: execution.Cell, path) -> None:
+        done[0] += 1
+        if not args.quiet:
+            print(f"[{done[0]}] wrote {path}", file=sys.stderr)
+
+    print(f"{len(plan)} cells on {args.backend}", file=sys.stderr)
+    outcome = run_sweep(plan, backend, job, retries=args.retries, on_done=report)
+    print(
+        f"ran {outcome.ran}, skipped {outcome.skipped} finished, failed {len(outcome.failed)}",
+        file=sys.stderr,
+    )
+    console = Console()
+    for scenario in dict.fromkeys(r["scenario"]["name"] for r in outcome.results):
+        group = [r for r in outcome.results if r["scenario"]["name"] == scenario]
+        console.print(comparison_table(group, title=scenario))
+    for cell, error in outcome.failed:
+        print(f"failed: {cell.strategy.name} seed {cell.seed}: {error}", file=sys.stderr)
+    return 1 if outcome.failed else 0
