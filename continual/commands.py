@@ -165,7 +165,9 @@ def sweep_command(args: argparse.Namespace) -> int:
         if args.address:
             raise ContinualError("--address is for --backend ray")
         backend = LocalPool(args.workers)
-    job = Job(Path(args.out), args.device, args.data_dir, _checkpoint_every(args))
+    # absolute: a Ray worker runs in its own folder
+    data_dir = None if args.data_dir is None else str(Path(args.data_dir).resolve())
+    job = Job(Path(args.out).resolve(), args.device, data_dir, _checkpoint_every(args))
     done = [0]
 
     def report(cell: execution.Cell, path) -> None:

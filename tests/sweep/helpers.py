@@ -10,6 +10,7 @@ MLP = """
 [learner]
 name = "backprop"
 hidden = [32]
+lr = 0.01
 [training]
 epochs = 10
 batch_size = 32

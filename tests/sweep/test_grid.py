@@ -97,3 +97,28 @@ def test_two_strategies_with_one_name_are_refused(tmp_path):
     )
     with pytest.raises(SpecError, match="share the name"):
         load_grid(grid)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--workers", "0"], "--workers 0: must be at least 1"),
+        (["--retries", "-1"], "--retries -1"),
+        (["--checkpoint-every", "-5"], "--checkpoint-every -5"),
+        (["--address", "auto"], "--address is for --backend ray"),
+    ],
+)
+def test_bad_sweep_options_end_in_one_clear_message(tmp_path, cli, arguments, message):
+    grid = tiny_grid(tmp_path, parameters="", seeds="[0]")
+    code, _, err = cli("sweep", str(grid), "--out", str(tmp_path / "out"), *arguments)
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not list((tmp_path / "out").glob("*.json"))
+
+
+def test_a_bad_grid_ends_in_one_clear_message(tmp_path, cli):
+    tiny_grid(tmp_path)
+    grid = write(
+        tmp_path, "bad.toml", 'scenarios = ["tiny.toml"]\nstrategies = ["mlp.toml"]\nx = 1'
+    )
+    code, _, err = cli("sweep", str(grid))
+    assert code == 2 and "unknown field 'x'" in err
