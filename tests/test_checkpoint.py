@@ -195,3 +195,57 @@ def test_sigkilled_run_resumes_to_the_uninterrupted_result(tmp_path):
     assert uninterrupted.wait() == 0
     assert _comparable(killed) == _comparable(calm)
     assert not list(checkpoints.glob("*.pt"))  # dropped once the result was written
+
+
+TASK_FREE = """
+[dataset]
+name = "synthetic"
+samples = 600
+features = 16
+classes = 6
+[generator]
+name = "task-free"
+experiences = 3
+"""
+
+SI_MLP = """
+[learner]
+name = "backprop"
+hidden = [16]
+lr = 0.01
+[training]
+mode = "{mode}"
+epochs = 2
+batch_size = 16
+[[components]]
+name = "si"
+"""
+
+
+@pytest.mark.parametrize(
+    "scenario_text, mode",
+    [(SYNTHETIC_SCENARIO, "sequential"), (SYNTHETIC_SCENARIO, "joint"), (TASK_FREE, "sequential")],
+    ids=["sequential", "joint", "task-free"],
+)
+def test_every_protocol_resumes_to_the_same_result(tmp_path, scenario_text, mode):
+    from continual import runner, specs
+    from continual.checkpoint import Checkpointing
+
+    scenario = specs.load_scenario(str(write(tmp_path, "s.toml", scenario_text)))
+    strategy = specs.load_strategy(str(write(tmp_path, "si.toml", SI_MLP.format(mode=mode))))
+    every = Checkpointing(tmp_path / "run.pt", every=3)
+    reference = runner.run(scenario, strategy, seed=1)
+    steps = [0]
+
+    def die_at_step_17(n: int) -> None:
+        steps[0] += n
+        if steps[0] == 17:
+            raise Interrupted  # before step 17's checkpoint: the one of step 15 remains
+
+    with pytest.raises(Interrupted):
+        runner.run(scenario, strategy, seed=1, progress=die_at_step_17, checkpoint=every)
+    assert torch.load(every.path, weights_only=True)["strategy"]["step"] == 15
+    resumed = runner.run(scenario, strategy, seed=1, checkpoint=Checkpointing(every.path, 3, True))
+    for document in (reference, resumed):
+        document.pop("timings"), document.pop("created")
+    assert resumed == reference
