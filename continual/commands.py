@@ -72,6 +72,16 @@ def list_command(data_dir: str | None = None) -> int:
     return 0
 
 
+def _check_device(device: str, here: bool = True) -> None:
+    """cpu or cuda; with ``here``, a CUDA device must exist on this machine."""
+    import torch
+
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ContinualError(f"--device {device}: expected cpu or cuda")
+    if here and device.startswith("cuda") and not torch.cuda.is_available():
+        raise ContinualError("--device cuda: no CUDA device is available here; use --device cpu")
+
+
 def _checkpoint_every(args: argparse.Namespace) -> int:
     if args.checkpoint_every < 0:
         raise ContinualError(f"--checkpoint-every {args.checkpoint_every}: must be 0 or positive")
@@ -79,16 +89,12 @@ def _checkpoint_every(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    import torch
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from continual import execution
     from continual.report.terminal import comparison_table
 
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ContinualError("--device cuda: no CUDA device is available here; use --device cpu")
-    if args.device != "cpu" and not args.device.startswith("cuda"):
-        raise ContinualError(f"--device {args.device}: expected cpu or cuda")
+    _check_device(args.device)
     seeds = args.seed or [0]
     scenario = specs.with_overrides(
         specs.load_scenario(args.scenario), args.dataset, args.experiences
@@ -152,6 +158,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise ContinualError(f"--workers {args.workers}: must be at least 1")
+    _check_device(args.device, here=args.backend == "local")  # Ray: the cluster's GPUs
     grid = load_grid(args.grid)
     plan = grid.cells()
     execution.prepare(plan, args.data_dir)  # a bad value fails here, before any cell trains

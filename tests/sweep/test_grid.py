@@ -106,6 +106,7 @@ def test_two_strategies_with_one_name_are_refused(tmp_path):
         (["--retries", "-1"], "--retries -1"),
         (["--checkpoint-every", "-5"], "--checkpoint-every -5"),
         (["--address", "auto"], "--address is for --backend ray"),
+        (["--device", "tpu"], "expected cpu or cuda"),
     ],
 )
 def test_bad_sweep_options_end_in_one_clear_message(tmp_path, cli, arguments, message):
