@@ -92,6 +92,12 @@ def _sweep_parser(commands: argparse._SubParsersAction) -> None:
         "--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)"
     )
     sweep.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch threads per local worker (default: this machine's CPUs / workers)",
+    )
+    sweep.add_argument(
         "--address", metavar="ADDR", help="an existing Ray cluster (e.g. auto, ray://head:10001)"
     )
     sweep.add_argument(

@@ -171,7 +171,9 @@ def sweep_command(args: argparse.Namespace) -> int:
 
         if args.address:
             raise ContinualError("--address is for --backend ray")
-        backend = LocalPool(args.workers)
+        if args.threads is not None and args.threads < 1:
+            raise ContinualError(f"--threads {args.threads}: must be at least 1")
+        backend = LocalPool(args.workers, args.threads)
     # absolute: a Ray worker runs in its own folder
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).resolve())
     job = Job(Path(args.out).resolve(), args.device, data_dir, _checkpoint_every(args))

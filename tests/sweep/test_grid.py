@@ -107,6 +107,7 @@ def test_two_strategies_with_one_name_are_refused(tmp_path):
         (["--checkpoint-every", "-5"], "--checkpoint-every -5"),
         (["--address", "auto"], "--address is for --backend ray"),
         (["--device", "tpu"], "expected cpu or cuda"),
+        (["--threads", "0"], "--threads 0: must be at least 1"),
     ],
 )
 def test_bad_sweep_options_end_in_one_clear_message(tmp_path, cli, arguments, message):
