@@ -1,4 +1,4 @@
-"""The command line: ``continual list``, ``run``, ``report`` and ``compare``.
+"""The command line: ``continual list``, ``run``, ``report``, ``compare`` and ``sweep``.
 
 Only what a command needs is imported (torch is not needed to list presets), and every
 :class:`ContinualError` ends in one clear message and exit status 2, never a traceback.
@@ -91,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="recompute runs whose result is already in --out (default: reuse them)",
     )
+    _checkpoint_arguments(run)
     report = commands.add_parser(
         "report", help="render report.md, report.html and metrics.csv from result folders"
     )
@@ -104,7 +105,72 @@ def _parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="put runs from several folders side by side")
     compare.add_argument("folders", nargs="+", type=Path, metavar="RUN_DIR")
     compare.add_argument("--out", type=Path, help="also write a combined report there")
+    _sweep_parser(commands)
     return parser
+
+
+def _sweep_parser(commands: argparse._SubParsersAction) -> None:
+    sweep = commands.add_parser(
+        "sweep", help="run a grid of scenarios x strategies x parameters x seeds"
+    )
+    sweep.add_argument("grid", type=Path, metavar="GRID.toml", help="the grid (see docs/sweeps.md)")
+    sweep.add_argument(
+        "--out", type=Path, default=Path("results"), help="folder for the result files"
+    )
+    sweep.add_argument(
+        "--backend", choices=("local", "ray"), default="local", help="process pool or Ray"
+    )
+    sweep.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)"
+    )
+    sweep.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch threads per local worker (default: this machine's CPUs / workers)",
+    )
+    sweep.add_argument(
+        "--address", metavar="ADDR", help="an existing Ray cluster (e.g. auto, ray://head:10001)"
+    )
+    sweep.add_argument(
+        "--cpus-per-cell", type=float, default=1, metavar="N", help="Ray CPUs per cell (default 1)"
+    )
+    sweep.add_argument(
+        "--gpus-per-cell", type=float, default=0, metavar="N", help="Ray GPUs per cell (default 0)"
+    )
+    sweep.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="retry a cell whose worker failed up to N times (default 2)",
+    )
+    sweep.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    sweep.add_argument("--data-dir", metavar="DIR", help="where standard datasets' files are")
+    sweep.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="checkpoint every N steps too (default 0: at experience boundaries only)",
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no line per finished cell")
+
+
+def _checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also checkpoint every N training steps (default 0: at experience boundaries only); "
+        "checkpoints live in OUT/checkpoints until the result is written",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue killed runs from their checkpoints in the same --out",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,6 +189,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from continual import commands
 
             return getattr(commands, f"{args.command}_command")(args)
+        if args.command == "sweep":
+            from continual.commands import sweep_command
+
+            return sweep_command(args)
         parser.print_help()
         return 0
     except ContinualError as error:

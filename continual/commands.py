@@ -76,17 +76,29 @@ def list_command(data_dir: str | None = None) -> int:
     return 0
 
 
-def run_command(args: argparse.Namespace) -> int:
+def _check_device(device: str, here: bool = True) -> None:
+    """cpu or cuda; with ``here``, a CUDA device must exist on this machine."""
     import torch
+
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ContinualError(f"--device {device}: expected cpu or cuda")
+    if here and device.startswith("cuda") and not torch.cuda.is_available():
+        raise ContinualError("--device cuda: no CUDA device is available here; use --device cpu")
+
+
+def _checkpoint_every(args: argparse.Namespace) -> int:
+    if args.checkpoint_every < 0:
+        raise ContinualError(f"--checkpoint-every {args.checkpoint_every}: must be 0 or positive")
+    return args.checkpoint_every
+
+
+def run_command(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from continual import execution
     from continual.report.terminal import comparison_table
 
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ContinualError("--device cuda: no CUDA device is available here; use --device cpu")
-    if args.device != "cpu" and not args.device.startswith("cuda"):
-        raise ContinualError(f"--device {args.device}: expected cpu or cuda")
+    _check_device(args.device)
     if args.seed and args.seeds:
         raise ContinualError("give either --seed N (repeatable) or --seeds COUNT, not both")
     if args.seeds is not None and not 1 <= args.seeds <= MAX_SEED:
@@ -146,6 +158,8 @@ def run_command(args: argparse.Namespace) -> int:
             on_done=done,
             quiet=args.quiet,
             force=args.force,
+            checkpoint_every=_checkpoint_every(args),
+            resume=args.resume,
         )
     complete = [r for r in results if r.get("status", "complete") == "complete"]
     diverged = [r for r in results if r not in complete]
@@ -208,3 +222,57 @@ def _log_lines(label: str, total: int, parts: int = 10):
             print(f"{label}: {seen}/{total} steps", file=sys.stderr, flush=True)
 
     return advance
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """Expand the grid, check every cell before anything trains, run the unfinished ones on the
+    chosen backend, and print one comparison table per scenario."""
+    from pathlib import Path
+
+    from continual import execution
+    from continual.report.terminal import comparison_table
+    from continual.sweep.driver import run_sweep
+    from continual.sweep.grid import load_grid
+    from continual.sweep.job import Job
+
+    if args.workers < 1:
+        raise ContinualError(f"--workers {args.workers}: must be at least 1")
+    _check_device(args.device, here=args.backend == "local")  # Ray: the cluster's GPUs
+    grid = load_grid(args.grid)
+    plan = grid.cells()
+    execution.prepare(plan, args.data_dir)  # a bad value fails here, before any cell trains
+    if args.backend == "ray":
+        from continual.sweep.ray_backend import RayBackend
+
+        backend = RayBackend(args.address, args.cpus_per_cell, args.gpus_per_cell)
+    else:
+        from continual.sweep.local import LocalPool
+
+        if args.address:
+            raise ContinualError("--address is for --backend ray")
+        if args.threads is not None and args.threads < 1:
+            raise ContinualError(f"--threads {args.threads}: must be at least 1")
+        backend = LocalPool(args.workers, args.threads)
+    # absolute: a Ray worker runs in its own folder
+    data_dir = None if args.data_dir is None else str(Path(args.data_dir).resolve())
+    job = Job(Path(args.out).resolve(), args.device, data_dir, _checkpoint_every(args))
+    done = [0]
+
+    def report(cell: execution.Cell, path) -> None:
+        done[0] += 1
+        if not args.quiet:
+            print(f"[{done[0]}] wrote {path}", file=sys.stderr)
+
+    print(f"{len(plan)} cells on {args.backend}", file=sys.stderr)
+    outcome = run_sweep(plan, backend, job, retries=args.retries, on_done=report)
+    print(
+        f"ran {outcome.ran}, skipped {outcome.skipped} finished, failed {len(outcome.failed)}",
+        file=sys.stderr,
+    )
+    console = Console()
+    for scenario in dict.fromkeys(r["scenario"]["name"] for r in outcome.results):
+        group = [r for r in outcome.results if r["scenario"]["name"] == scenario]
+        console.print(comparison_table(group, title=scenario))
+    for cell, error in outcome.failed:
+        print(f"failed: {cell.strategy.name} seed {cell.seed}: {error}", file=sys.stderr)
+    return 1 if outcome.failed else 0

@@ -55,6 +55,66 @@ def cells(
 
 
 StartHook = Callable[[Cell, int], Callable[[int], None] | None]
+CHECKPOINTS = "checkpoints"  # the folder inside ``out`` where unfinished runs keep their state
+
+
+def cell_id(cell: Cell) -> str:
+    """The cell's run id: a hash of its resolved config and seed (equal ids, equal runs)."""
+    return cell.run_id
+
+
+def run_cell(
+    cell: Cell,
+    out: Path,
+    *,
+    device: str = "cpu",
+    data_dir: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+    cache: dict[Any, Any] | None = None,
+) -> dict[str, Any]:
+    """Train one cell and return its result document (nothing written but its checkpoint,
+    kept under ``out/checkpoints`` unless ``checkpoint_every`` is None). A run that diverges
+    raises :class:`~continual.errors.Diverged` carrying its partial result, tagged."""
+    from continual import runner
+    from continual.checkpoint import Checkpointing, checkpoint_path
+    from continual.errors import Diverged
+
+    checkpoint = None
+    if checkpoint_every is not None:
+        path = checkpoint_path(Path(out) / CHECKPOINTS, cell_id(cell))
+        checkpoint = Checkpointing(path, checkpoint_every, resume)
+    try:
+        result = runner.run(
+            cell.scenario,
+            cell.strategy,
+            cell.seed,
+            device=device,
+            data_dir=data_dir,
+            progress=progress,
+            cache=cache,
+            checkpoint=checkpoint,
+        )
+    except Diverged as error:
+        if cell.tags and error.result is not None:
+            error.result["tags"] = dict(cell.tags)
+        raise
+    if cell.tags:
+        result["tags"] = dict(cell.tags)
+    return result
+
+
+def finish(cell: Cell, result: dict[str, Any], out: Path) -> Path:
+    """Write the cell's result file atomically, then drop its checkpoint; return the path."""
+    from continual.checkpoint import checkpoint_path, remove
+    from continual.results import result_path, write_json_atomic
+
+    path = write_json_atomic(
+        result_path(out, cell.scenario.name, cell.strategy.name, cell.seed, cell.run_id), result
+    )
+    remove(checkpoint_path(Path(out) / CHECKPOINTS, result["run_id"]))
+    return path
 
 
 def prepare(
@@ -128,6 +188,8 @@ def execute(
     quiet: bool = False,
     force: bool = False,
     cache: dict[Any, Any] | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
 ) -> list[dict[str, Any]]:
     """Train every cell of ``plan`` in order and write its result into ``out``; return the result
     documents. ``steps`` are :func:`prepare`'s counts; ``on_start(cell, steps)`` may return a
@@ -137,10 +199,10 @@ def execute(
     A cell whose complete result is already in ``out`` (same run id) is not trained again: its
     file is read and returned, unless ``force``. A cell that diverges is written as a partial
     result (``"status": "diverged"``), reported on stderr, and the remaining cells still run;
-    check each document's ``status``."""
-    from continual import runner
+    check each document's ``status``. With ``checkpoint_every`` (0: at experience boundaries
+    only) each run keeps a checkpoint until its result is written; ``resume`` continues from one."""
     from continual.errors import Diverged
-    from continual.results import finished, prepare_out, result_path, write_json_atomic
+    from continual.results import finished, prepare_out, result_path
 
     prepare_out(out)
     cache = {} if cache is None else cache
@@ -162,13 +224,14 @@ def execute(
         else:
             progress = on_start(cell, count) if on_start is not None else None
             try:
-                result = runner.run(
-                    cell.scenario,
-                    cell.strategy,
-                    cell.seed,
+                result = run_cell(
+                    cell,
+                    out,
                     device=device,
                     data_dir=data_dir,
                     progress=progress,
+                    checkpoint_every=checkpoint_every,
+                    resume=resume,
                     cache=cache,
                 )
             except Diverged as error:
@@ -176,9 +239,7 @@ def execute(
                     raise
                 print(f"error: {error}", file=sys.stderr)
                 result = error.result
-            if cell.tags:
-                result["tags"] = dict(cell.tags)
-            write_json_atomic(path, result)
+            finish(cell, result, out)
             if quiet:
                 print(f"wrote {path}", file=sys.stderr)
         results.append(result)

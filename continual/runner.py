@@ -16,6 +16,8 @@ import numpy as np
 import torch
 
 from continual import __version__, registry
+from continual import checkpoint as checkpoints
+from continual.checkpoint import Checkpointing, Position
 from continual.errors import Diverged
 from continual.evaluation import metrics
 from continual.evaluation.cost import memory_peaks, reset_memory_peak, run_cost
@@ -110,6 +112,7 @@ def run(
     progress: Progress | None = None,
     data_dir: str | None = None,
     cache: dict[Any, Any] | None = None,
+    checkpoint: Checkpointing | None = None,
 ) -> dict[str, Any]:
     """Train ``strategy_spec`` on ``scenario`` with ``seed``; return the result document.
 
@@ -119,7 +122,9 @@ def run(
     stops appearing. A ``cache`` shared by the runs of one command keeps the stream per
     (scenario, seed) and the untrained reference evaluation per (scenario, seed, learner);
     results are the same with or without it. The cost is probed once, at the end of the run
-    (:func:`continual.evaluation.cost.run_cost`).
+    (:func:`continual.evaluation.cost.run_cost`). With ``checkpoint``, the run's state is saved
+    at every experience boundary (and every ``checkpoint.every`` steps), and with
+    ``checkpoint.resume`` a run killed earlier continues from its checkpoint to the same result.
     """
     started = time.perf_counter()
     reset_memory_peak(device)
@@ -146,14 +151,40 @@ def run(
     samples = strategy_spec.training.anytime_samples
     anytime = evaluator.stratified(samples, seed) if samples else None
     recorder = Recorder(evaluator, learner, every, row_steps, progress, anytime)
+    config = {"scenario": scenario_to_dict(scenario), "strategy": strategy_spec.to_dict()}
+    identity = run_id(config, seed)
 
-    recorder.start()
+    resuming = checkpoint is not None and checkpoint.resume
+    state = checkpoints.load(checkpoint.path, identity) if resuming else None
+    position, elapsed = Position(), 0.0
+    if state is None:
+        recorder.start()
+    else:
+        position, elapsed = checkpoints.restore(state, strategy, recorder)
+        if progress is not None:
+            progress(strategy.step)
+
+    def save(at: Position) -> None:
+        if checkpoint is not None:
+            spent = elapsed + time.perf_counter() - started
+            checkpoints.save(
+                checkpoint.path, checkpoints.capture(identity, at, strategy, recorder, spent)
+            )
+
     diverged = None
     try:
-        for experience in plan:
-            strategy.train_experience(experience, recorder.on_step)
+        for number in range(position.experience, len(plan)):
+
+            def on_step(step: int, number: int = number) -> None:
+                recorder.on_step(step)
+                if checkpoint is not None and checkpoint.every and step % checkpoint.every == 0:
+                    save(Position(number, started=True))
+
+            resume = number == position.experience and position.started
+            strategy.train_experience(plan[number], on_step, resume=resume)
             if not row_steps:
                 recorder.end_experience(strategy.step)
+            save(Position(number + 1))
     except Diverged as error:  # keep what was measured; the caller writes it as partial
         diverged = error
 
@@ -182,11 +213,10 @@ def run(
     attacks, attacked = strategy_spec.evaluation.robustness, time.perf_counter()
     robust = robustness(evaluator, learner, attacks.noise, attacks.fgsm)
     timings["robustness"] = time.perf_counter() - attacked
-    timings["total"] = time.perf_counter() - started
-    config = {"scenario": scenario_to_dict(scenario), "strategy": strategy_spec.to_dict()}
+    timings["total"] = elapsed + time.perf_counter() - started
     document = {
         "schema_version": SCHEMA_VERSION,
-        "run_id": run_id(config, seed),
+        "run_id": identity,
         "status": "complete" if diverged is None else "diverged",
         **config,
         "seed": seed,

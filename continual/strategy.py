@@ -7,12 +7,13 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from continual.components.base import Batch, Component
-from continual.errors import Diverged, require
+from continual.errors import ContinualError, Diverged, require
 from continual.learners.base import Learner
 from continual.scenarios.experience import Experience
 
@@ -27,6 +28,12 @@ class Strategy:
     ``steps`` is given (van de Ven et al. count iterations). Batches are index slices of the
     experience's tensors, shuffled by a generator seeded with ``seed`` (or in stored order with
     ``shuffle = False``, as task-free streams need).
+
+    The batch plan of an experience is data: the generator's state when the experience started
+    and the number of batches taken since (``batch``). Every epoch order is drawn from that state,
+    so :meth:`state_dict` at any step and ``train_experience(..., resume=True)`` after
+    :meth:`load_state_dict` continue with exactly the batches and random draws an uninterrupted
+    run takes.
     """
 
     def __init__(
@@ -49,25 +56,37 @@ class Strategy:
         self.components = list(components)
         self.epochs, self.batch_size, self.steps, self.shuffle = epochs, batch_size, steps, shuffle
         self.generator = torch.Generator().manual_seed(seed)
+        self.experience_rng = self.generator.get_state()  # the generator as the experience began
+        self.batch = 0  # batches taken in the current experience
         self.step = 0
         self.samples_seen = 0
         self.timings: dict[str, float] = defaultdict(float)
         self.first_nonfinite: Tensor | None = None  # step of the first NaN/inf statistic, or -1
 
-    def train_experience(self, experience: Experience, on_step: StepCallback | None = None) -> None:
-        """The training loop: hooks before, batches through the update seam, hooks after."""
+    def train_experience(
+        self, experience: Experience, on_step: StepCallback | None = None, *, resume: bool = False
+    ) -> None:
+        """The training loop: hooks before, batches through the update seam, hooks after.
+
+        ``resume`` continues an experience interrupted after ``batch`` batches (state restored by
+        :meth:`load_state_dict`): the before-hooks already ran, the epoch orders are drawn again
+        from the experience's starting generator state and the batches already taken skipped."""
         learner = self.learner
         self._register_tasks(experience)
-        for component in self.components:
-            self._timed(
-                f"before_experience:{component.name}",
-                component.before_experience,
-                learner,
-                experience,
-            )
+        if resume:
+            self.generator.set_state(self.experience_rng)
+        else:
+            self.experience_rng, self.batch = self.generator.get_state(), 0
+            for component in self.components:
+                self._timed(
+                    f"before_experience:{component.name}",
+                    component.before_experience,
+                    learner,
+                    experience,
+                )
         device = experience.y_train.device
         start = time.perf_counter()
-        for index in self._batches(experience.train_size):
+        for index in self._batches(experience.train_size, skip=self.batch):
             batch = Batch(*experience.batch(index.to(device)))
             for component in self.components:
                 batch = component.transform_batch(learner, batch)
@@ -78,6 +97,7 @@ class Strategy:
                 component.after_batch(learner, batch)
             self.step += 1
             self._watch(stats, experience)
+            self.batch += 1
             self.samples_seen += len(batch.y)
             if on_step is not None:
                 self.timings["train"] += time.perf_counter() - start
@@ -134,8 +154,9 @@ class Strategy:
         for component in self.components:
             component.adjust_update(learner, batch)
 
-    def _batches(self, size: int) -> Iterator[Tensor]:
-        """Shuffled index batches: ``epochs`` passes, or ``steps`` batches over as many passes."""
+    def _batches(self, size: int, skip: int = 0) -> Iterator[Tensor]:
+        """Shuffled index batches: ``epochs`` passes, or ``steps`` batches over as many passes;
+        the first ``skip`` are drawn (so the generator advances the same) but not yielded."""
         total = self.steps_per_experience(size)
         produced = 0
         while produced < total:
@@ -148,11 +169,42 @@ class Strategy:
                 if produced == total:
                     return
                 produced += 1
-                yield index
+                if produced > skip:
+                    yield index
 
     def steps_per_experience(self, size: int) -> int:
         """How many batches :meth:`train_experience` takes on an experience of ``size`` samples."""
         return self.steps if self.steps is not None else self.epochs * -(-size // self.batch_size)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Learner (with its optimiser), components, generator, batch plan position and
+        counters: tensors and plain data only."""
+        return {
+            "learner": self.learner.state_dict(),
+            "components": [c.state_dict() for c in self.components],
+            "generator": self.generator.get_state(),
+            "experience_rng": self.experience_rng,
+            "batch": self.batch,
+            "step": self.step,
+            "samples_seen": self.samples_seen,
+            "timings": dict(self.timings),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (into a strategy built from the same spec)."""
+        if len(state["components"]) != len(self.components):
+            raise ContinualError(
+                f"checkpoint has {len(state['components'])} components, the strategy "
+                f"{len(self.components)}: it belongs to another strategy"
+            )
+        self.learner.load_state_dict(state["learner"])
+        for component, component_state in zip(self.components, state["components"]):
+            component.load_state_dict(component_state)
+        self.generator.set_state(state["generator"])
+        self.experience_rng = state["experience_rng"]
+        self.batch, self.step = state["batch"], state["step"]
+        self.samples_seen = state["samples_seen"]
+        self.timings = defaultdict(float, state["timings"])
 
     def _register_tasks(self, experience: Experience) -> None:
         if experience.train_task is not None:

@@ -162,7 +162,9 @@ class EWC(Component):
         self.anchor.consolidate(learner, fisher, self.gamma)
 
     def state_dict(self) -> dict[str, Any]:
-        return self.anchor.state_dict()
+        return {**self.anchor.state_dict(), "rng": self.generator.get_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.anchor.load_state_dict(state)
+        if "rng" in state:
+            self.generator.set_state(state["rng"])

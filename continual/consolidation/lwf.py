@@ -32,6 +32,7 @@ class LwF(Component):
         self.teacher: Learner | None = None
         self.old_classes: list[int] = []
         self.seen: set[int] = set()
+        self._teacher_state: dict[str, Any] | None = None
 
     def check(self, learner: Learner) -> None:
         if not isinstance(learner, Backprop):
@@ -42,9 +43,14 @@ class LwF(Component):
 
     def before_experience(self, learner: Learner, experience: Experience) -> None:
         self.old_classes = sorted(self.seen)
+        self._teacher_state = None
         self.teacher = copy.deepcopy(learner).eval() if self.old_classes else None
 
     def adjust_update(self, learner: Learner, batch: Batch) -> None:
+        if self._teacher_state is not None:  # restored from a checkpoint: same network, old weights
+            self.teacher = copy.deepcopy(learner).eval()
+            self.teacher.load_state_dict(self._teacher_state)
+            self._teacher_state = None
         if self.teacher is None:
             return
         with torch.no_grad():
@@ -62,7 +68,11 @@ class LwF(Component):
         self.seen.update(experience.classes)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"seen": sorted(self.seen)}
+        teacher = None if self.teacher is None else self.teacher.state_dict()
+        return {"seen": sorted(self.seen), "old_classes": self.old_classes, "teacher": teacher}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.seen = set(state["seen"])
+        self.old_classes = list(state.get("old_classes", []))
+        self.teacher = None
+        self._teacher_state = state.get("teacher")  # rebuilt from the learner at the next batch

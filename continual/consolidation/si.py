@@ -67,7 +67,11 @@ class SynapticIntelligence(Component):
         self.anchor.consolidate(learner, importance)
 
     def state_dict(self) -> dict[str, Any]:
-        return self.anchor.state_dict()
+        # the running path integral and the experience's start weights, so a run resumed in the
+        # middle of an experience ends with the same importance
+        return {**self.anchor.state_dict(), "path": dict(self.path), "start": dict(self.start)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.anchor.load_state_dict(state)
+        self.path = dict(state.get("path", {}))
+        self.start = dict(state.get("start", {}))

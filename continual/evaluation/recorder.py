@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from continual.evaluation.evaluator import Evaluator
@@ -50,6 +51,28 @@ class Recorder:
             "experience_end_steps": list(self.end_steps),
             "anytime_test_samples": self.anytime.sizes.long().tolist(),
         }
+
+    def state_dict(self) -> dict[str, Any]:
+        """The rows, curves and evaluation time so far (plain data, for checkpoints)."""
+        return {
+            "matrix": [list(row) for row in self.matrix],
+            "steps": list(self.steps),
+            "points": [point.cpu().tolist() for point in self.points],
+            "end_steps": list(self.end_steps),
+            "seconds": self.seconds,
+            "predictions": self.predictions,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        device = self.evaluator.y.device
+        self.matrix = [list(row) for row in state["matrix"]]
+        self.steps = list(state["steps"])
+        self.points = [
+            torch.tensor(point, dtype=torch.float64, device=device) for point in state["points"]
+        ]
+        self.end_steps = list(state["end_steps"])
+        self.seconds = float(state["seconds"])
+        self.predictions = int(state["predictions"])
 
     def _evaluate(self, evaluator: Evaluator) -> Tensor:
         start = time.perf_counter()

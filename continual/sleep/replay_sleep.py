@@ -44,6 +44,21 @@ class ClassStatistics:
             self.square[cls] = (self.square.get(cls, 0) * old + members.square().sum(0)) / total
             self.count[cls] = total
 
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "count": dict(self.count),
+            "mean": dict(self.mean),
+            "square": dict(self.square),
+            "low": self.low,
+            "high": self.high,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.count = {int(k): int(v) for k, v in state["count"].items()}
+        self.mean = {int(k): v for k, v in state["mean"].items()}
+        self.square = {int(k): v for k, v in state["square"].items()}
+        self.low, self.high = state["low"], state["high"]
+
     def sample(
         self, n: int, generator: torch.Generator, shape: tuple[int, ...]
     ) -> tuple[Tensor, Tensor]:
@@ -114,3 +129,20 @@ class ReplaySleep(Component):
 
     def summary(self) -> dict[str, Any]:
         return {"steps": self.total_steps, "source": self.source}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "rng": self.generator.get_state(),
+            "statistics": self.statistics.state_dict(),
+            "buffer": None if self.buffer is None else self.buffer.state_dict(),
+            "shape": list(self.shape),
+            "total_steps": self.total_steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.generator.set_state(state["rng"])
+        self.statistics.load_state_dict(state["statistics"])
+        if self.buffer is not None and state["buffer"] is not None:
+            self.buffer.load_state_dict(state["buffer"])
+        self.shape = tuple(state["shape"])
+        self.total_steps = state["total_steps"]

@@ -416,7 +416,10 @@ class SpikingSleep(Component):
             "experiences": self.experiences,
             "rng": self.generator.get_state(),
             "seen_inputs": list(self.seen_inputs),
-            "calibrated_input_scale": self.scales[0] if self.scales else None,
+            "batches": self.batches,
+            "totals": dict(self.totals),
+            "layer_spikes": list(self.layer_spikes),
+            "scales": list(self.scales),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -433,6 +436,8 @@ class SpikingSleep(Component):
         )
         self.experiences = state["experiences"]
         self.seen_inputs = list(state.get("seen_inputs", []))
-        scale = state.get("calibrated_input_scale")
-        self.scales = [] if scale is None else [scale]
         self.generator.set_state(state["rng"])
+        self.batches = state.get("batches", 0)
+        self.totals = dict(state.get("totals", self.totals))
+        self.layer_spikes = list(state.get("layer_spikes", []))
+        self.scales = list(state.get("scales", []))

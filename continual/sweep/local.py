@@ -1,0 +1,53 @@
+"""The default backend: a pool of worker processes on this machine, each pinned to its share of
+the CPU threads (``torch.set_num_threads``), so N workers do not fight over the cores."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+from continual.execution import Cell
+from continual.sweep.job import Job, run_job
+
+Outcome = dict[str, Any] | BaseException
+
+
+def available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class LocalPool:
+    """Run cells on ``workers`` processes; each gets ``threads`` torch threads (by default an equal
+    share of this machine's CPUs)."""
+
+    def __init__(self, workers: int = 1, threads: int | None = None):
+        self.workers = workers
+        self.threads = threads or max(1, available_cpus() // workers)
+
+    def run(self, cells: Sequence[Cell], job: Job) -> Iterator[tuple[int, Outcome]]:
+        """Yield (index in ``cells``, result or exception) as cells finish, in any order."""
+        # forkserver: workers start from a clean process (no torch threads inherited by fork)
+        method = (
+            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        )
+        context = multiprocessing.get_context(method)
+        job = Job(job.out, job.device, job.data_dir, job.checkpoint_every, self.threads)
+        pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        futures: dict[Future, int] = {}
+        try:
+            for i, cell in enumerate(cells):
+                futures[pool.submit(run_job, job, cell)] = i
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = futures.pop(future)
+                    error = future.exception()
+                    yield index, error if error is not None else future.result()
+        finally:  # interrupted: queued cells never start (running ones keep their checkpoints)
+            pool.shutdown(wait=not futures, cancel_futures=True)

@@ -1,0 +1,124 @@
+"""The sweep driver on the local process pool: every cell once, finished cells skipped, failed
+ones retried a bounded number of times, and a SIGKILLed sweep rerun loses and repeats no cell."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from continual import runner
+from continual.errors import ContinualError
+from continual.sweep.driver import run_sweep
+from continual.sweep.grid import load_grid
+from continual.sweep.job import Job, run_job
+from continual.sweep.local import LocalPool
+from tests.sweep.helpers import tiny_grid
+
+
+def _stamps(out: Path) -> dict[str, tuple[str, int]]:
+    """Result file name -> (run id, mtime in ns)."""
+    return {
+        p.name: (json.loads(p.read_text())["run_id"], p.stat().st_mtime_ns)
+        for p in out.glob("*.json")
+    }
+
+
+def test_local_pool_runs_each_cell_once_and_a_rerun_skips_them(tmp_path):
+    plan = load_grid(tiny_grid(tmp_path, seeds="[0]")).cells()  # 4 cells
+    out = tmp_path / "out"
+    outcome = run_sweep(plan, LocalPool(workers=2), Job(out))
+    assert (outcome.ran, outcome.skipped, outcome.failed) == (4, 0, [])
+    stamps = _stamps(out)
+    assert len(stamps) == 4 and len({run_id for run_id, _ in stamps.values()}) == 4
+    # a worker computes exactly what a run in this process computes
+    cell = plan[1]
+    direct = runner.run(cell.scenario, cell.strategy, cell.seed)
+    swept = next(r for r in outcome.results if r["run_id"] == direct["run_id"])
+    assert swept["accuracy_matrix"] == direct["accuracy_matrix"]
+    assert swept["tags"] == {"parameters": {"learner.lr": 0.01}}
+    assert swept["accuracy_matrix"][1][0] > 0.6  # it learned experience 0: chance is 1/6
+
+    again = run_sweep(plan, LocalPool(workers=2), Job(out))
+    assert (again.ran, again.skipped) == (0, 4)
+    assert _stamps(out) == stamps  # nothing rewritten
+    assert [r["run_id"] for r in again.results] == [r["run_id"] for r in outcome.results]
+
+
+class Flaky:
+    """Runs cells in this process; the listed cells fail their first ``failures`` attempts."""
+
+    def __init__(self, failing: set[str], failures: int, error: type[Exception] = RuntimeError):
+        self.failing, self.failures, self.error = failing, failures, error
+        self.attempts: dict[str, int] = {}
+
+    def run(self, cells, job):
+        for index, cell in enumerate(cells):
+            name = cell.strategy.name
+            self.attempts[name] = self.attempts.get(name, 0) + 1
+            if name in self.failing and self.attempts[name] <= self.failures:
+                yield index, self.error(f"worker lost ({name})")
+            else:
+                yield index, run_job(job, cell)
+
+
+@pytest.fixture
+def two_cells(tmp_path):
+    return load_grid(tiny_grid(tmp_path, parameters="", seeds="[0]")).cells()
+
+
+def test_a_failed_cell_is_retried_until_it_succeeds(two_cells, tmp_path, monkeypatch):
+    monkeypatch.setattr("continual.sweep.driver.time.sleep", lambda s: None)
+    backend = Flaky({"mlp"}, failures=2)
+    outcome = run_sweep(two_cells, backend, Job(tmp_path / "out"), retries=2)
+    assert (outcome.ran, outcome.failed) == (2, [])
+    assert backend.attempts == {"mlp": 3, "mlp-ewc": 1}
+
+
+def test_retries_are_bounded(two_cells, tmp_path, monkeypatch):
+    monkeypatch.setattr("continual.sweep.driver.time.sleep", lambda s: None)
+    backend = Flaky({"mlp"}, failures=5)
+    outcome = run_sweep(two_cells, backend, Job(tmp_path / "out"), retries=1)
+    assert outcome.ran == 1 and backend.attempts["mlp"] == 2
+    [(cell, error)] = outcome.failed
+    assert cell.strategy.name == "mlp" and "worker lost" in str(error)
+    assert len(list((tmp_path / "out").glob("*.json"))) == 1
+
+
+def test_a_clear_error_is_not_retried(two_cells, tmp_path):
+    backend = Flaky({"mlp"}, failures=5, error=ContinualError)
+    outcome = run_sweep(two_cells, backend, Job(tmp_path / "out"), retries=3)
+    assert backend.attempts["mlp"] == 1 and len(outcome.failed) == 1
+
+
+def test_sigkilled_sweep_rerun_loses_and_repeats_no_cell(tmp_path, cli):
+    grid = tiny_grid(tmp_path, '"learner.lr" = [0.001, 0.003, 0.01]', "[0]")  # 6 cells
+    out = tmp_path / "out"
+    environment = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    command = [sys.executable, "-m", "continual", "sweep", str(grid), "--out", str(out)]
+    sweep = subprocess.Popen(
+        command, env=environment, start_new_session=True, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*.json"))) < 2:
+        assert sweep.poll() is None, "the sweep ended before it could be killed"
+        assert time.monotonic() < deadline, "no result within 120 s"
+        time.sleep(0.05)
+    os.killpg(sweep.pid, signal.SIGKILL)  # the driver and its workers
+    sweep.wait()
+    before = _stamps(out)
+    assert 2 <= len(before) < 6
+
+    code, _, err = cli("sweep", str(grid), "--out", str(out))
+    assert code == 0, err
+    after = _stamps(out)
+    assert len(after) == 6 and len({run_id for run_id, _ in after.values()}) == 6
+    assert {name: after[name] for name in before} == before  # finished cells not repeated
+    assert f"ran {6 - len(before)}, skipped {len(before)} finished, failed 0" in err
+    assert not list(out.glob(".*.tmp"))
