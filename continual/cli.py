@@ -1,4 +1,4 @@
-"""The command line: ``continual list`` and ``continual run``.
+"""The command line: ``continual list``, ``continual run`` and ``continual ablate``.
 
 Only what a command needs is imported (torch is not needed to list presets), and every
 :class:`ContinualError` ends in one clear message and exit status 2, never a traceback.
@@ -72,7 +72,39 @@ def _parser() -> argparse.ArgumentParser:
         help="change the number of experiences (1 = ordinary i.i.d. training)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _ablate_parser(commands)
     return parser
+
+
+def _ablate_parser(commands: argparse._SubParsersAction) -> None:
+    ablate = commands.add_parser(
+        "ablate",
+        help="run a strategy's ablation ladder on the same seeds, with paired differences",
+        description="Expand STRATEGY into rungs (the learner alone; + its batch-local option; "
+        "+ each component alone; the full strategy; the untrained-feature control where the "
+        "learner has one), run every rung on the same seeds and report each rung's paired "
+        "per-seed difference from the rung below it (paired t, 95 %% CI).",
+    )
+    ablate.add_argument("strategy", metavar="STRATEGY", help="preset, TOML path or composition")
+    ablate.add_argument(
+        "--scenario",
+        default=DEFAULT_SCENARIO,
+        help=f"preset name or path to a TOML spec (default: {DEFAULT_SCENARIO})",
+    )
+    seeds = ablate.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=int, metavar="N", help="seeds 0..N-1 (default: 5)")
+    seeds.add_argument(
+        "--seed", action="append", type=int, metavar="N", help="one seed; repeat for several"
+    )
+    ablate.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="folder for the run files and the ladder summary (default: results)",
+    )
+    ablate.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    ablate.add_argument("--data-dir", metavar="DIR", help="where standard datasets' files are")
+    ablate.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from continual.commands import run_command
 
             return run_command(args)
+        if args.command == "ablate":
+            from continual.commands import ablate_command
+
+            return ablate_command(args)
         parser.print_help()
         return 0
     except ContinualError as error:

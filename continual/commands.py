@@ -1,15 +1,18 @@
-"""What ``continual list`` and ``continual run`` do (the CLI parses, this module acts)."""
+"""What ``continual list``, ``run`` and ``ablate`` do (the CLI parses, this module acts)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.table import Table
 
-from continual import registry, specs
+from continual import execution, registry, specs
 from continual.errors import ContinualError
+from continual.execution import DoneHook, StartHook
 
 # What a bare `continual run` compares: the baselines, the references and one no-sample
 # combination per learner family, ~30 s on 2 CPU cores (every preset: `continual list`).
@@ -72,37 +75,29 @@ def list_command(data_dir: str | None = None) -> int:
     return 0
 
 
-def run_command(args: argparse.Namespace) -> int:
+def _check_device(device: str) -> None:
     import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ContinualError("--device cuda: no CUDA device is available here; use --device cpu")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ContinualError(f"--device {device}: expected cpu or cuda")
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[tuple[StartHook, DoneHook]]:
+    """A progress bar per cell on stderr; yields the ``on_start`` and ``on_done`` hooks of
+    :func:`execution.execute`."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from continual import execution
-    from continual.report.terminal import comparison_table
-
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ContinualError("--device cuda: no CUDA device is available here; use --device cpu")
-    if args.device != "cpu" and not args.device.startswith("cuda"):
-        raise ContinualError(f"--device {args.device}: expected cpu or cuda")
-    seeds = args.seed or [0]
-    scenario = specs.with_overrides(
-        specs.load_scenario(args.scenario), args.dataset, args.experiences
-    )
-    available = specs.presets("strategies")
-    strategy_refs = args.strategy or [n for n in DEFAULT_STRATEGIES if n in available]
-    if not strategy_refs:
-        raise ContinualError("no strategy given and no strategy presets found")
-    strategies = [specs.load_strategy(ref) for ref in strategy_refs]
-    plan = execution.cells(scenario, strategies, seeds)
-    steps = execution.prepare(plan, args.data_dir)  # build everything before training anything
-
-    console = Console(stderr=True)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, disable=args.quiet, transient=False) as progress:
+    console = Console(stderr=True)
+    with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
 
         def start(cell: execution.Cell, total: int):
             task = progress.add_task(f"{cell.strategy.name} (seed {cell.seed})", total=total)
@@ -114,7 +109,25 @@ def run_command(args: argparse.Namespace) -> int:
             progress.update(task, completed=total)
 
         bars: dict[int, tuple] = {}
+        yield start, done
 
+
+def run_command(args: argparse.Namespace) -> int:
+    from continual.report.terminal import comparison_table
+
+    _check_device(args.device)
+    seeds = args.seed or [0]
+    scenario = specs.with_overrides(
+        specs.load_scenario(args.scenario), args.dataset, args.experiences
+    )
+    available = specs.presets("strategies")
+    strategy_refs = args.strategy or [n for n in DEFAULT_STRATEGIES if n in available]
+    if not strategy_refs:
+        raise ContinualError("no strategy given and no strategy presets found")
+    strategies = [specs.load_strategy(ref) for ref in strategy_refs]
+    plan = execution.cells(scenario, strategies, seeds)
+    steps = execution.prepare(plan, args.data_dir)  # build everything before training anything
+    with _progress(args.quiet) as (start, done):
         results = execution.execute(
             plan,
             args.out,
@@ -128,4 +141,31 @@ def run_command(args: argparse.Namespace) -> int:
     stream_name = results[0]["stream"]["name"] if results else scenario.name
     Console().print(comparison_table(results, title=f"{scenario.name}: {stream_name}"))
     print(f"results: {args.out}/", file=sys.stderr)
+    return 0
+
+
+def ablate_command(args: argparse.Namespace) -> int:
+    from continual import ablation
+    from continual.report.ladder import ladder_table
+
+    _check_device(args.device)
+    if args.seeds is not None and args.seeds < 1:
+        raise ContinualError(f"--seeds {args.seeds}: needs at least 1 (2 or more for a CI)")
+    seeds = args.seed or list(range(args.seeds if args.seeds is not None else 5))
+    scenario = specs.load_scenario(args.scenario)
+    strategy = specs.load_strategy(args.strategy)
+    with _progress(args.quiet) as (start, done):
+        summary = ablation.ablate(
+            scenario,
+            strategy,
+            seeds,
+            args.out,
+            device=args.device,
+            data_dir=args.data_dir,
+            on_start=start,
+            on_done=done,
+            quiet=args.quiet,
+        )
+    Console(width=80).print(ladder_table(summary))
+    print(f"results: {args.out}/  ladder summary: {summary['path']}", file=sys.stderr)
     return 0

@@ -33,6 +33,7 @@ def cells(
 
 
 StartHook = Callable[[Cell, int], Callable[[int], None] | None]
+DoneHook = Callable[[Cell, dict[str, Any], Path], None]
 
 
 def prepare(plan: Sequence[Cell], data_dir: str | None = None) -> list[int]:
@@ -67,7 +68,7 @@ def execute(
     data_dir: str | None = None,
     steps: Sequence[int] | None = None,
     on_start: StartHook | None = None,
-    on_done: Callable[[Cell, dict[str, Any], Path], None] | None = None,
+    on_done: DoneHook | None = None,
     quiet: bool = False,
 ) -> list[dict[str, Any]]:
     """Train every cell of ``plan`` in order and write its result into ``out``; return the result
