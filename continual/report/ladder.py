@@ -52,6 +52,7 @@ def ladder_table(summary: dict[str, Any]) -> Table:
         caption=f"acc: final average accuracy %. Δ: rung − baseline per seed, mean "
         f"[{summary['confidence']:.0%} paired-t CI], points; * CI excludes 0. "
         "Every metric: the summary JSON.",
+        caption_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
