@@ -44,3 +44,19 @@ def test_ewc_after_experience_leaves_the_learner_in_the_mode_it_found():
     learner.eval()
     ewc.after_experience(learner, stream[0])
     assert not learner.training
+
+
+def test_task_incremental_fisher_uses_the_task_restricted_output():
+    """With task ids, p(y|x) is the softmax over the task's own classes (a multi-headed output),
+    so the output weights of the other task's classes carry no Fisher information."""
+    torch.manual_seed(0)
+    learner = Backprop(5, 4, hidden=(6,))
+    learner.add_task(0, [0, 1])
+    learner.add_task(1, [2, 3])
+    x = torch.rand(30, 5)
+    task = torch.zeros(30, dtype=torch.long)
+    fisher = fisher_diagonal(learner, x, task, 30, torch.Generator().manual_seed(0))
+    assert fisher["net.2.weight"][2:].abs().max() == 0 and fisher["net.2.bias"][2:].max() == 0
+    assert fisher["net.2.bias"][:2].min() > 0
+    unrestricted = fisher_diagonal(learner, x, None, 30, torch.Generator().manual_seed(0))
+    assert unrestricted["net.2.bias"][2:].min() > 0  # without task ids: every class
