@@ -83,7 +83,7 @@ def _ablate_parser(commands: argparse._SubParsersAction) -> None:
         description="Expand STRATEGY into rungs (the learner alone; + its batch-local option; "
         "+ each component alone; the full strategy; the untrained-feature control where the "
         "learner has one), run every rung on the same seeds and report each rung's paired "
-        "per-seed difference from the rung below it (paired t, 95 %% CI).",
+        "per-seed difference from the rung below it (paired t, 95 % CI).",
     )
     ablate.add_argument("strategy", metavar="STRATEGY", help="preset, TOML path or composition")
     ablate.add_argument(

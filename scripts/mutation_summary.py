@@ -3,12 +3,21 @@ Markdown table, and the surviving mutants' names (``mutmut show NAME`` prints ea
 
     mutmut run "continual.evaluation.metrics*"      # see docs/mutation-testing.md
     python scripts/mutation_summary.py [--mutants mutants] [--survivors]
+    python scripts/mutation_summary.py --recheck tests/replay/test_mutants_replay.py ...
+
+``--recheck TESTS`` runs every survivor of the last mutmut run again, against ``TESTS`` only (tests
+written after that run; copied into ``mutants/tests`` first), the way mutmut runs a mutant
+(``MUTANT_UNDER_TEST`` set, the tests run from the mutated copy), and says which they kill.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -51,12 +60,34 @@ def table(modules: dict[str, dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def recheck(root: Path, modules: dict[str, dict[str, str]], tests: list[str]) -> Counter:
+    """Run each survivor against ``tests`` in the mutated copy; count kills."""
+    for test in tests:
+        shutil.copy(test, root / test)
+    outcome: Counter = Counter()
+    for statuses in modules.values():
+        for name, status in statuses.items():
+            if status not in ("survived", "no tests"):
+                continue
+            env = {**os.environ, "MUTANT_UNDER_TEST": name}
+            command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+            done = subprocess.run(command, cwd=root, env=env, capture_output=True)
+            verdict = "killed" if done.returncode == 1 else "survived"
+            outcome[verdict] += 1
+            print(f"{verdict}: {name}", flush=True)
+    return outcome
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mutants", type=Path, default=Path("mutants"))
     parser.add_argument("--survivors", action="store_true", help="list surviving mutants")
+    parser.add_argument("--recheck", nargs="+", metavar="TEST", help="rerun survivors on TESTS")
     args = parser.parse_args(argv)
     modules = collect(args.mutants)
+    if args.recheck:
+        print(dict(recheck(args.mutants, modules, args.recheck)))
+        return 0
     print(table(modules))
     if args.survivors:
         for statuses in modules.values():
