@@ -11,18 +11,15 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import platform
 import sys
 import time
 from pathlib import Path
 
-import torch
-
 from continual import ablation
 from continual.cli import main as continual
 from continual.report.ladder import ladder_markdown
+from continual.results import result_path
 
 STRATEGIES = (
     "hebbian+consolidation+sleep",
@@ -43,13 +40,16 @@ def run(strategy: str, seeds: int, out: Path) -> float:
     return time.perf_counter() - started
 
 
-def section(strategy: str, out: Path, seconds: float | None) -> str:
+def section(strategy: str, out: Path) -> str:
     path = ablation.summary_path(out, SCENARIO, strategy)
     if not path.is_file():
-        return f"## {strategy}\n\nNot run yet: `continual ablate {strategy} --seeds N`.\n"
+        return (
+            f"## {strategy}\n\nNot run yet: "
+            f"`python scripts/ablation_ladders.py --strategy {strategy} --seeds 10`.\n"
+        )
     summary = json.loads(path.read_text(encoding="utf-8"))
     n = len(summary["seeds"])
-    took = f", {seconds / 60:.0f} min" if seconds else ""
+    took = machine(out, summary)
     command = f"continual ablate {strategy} --scenario {SCENARIO} --seeds {n} --out {out}"
     return (
         f"## {strategy}\n\n`{command}` ({n} seeds{took})\n\n"
@@ -57,6 +57,24 @@ def section(strategy: str, out: Path, seconds: float | None) -> str:
         + "\n"
         + distinguishable(summary)
         + "\n"
+    )
+
+
+def machine(out: Path, summary: dict) -> str:
+    """Where and how long the ladder ran, from its run files (sum of the runs' wall times)."""
+    paths = [
+        result_path(out, SCENARIO, rung["strategy"]["name"], seed)
+        for rung in summary["rungs"]
+        for seed in summary["seeds"]
+    ]
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in paths if p.is_file()]
+    if not runs:
+        return ""
+    env = runs[0]["environment"]
+    minutes = sum(r["timings"]["total"] for r in runs) / 60
+    return (
+        f"; {len(runs)} runs, {minutes:.0f} min in all; torch {env['torch']}, "
+        f"{env['threads']} thread(s), {env['platform']}"
     )
 
 
@@ -98,17 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strategy", action="append", help="only these (default: all four)")
     parser.add_argument("--render-only", action="store_true", help="no training")
     args = parser.parse_args(argv)
-    seconds: dict[str, float] = {}
     for strategy in args.strategy or STRATEGIES:
         if not args.render_only:
-            seconds[strategy] = run(strategy, args.seeds, args.out)
-            print(f"{strategy}: {seconds[strategy] / 60:.1f} min", file=sys.stderr)
-    machine = (
-        f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, {datetime.date.today().isoformat()}"
-    )
-    body = [section(s, args.out, seconds.get(s)) for s in STRATEGIES]
-    args.doc.write_text(HEADER + f"\nMachine: {machine}.\n\n" + "\n".join(body), encoding="utf-8")
+            seconds = run(strategy, args.seeds, args.out)
+            print(f"{strategy}: {seconds / 60:.1f} min", file=sys.stderr)
+    body = [section(s, args.out) for s in STRATEGIES]
+    args.doc.write_text(HEADER + "\n" + "\n".join(body), encoding="utf-8")
     print(f"wrote {args.doc}", file=sys.stderr)
     return 0
 
