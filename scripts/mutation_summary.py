@@ -13,6 +13,7 @@ written after that run; copied into ``mutants/tests`` first), the way mutmut run
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
@@ -60,22 +61,43 @@ def table(modules: dict[str, dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def recheck(root: Path, modules: dict[str, dict[str, str]], tests: list[str]) -> Counter:
-    """Run each survivor against ``tests`` in the mutated copy; count kills."""
+# One process runs every survivor (torch is imported once): the trampolines mutmut writes read
+# MUTANT_UNDER_TEST at each call, so setting it between pytest runs switches the mutant.
+LOOP = """
+import os, sys, pytest
+sys.path.insert(0, ".")
+names, tests = sys.argv[1].split(","), sys.argv[2:]
+for name in names:
+    os.environ["MUTANT_UNDER_TEST"] = name
+    code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", *tests])
+    print(("killed" if code == 1 else "survived") + ": " + name, flush=True)
+"""
+
+
+def recheck(root: Path, modules: dict[str, dict[str, str]], tests: list[str], only: str) -> Counter:
+    """Run each survivor whose name matches ``only`` against ``tests`` in the mutated copy."""
     for test in tests:
         shutil.copy(test, root / test)
-    outcome: Counter = Counter()
-    for statuses in modules.values():
-        for name, status in statuses.items():
-            if status not in ("survived", "no tests"):
-                continue
-            env = {**os.environ, "MUTANT_UNDER_TEST": name}
-            command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
-            done = subprocess.run(command, cwd=root, env=env, capture_output=True)
-            verdict = "killed" if done.returncode == 1 else "survived"
-            outcome[verdict] += 1
-            print(f"{verdict}: {name}", flush=True)
-    return outcome
+    names = [
+        name
+        for statuses in modules.values()
+        for name, status in statuses.items()
+        if status in ("survived", "no tests") and fnmatch.fnmatch(name, only)
+    ]
+    if not names:
+        return Counter()
+    done = subprocess.run(
+        [sys.executable, "-c", LOOP, ",".join(names), *tests],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    verdicts = [
+        line for line in done.stdout.splitlines() if line.startswith(("killed:", "survived:"))
+    ]
+    print("\n".join(verdicts))
+    return Counter(line.split(":")[0] for line in verdicts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,10 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mutants", type=Path, default=Path("mutants"))
     parser.add_argument("--survivors", action="store_true", help="list surviving mutants")
     parser.add_argument("--recheck", nargs="+", metavar="TEST", help="rerun survivors on TESTS")
+    parser.add_argument("--only", default="*", help="with --recheck: survivors matching this glob")
     args = parser.parse_args(argv)
     modules = collect(args.mutants)
     if args.recheck:
-        print(dict(recheck(args.mutants, modules, args.recheck)))
+        print(dict(recheck(args.mutants, modules, args.recheck, args.only)))
         return 0
     print(table(modules))
     if args.survivors:
