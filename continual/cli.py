@@ -1,4 +1,4 @@
-"""The command line: ``continual list``, ``run``, ``report``, ``compare`` and ``sweep``.
+"""The command line: ``continual list``, ``run``, ``ablate``, ``report``, ``compare``, ``sweep``.
 
 Only what a command needs is imported (torch is not needed to list presets), and every
 :class:`ContinualError` ends in one clear message and exit status 2, never a traceback.
@@ -106,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("folders", nargs="+", type=Path, metavar="RUN_DIR")
     compare.add_argument("--out", type=Path, help="also write a combined report there")
     _sweep_parser(commands)
+    _ablate_parser(commands)
     return parser
 
 
@@ -173,6 +174,37 @@ def _checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _ablate_parser(commands: argparse._SubParsersAction) -> None:
+    ablate = commands.add_parser(
+        "ablate",
+        help="run a strategy's ablation ladder on the same seeds, with paired differences",
+        description="Expand STRATEGY into rungs (the learner alone; + its batch-local option; "
+        "+ each component alone; the full strategy; the untrained-feature control where the "
+        "learner has one), run every rung on the same seeds and report each rung's paired "
+        "per-seed difference from the rung below it (paired t, 95 % CI).",
+    )
+    ablate.add_argument("strategy", metavar="STRATEGY", help="preset, TOML path or composition")
+    ablate.add_argument(
+        "--scenario",
+        default=DEFAULT_SCENARIO,
+        help=f"preset name or path to a TOML spec (default: {DEFAULT_SCENARIO})",
+    )
+    seeds = ablate.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", type=int, metavar="N", help="seeds 0..N-1 (default: 5)")
+    seeds.add_argument(
+        "--seed", action="append", type=int, metavar="N", help="one seed; repeat for several"
+    )
+    ablate.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="folder for the run files and the ladder summary (default: results)",
+    )
+    ablate.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    ablate.add_argument("--data-dir", metavar="DIR", help="where standard datasets' files are")
+    ablate.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = _parser()
@@ -193,6 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from continual.commands import sweep_command
 
             return sweep_command(args)
+        if args.command == "ablate":
+            from continual.commands import ablate_command
+
+            return ablate_command(args)
         parser.print_help()
         return 0
     except ContinualError as error:

@@ -1,15 +1,18 @@
-"""What ``continual list`` and ``continual run`` do (the CLI parses, this module acts)."""
+"""What the `continual` commands do (the CLI parses, this module acts)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.table import Table
 
-from continual import registry, specs
+from continual import execution, registry, specs
 from continual.errors import ContinualError
+from continual.execution import DoneHook, StartHook
 from continual.ranges import MAX_EXPERIENCES, MAX_SEED
 from continual.results import prepare_out
 
@@ -92,10 +95,40 @@ def _checkpoint_every(args: argparse.Namespace) -> int:
     return args.checkpoint_every
 
 
-def run_command(args: argparse.Namespace) -> int:
+@contextmanager
+def _progress(quiet: bool) -> Iterator[tuple[StartHook, DoneHook]]:
+    """A progress bar per cell on stderr (plain lines every tenth when stderr is a log file or a
+    pipe); yields the ``on_start`` and ``on_done`` hooks of :func:`execution.execute`."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from continual import execution
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    console = Console(stderr=True)
+    logged = not quiet and not sys.stderr.isatty()  # a log file: _log_lines reports instead
+    with Progress(*columns, console=console, disable=quiet or logged, transient=False) as progress:
+        bars: dict[int, tuple] = {}
+
+        def start(cell: execution.Cell, total: int):
+            label = f"{cell.strategy.name} (seed {cell.seed})"
+            task = progress.add_task(label, total=total)
+            bars[id(cell)] = (task, total)
+            if logged:
+                return _log_lines(label, total)
+            return lambda n: progress.advance(task, n)
+
+        def done(cell: execution.Cell, result: dict, path) -> None:
+            if id(cell) in bars:  # a reused result never started a bar
+                task, total = bars[id(cell)]
+                progress.update(task, completed=total)
+
+        yield start, done
+
+
+def run_command(args: argparse.Namespace) -> int:
     from continual.report.terminal import comparison_table
 
     _check_device(args.device)
@@ -122,31 +155,7 @@ def run_command(args: argparse.Namespace) -> int:
     cache: dict = {}  # streams and reference evaluations shared by the runs
     steps = execution.prepare(plan, args.data_dir, cache)  # build everything before training
 
-    console = Console(stderr=True)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    quiet_bar = args.quiet or not sys.stderr.isatty()  # in a log, _log_lines reports instead
-    with Progress(*columns, console=console, disable=quiet_bar, transient=False) as progress:
-
-        def start(cell: execution.Cell, total: int):
-            label = f"{cell.strategy.name} (seed {cell.seed})"
-            task = progress.add_task(label, total=total)
-            bars[id(cell)] = (task, total)
-            if not args.quiet and not sys.stderr.isatty():  # a log file: plain lines instead
-                return _log_lines(label, total)
-            return lambda n: progress.advance(task, n)
-
-        def done(cell: execution.Cell, result: dict, path) -> None:
-            if id(cell) in bars:  # a reused result never started a bar
-                task, total = bars[id(cell)]
-                progress.update(task, completed=total)
-
-        bars: dict[int, tuple] = {}
-
+    with _progress(args.quiet) as (start, done):
         results = execution.execute(
             plan,
             args.out,
@@ -276,3 +285,30 @@ def sweep_command(args: argparse.Namespace) -> int:
     for cell, error in outcome.failed:
         print(f"failed: {cell.strategy.name} seed {cell.seed}: {error}", file=sys.stderr)
     return 1 if outcome.failed else 0
+
+
+def ablate_command(args: argparse.Namespace) -> int:
+    from continual import ablation
+    from continual.report.ladder import ladder_table
+
+    _check_device(args.device)
+    if args.seeds is not None and args.seeds < 1:
+        raise ContinualError(f"--seeds {args.seeds}: needs at least 1 (2 or more for a CI)")
+    seeds = args.seed or list(range(args.seeds if args.seeds is not None else 5))
+    scenario = specs.load_scenario(args.scenario)
+    strategy = specs.load_strategy(args.strategy)
+    with _progress(args.quiet) as (start, done):
+        summary = ablation.ablate(
+            scenario,
+            strategy,
+            seeds,
+            args.out,
+            device=args.device,
+            data_dir=args.data_dir,
+            on_start=start,
+            on_done=done,
+            quiet=args.quiet,
+        )
+    Console(width=80).print(ladder_table(summary))
+    print(f"results: {args.out}/  ladder summary: {summary['path']}", file=sys.stderr)
+    return 0

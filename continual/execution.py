@@ -56,6 +56,7 @@ def cells(
 
 StartHook = Callable[[Cell, int], Callable[[int], None] | None]
 CHECKPOINTS = "checkpoints"  # the folder inside ``out`` where unfinished runs keep their state
+DoneHook = Callable[[Cell, dict[str, Any], Path], None]
 
 
 def cell_id(cell: Cell) -> str:
@@ -184,7 +185,7 @@ def execute(
     data_dir: str | None = None,
     steps: Sequence[int] | None = None,
     on_start: StartHook | None = None,
-    on_done: Callable[[Cell, dict[str, Any], Path], None] | None = None,
+    on_done: DoneHook | None = None,
     quiet: bool = False,
     force: bool = False,
     cache: dict[Any, Any] | None = None,

@@ -31,6 +31,12 @@ class Entry:
     target: str  # "module:attribute"
     summary: str
     preset: str | None = None  # for learners: the strategy preset whose training settings it uses
+    # for learners: (field, value) of the batch-local option (the labels trick: only the classes
+    # present in the batch compete), which ablation ladders add as a rung of its own
+    batch_option: tuple[str, Any] | None = None
+    # for learners with unsupervised features: (field, value) that leaves them untrained, the
+    # control an ablation ladder runs with the strategy's options and components
+    untrained_control: tuple[str, Any] | None = None
 
     def load(self) -> Callable[..., Any]:
         module, _, attribute = self.target.partition(":")
@@ -82,22 +88,29 @@ GENERATORS: dict[str, Entry] = {
 
 LEARNERS: dict[str, Entry] = {
     "backprop": Entry(
-        "continual.learners.backprop:Backprop", "MLP trained by backpropagation", "finetune"
+        "continual.learners.backprop:Backprop",
+        "MLP trained by backpropagation",
+        "finetune",
+        batch_option=("loss_classes", "batch"),
     ),
     "ff": Entry(
         "continual.learners.forward_forward:ForwardForward",
         "Forward-Forward: layer-local goodness, label in the input (Hinton 2022)",
         "ff",
+        batch_option=("negatives", "batch"),
     ),
     "pc": Entry(
         "continual.learners.predictive_coding:PredictiveCoding",
         "predictive coding: relaxed value nodes, local error x activity updates",
         "pc",
+        batch_option=("output_clamp", "batch"),
     ),
     "hebbian": Entry(
         "continual.learners.hebbian:Hebbian",
         "SoftHebb feature layer + delta-rule readout, no backprop (Journe et al. 2023)",
         "hebbian",
+        batch_option=("readout_competition", "batch"),
+        untrained_control=("train_features", False),
     ),
 }
 

@@ -1,0 +1,109 @@
+"""The terminal table of an ablation ladder (a summary from :func:`continual.ablation.summarise`):
+one row per comparison, with each rung's final accuracy and the paired differences of final
+accuracy and forgetting against its baseline, in percentage points, in 80 columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.table import Table
+
+SHOWN = (("average_accuracy", "Δ acc"), ("forgetting", "Δ forgetting"))
+
+
+def difference_text(difference: dict[str, Any] | None) -> str:
+    """'+3.1 [+1.2,+5.0]*' in percentage points: mean and paired-t interval; * when the
+    interval excludes zero; just the mean when there is one seed."""
+    if difference is None:
+        return "—"
+    text = f"{difference['mean'] * 100:+.1f}"
+    if difference.get("low") is not None and difference.get("high") is not None:
+        text += f" [{difference['low'] * 100:+.1f},{difference['high'] * 100:+.1f}]"
+    return text + ("*" if difference.get("distinguishable") else " ")
+
+
+def label(rung: dict[str, Any]) -> str:
+    """What a rung adds, in a few words: the learner's name at the bottom, then '+ batch option',
+    '+ COMPONENT', 'full', 'untrained control' (the summary keeps the full rung names)."""
+    role = rung.get("role")
+    if role == "option":
+        return "+ batch option"
+    if role == "component":
+        return "+ " + rung["name"].rsplit("+", 1)[-1]
+    if role == "control":
+        return "untrained control"
+    if role == "full" and rung.get("baseline") is not None:
+        return "full"
+    return rung["name"]
+
+
+def _accuracy(rung: dict[str, Any]) -> str:
+    value = rung["metrics"].get("average_accuracy")
+    return "—" if value is None else f"{value['mean'] * 100:.1f}"
+
+
+def ladder_table(summary: dict[str, Any]) -> Table:
+    """One row per rung, bottom first, with its extra comparisons (the full strategy against
+    the learner alone and the options alone) on the rows after it."""
+    seeds = len(summary["seeds"])
+    table = Table(
+        title=f"ablation of {summary['ablation']} on {summary['scenario']}, {seeds} seeds",
+        caption=f"acc: final average accuracy %. Δ: rung − baseline per seed, mean "
+        f"[{summary['confidence']:.0%} paired-t CI], points; * CI excludes 0. "
+        "Every metric: the summary JSON.",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("rung", no_wrap=True)
+    table.add_column("vs", justify="right", no_wrap=True)
+    table.add_column("acc", justify="right", no_wrap=True)
+    for _, header in SHOWN:
+        table.add_column(header, justify="right", no_wrap=True)
+    for rung in summary["rungs"]:
+        own = [c for c in summary["comparisons"] if c["rung"] == rung["name"]]
+        if not own:  # the bottom rung: nothing below it
+            table.add_row(str(rung["index"]), label(rung), "", _accuracy(rung), "", "")
+        for position, comparison in enumerate(own):
+            first = position == 0
+            table.add_row(
+                str(rung["index"]) if first else "",
+                label(rung) if first else f"└ {comparison['why'].removeprefix('full ')}",
+                f"#{comparison['baseline_index']}",
+                _accuracy(rung) if first else "",
+                *(difference_text(comparison["difference"].get(m)) for m, _ in SHOWN),
+            )
+    return table
+
+
+def ladder_markdown(summary: dict[str, Any]) -> str:
+    """The same ladder as a Markdown table (for docs), with the Wilcoxon p-value of Δ acc."""
+    head = "| # | rung | vs | acc % | Δ acc (pp) | Δ forgetting (pp) | Wilcoxon p (Δ acc) |"
+    lines = [head, "|---:|---|---:|---:|---:|---:|---:|"]
+    for rung in summary["rungs"]:
+        own = [c for c in summary["comparisons"] if c["rung"] == rung["name"]]
+        if not own:
+            lines.append(f"| {rung['index']} | {rung['name']} | | {_accuracy(rung)} | | | |")
+        for position, comparison in enumerate(own):
+            first = position == 0
+            shown = [difference_text(comparison["difference"].get(m)) for m, _ in SHOWN]
+            accuracy = comparison["difference"].get("average_accuracy") or {}
+            p_value = accuracy.get("wilcoxon_p")
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        str(rung["index"]) if first else "",
+                        f"`{rung['name']}`" if first else f"└ {comparison['why']}",
+                        f"#{comparison['baseline_index']}",
+                        _accuracy(rung) if first else "",
+                        *(text.replace("*", "\\*").strip() for text in shown),
+                        "—" if p_value is None else f"{p_value:.3f}",
+                    ]
+                )
+                + " |"
+            )
+    return "\n".join(lines) + "\n"
