@@ -86,13 +86,8 @@ def test_one_component_and_no_option_gives_learner_then_full(tmp_path):
 def test_option_only_strategy_and_repeated_components(tmp_path):
     spec = strategy(tmp_path, "fb", 'name = "ff"\nhidden = [8]\nnegatives = "batch"')
     assert ladder(spec) == [("ff", "learner", None), ("ff[batch]", "full", "ff")]
-    twice = strategy(tmp_path, "t", 'name = "pc"\nhidden = [8]', SLEEP, SLEEP)
-    assert [name for name, _, _ in ladder(twice)] == [
-        "pc",
-        "pc+sleep",
-        "pc+sleep#2",
-        "pc+sleep+sleep#2",
-    ]
+    with pytest.raises(ContinualError, match="appears twice"):  # refused when the spec loads
+        strategy(tmp_path, "t", 'name = "pc"\nhidden = [8]', SLEEP, SLEEP)
 
 
 def test_untrained_hebbian_alone_gets_only_its_control_and_nothing_to_ablate_is_an_error(tmp_path):

@@ -125,8 +125,7 @@ class ResultsPlugin(SupervisedPlugin):
         """Always a fresh evaluation: an anytime point at the same step may predate the
         ``after_training_exp`` of later plugins (a sleep phase)."""
         if self.row_due and self.recorder is not None:
-            self.recorder.matrix.append(self.recorder.evaluate(self.steps))
-            self.recorder.curves["experience_end_steps"].append(self.steps)
+            self.recorder.end_experience(self.steps)  # a fresh full evaluation, always
             self.row_due = False
 
     def document(self, device: Any = "cpu") -> dict[str, Any]:

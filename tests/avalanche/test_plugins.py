@@ -112,11 +112,12 @@ def test_spiking_sleep_changes_only_what_stdp_may(stream, benchmark):
     rows_changed = changed["0.weight"].any(1)
     assert not rows_changed[:8].any()  # neurons that cannot spike keep their input weights
     assert rows_changed[8:].sum() >= 4  # neurons that spiked were changed
-    # In output neurons that spiked, synapses from the silent neurons only shrink (− dec·σ(w)).
+    # In output neurons that spiked, synapses from the silent neurons never grow (− dec·B(w);
+    # the reference bound B leaves weights above ~+0.005 unchanged), and some shrink.
     spiked = changed["2.weight"].any(1)
     assert spiked.any()
     silent_columns = (after["2.weight"] - before["2.weight"])[spiked][:, :8]
-    assert (silent_columns < 0).all()
+    assert (silent_columns <= 0).all() and (silent_columns < 0).any()
 
 
 def test_sleep_refuses_models_that_are_not_a_linear_chain(benchmark):
