@@ -166,10 +166,13 @@ def plan(scenario: ScenarioSpec, strategy: StrategySpec, seeds: Iterable[int]) -
     return cells
 
 
+SUMMARY_SUFFIX = "__ablation.json"  # a ladder summary, not a run: reports skip these files
+
+
 def summary_path(out: Path, scenario: str, strategy: str) -> Path:
     """Where a ladder's summary lands, next to its run files."""
     safe = lambda s: re.sub(r"[^A-Za-z0-9_.+\-]", "_", s)  # noqa: E731
-    return out / f"{safe(scenario)}__{safe(strategy)}__ablation.json"
+    return out / f"{safe(scenario)}__{safe(strategy)}{SUMMARY_SUFFIX}"
 
 
 def ablate(

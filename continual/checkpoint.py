@@ -14,8 +14,6 @@ result file is the same except for timings and creation time.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from typing import Any
 import torch
 
 from continual.errors import ContinualError
+from continual.results import write_atomic
 
 FORMAT = 1
 
@@ -96,18 +95,7 @@ def restore(state: dict[str, Any], strategy: Any, recorder: Any) -> tuple[Positi
 
 def save(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` to ``path`` atomically: a reader sees the old checkpoint or the new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(state, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda stream: torch.save(state, stream), binary=True)
 
 
 def load(path: Path, run_id: str) -> dict[str, Any] | None:

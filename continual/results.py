@@ -14,8 +14,9 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from continual.errors import ContinualError
 
@@ -31,15 +32,18 @@ def result_path(out_dir: Path, scenario: str, strategy: str, seed: int, run_id: 
     return out_dir / name
 
 
-def write_json_atomic(path: Path, document: dict[str, Any]) -> Path:
-    """Write ``document`` to ``path`` so that a reader never sees a half-written file."""
+def write_atomic(path: Path, write: Callable[[IO[Any]], object], binary: bool = False) -> Path:
+    """Create ``path`` through ``write(stream)`` on a temporary file in the same folder, synced
+    and then renamed over ``path``, so a reader sees the old file or the whole new one, never
+    half of it. The file honours the umask (``mkstemp`` alone would make it 0600)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes 0600; results are shared files
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(finite(document), stream, indent=1, allow_nan=False)
-            stream.write("\n")
+        os.fchmod(handle, 0o666 & ~_umask())
+        mode = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8"}
+        with os.fdopen(handle, **mode) as stream:
+            write(stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
@@ -47,6 +51,16 @@ def write_json_atomic(path: Path, document: dict[str, Any]) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json_atomic(path: Path, document: dict[str, Any]) -> Path:
+    """Write ``document`` to ``path`` so that a reader never sees a half-written file."""
+
+    def dump(stream: IO[str]) -> None:
+        json.dump(finite(document), stream, indent=1, allow_nan=False)
+        stream.write("\n")
+
+    return write_atomic(path, dump)
 
 
 def finite(value: Any) -> Any:

@@ -249,6 +249,10 @@ def test_ablate_command_end_to_end(cli, tmp_path, synthetic_scenario):
     assert tags["ablation"] == "tiny" and set(tags) >= {"rung", "rung_index", "baseline"}
     assert "untrained control" in stdout and "ablation of tiny" in stdout
     assert max(len(line) for line in stdout.splitlines()) <= 80
+    # the report renders the ladder's runs; the summary beside them is not mistaken for a run
+    code, _, stderr = cli("report", str(out))
+    assert code == 0, stderr
+    assert "ablation" in (out / "report.md").read_text(encoding="utf-8").lower()
 
 
 def test_ablate_command_bad_input_is_one_clear_message(cli, tmp_path, synthetic_scenario):

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from continual.ablation import SUMMARY_SUFFIX
 from continual.errors import ContinualError
 from continual.report import html, long_form, markdown
 from continual.report.aggregate import Result
-from continual.results import read_result
+from continual.results import read_result, write_atomic
 
 
 def load_results(folders: Iterable[Path]) -> list[Result]:
-    """Every result file (``*.json`` with a schema version) in ``folders``, sorted by name."""
+    """Every result file (``*.json`` with a schema version) in ``folders``, sorted by name;
+    ablation ladder summaries beside them are not runs and are skipped."""
     results = []
     for folder in folders:
         folder = Path(folder)
         if not folder.is_dir():
             raise ContinualError(f"{folder}: no such folder (expected a folder of result files)")
-        found = [read_result(p) for p in sorted(folder.glob("*.json"))]
+        files = [p for p in sorted(folder.glob("*.json")) if not p.name.endswith(SUMMARY_SUFFIX)]
+        found = [read_result(p) for p in files]
         if not found:
             raise ContinualError(f"{folder}: no result files (*.json) here; run `continual run`")
         results += found
@@ -28,11 +30,8 @@ def load_results(folders: Iterable[Path]) -> list[Result]:
 
 
 def _write_text(path: Path, text: str) -> Path:
-    """Write via a temporary file and rename, so a reader never sees half a report."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+    """Write atomically, so a reader never sees half a report."""
+    return write_atomic(path, lambda stream: stream.write(text))
 
 
 def write_reports(results: list[Result], out: Path, tensorboard: bool = False) -> list[Path]:
