@@ -16,18 +16,23 @@ from continual.execution import DoneHook, StartHook
 from continual.ranges import MAX_EXPERIENCES, MAX_SEED
 from continual.results import prepare_out
 
-# What a bare `continual run` compares: the baselines, the references and one no-sample
-# combination per learner family, ~30 s on 2 CPU cores (every preset: `continual list`).
+# What a bare `continual run` compares: the baselines, the references, and each no-sample
+# combination next to its learner with only the batch-local option (the labels trick) on, the
+# control its gain must be measured against (every preset: `continual list`).
 DEFAULT_STRATEGIES = (
     "finetune",
     "joint",
+    "replay",
     "ewc",
     "si",
     "lwf",
-    "replay",
+    "finetune-batch",
     "backprop+sleep",
+    "ff-batch",
     "ff+consolidation+sleep",
+    "pc-batch",
     "pc+consolidation+sleep",
+    "hebbian-batch",
     "hebbian+consolidation+sleep",
 )
 

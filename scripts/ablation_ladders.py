@@ -62,12 +62,13 @@ def section(strategy: str, out: Path) -> str:
 
 def machine(out: Path, summary: dict) -> str:
     """Where and how long the ladder ran, from its run files (sum of the runs' wall times)."""
-    paths = [
-        result_path(out, SCENARIO, rung["strategy"]["name"], seed)
+    names = [  # any run id: the file name ends in the run's config hash
+        result_path(out, SCENARIO, rung["strategy"]["name"], seed, "").name[: -len(".json")]
         for rung in summary["rungs"]
         for seed in summary["seeds"]
     ]
-    runs = [json.loads(p.read_text(encoding="utf-8")) for p in paths if p.is_file()]
+    paths = [p for name in names for p in sorted(out.glob(f"{name}*.json"))]
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
     if not runs:
         return ""
     env = runs[0]["environment"]

@@ -100,7 +100,8 @@ def paired_differences(results: list[Result]) -> Table | None:
     note = (
         f"Strategy − {reference} on the same seeds, percentage points: mean ± 95 % paired-t CI of "
         "the per-seed differences; * marks an interval that excludes 0; Wilcoxon signed-rank p "
-        "as a check that does not assume normality (it cannot go below 0.25 with 3 seeds)."
+        "as a check that does not assume normality (two-sided, it cannot go below 2/2^n with n "
+        "seeds)."
     )
     return Table(f"Paired differences against {reference}", headers, rows, note)
 
