@@ -94,6 +94,20 @@ def _check_device(device: str, here: bool = True) -> None:
         raise ContinualError("--device cuda: no CUDA device is available here; use --device cpu")
 
 
+def _seeds(seed: list[int] | None, count: int | None, default: int) -> list[int]:
+    """The seeds of ``--seed N`` (repeatable; repeats collapse) or ``--seeds COUNT`` (0..COUNT-1),
+    ``default`` seeds when neither is given."""
+    if seed and count is not None:
+        raise ContinualError("give either --seed N (repeatable) or --seeds COUNT, not both")
+    if count is not None and not 1 <= count <= MAX_SEED:
+        raise ContinualError(f"--seeds {count}: must be in [1, {MAX_SEED}]")
+    seeds = list(dict.fromkeys(seed or range(count if count is not None else default)))
+    for value in seeds:
+        if not 0 <= value <= MAX_SEED:
+            raise ContinualError(f"--seed {value}: must be in [0, {MAX_SEED}]")
+    return seeds
+
+
 def _checkpoint_every(args: argparse.Namespace) -> int:
     if args.checkpoint_every < 0:
         raise ContinualError(f"--checkpoint-every {args.checkpoint_every}: must be 0 or positive")
@@ -137,14 +151,7 @@ def run_command(args: argparse.Namespace) -> int:
     from continual.report.terminal import comparison_table
 
     _check_device(args.device)
-    if args.seed and args.seeds:
-        raise ContinualError("give either --seed N (repeatable) or --seeds COUNT, not both")
-    if args.seeds is not None and not 1 <= args.seeds <= MAX_SEED:
-        raise ContinualError(f"--seeds {args.seeds}: must be in [1, {MAX_SEED}]")
-    seeds = list(dict.fromkeys(args.seed or range(args.seeds or 1)))  # --seed 0 --seed 0: one
-    for seed in seeds:
-        if not 0 <= seed <= MAX_SEED:
-            raise ContinualError(f"--seed {seed}: must be in [0, {MAX_SEED}]")
+    seeds = _seeds(args.seed, args.seeds, default=1)
     if args.experiences is not None and not 1 <= args.experiences <= MAX_EXPERIENCES:
         raise ContinualError(f"--experiences {args.experiences}: must be in [1, {MAX_EXPERIENCES}]")
     scenario = specs.with_overrides(
@@ -297,9 +304,7 @@ def ablate_command(args: argparse.Namespace) -> int:
     from continual.report.ladder import ladder_table
 
     _check_device(args.device)
-    if args.seeds is not None and args.seeds < 1:
-        raise ContinualError(f"--seeds {args.seeds}: needs at least 1 (2 or more for a CI)")
-    seeds = args.seed or list(range(args.seeds if args.seeds is not None else 5))
+    seeds = _seeds(args.seed, args.seeds, default=5)
     scenario = specs.load_scenario(args.scenario)
     strategy = specs.load_strategy(args.strategy)
     with _progress(args.quiet) as (start, done):
