@@ -4,7 +4,8 @@
                  decay: Annotated[float, Range(0, 1)] = 1.0): ...
 
 :func:`continual.registry.check_fields` enforces them for every spec value, so a bad value is
-refused before anything trains. Every float is also required to be finite (NaN and ±inf are
+refused before anything trains. Every float is also required to be finite and at most
+``MAX_MAGNITUDE`` in size (NaN, ±inf and values like 3e37 that overflow float32 arithmetic are
 refused everywhere, with or without a range). Pure Python: no torch.
 """
 
@@ -21,6 +22,7 @@ MAX_WIDTH = 1_000_000  # units in one layer
 MAX_COUNT = 1_000_000_000  # steps, samples, budgets
 MAX_EPOCHS = 100_000
 MAX_EXPERIENCES = 1_000
+MAX_MAGNITUDE = 1e15  # any float setting: past this, float32 training arithmetic overflows
 
 
 class RangeError(ConfigError):
@@ -40,6 +42,10 @@ class Range:
     def check(self, key: str, value: float) -> None:
         if isinstance(value, float) and not math.isfinite(value):
             raise RangeError(f"{key}: must be a finite number, got {value}", field=key)
+        if isinstance(value, float) and abs(value) > MAX_MAGNITUDE:
+            raise RangeError(
+                f"{key}: must be at most {MAX_MAGNITUDE:g} in magnitude, got {value!r}", field=key
+            )
         too_low = self.low is not None and (
             value <= self.low if self.open_low else value < self.low
         )

@@ -8,6 +8,7 @@ names the file, the line and the field.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -171,12 +172,33 @@ class StrategySpec:
 
 
 def scenario_to_dict(spec: ScenarioSpec) -> dict[str, Any]:
-    return {
+    """The scenario as plain data (part of every result and of its run id). A dataset read from
+    the user's file also records that file's absolute path and content hash, so changed data
+    never reuses a result computed on the old data."""
+    document: dict[str, Any] = {
         "name": spec.name,
         "dataset": dict(spec.dataset.values),
         "generator": dict(spec.generator.values),
         "seed": spec.seed,
     }
+    path = spec.dataset.values.get("path")
+    if isinstance(path, str) and Path(path).expanduser().is_file():
+        document["data_file"] = file_fingerprint(Path(path).expanduser().resolve())
+    return document
+
+
+def file_fingerprint(path: Path) -> dict[str, Any]:
+    """Absolute path, size and SHA-256 of a data file (read afresh each time: a cache keyed by
+    modification time could miss an edit within the file system's time resolution)."""
+    return {"path": str(path), "bytes": path.stat().st_size, "sha256": _sha256(path)}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # -- loading ------------------------------------------------------------------------------------

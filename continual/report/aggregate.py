@@ -4,6 +4,8 @@ matrices, costs, and paired differences between strategies run on the same seeds
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -33,11 +35,37 @@ def format_estimate(
 
 
 def by_strategy(results: Iterable[Result]) -> dict[str, list[Result]]:
-    """Results grouped by strategy name, in first-seen order."""
+    """Results grouped by strategy, in first-seen order. A group is one strategy configuration on
+    one scenario, never a mix: where one name covers several scenarios the label gets
+    `` @SCENARIO``, where it covers several configurations `` #HASH`` (of the strategy config)."""
+    results = list(results)
+    keys = [
+        (
+            r["strategy"]["name"],
+            str(r.get("scenario", {}).get("name")),
+            _digest(r["strategy"]),
+        )
+        for r in results
+    ]
+    scenarios: dict[str, set[str]] = {}
+    configs: dict[tuple[str, str], set[str]] = {}
+    for name, scenario, config in keys:
+        scenarios.setdefault(name, set()).add(scenario)
+        configs.setdefault((name, scenario), set()).add(config)
     groups: dict[str, list[Result]] = {}
-    for result in results:
-        groups.setdefault(result["strategy"]["name"], []).append(result)
+    for result, (name, scenario, config) in zip(results, keys):
+        label = name
+        if len(scenarios[name]) > 1:
+            label += f" @{scenario}"
+        if len(configs[(name, scenario)]) > 1:
+            label += f" #{config}"
+        groups.setdefault(label, []).append(result)
     return groups
+
+
+def _digest(strategy: dict[str, Any]) -> str:
+    text = json.dumps(strategy, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
 
 
 def lookup(result: Result, path: str) -> Any:

@@ -32,6 +32,10 @@ def labelled(results: list[Result], label: str) -> list[Result]:
     return out
 
 
+def _scenarios(results: list[Result]) -> set[str]:
+    return {str(r.get("scenario", {}).get("name")) for r in results}
+
+
 def differences(first: list[Result], other: list[Result], title: str) -> Table:
     """other − first for every strategy name both folders ran, on shared seeds."""
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
@@ -42,6 +46,9 @@ def differences(first: list[Result], other: list[Result], title: str) -> Table:
     a, b = by_strategy(first), by_strategy(other)
     for name in a:
         if name not in b:
+            continue
+        if _scenarios(a[name]) != _scenarios(b[name]):  # not the same experiment: no pairing
+            table.add_row(name, "—", "other scenario", "—")
             continue
         cells = [paired_difference(b[name], a[name], f"metrics.{key}") for key, _ in METRICS]
         seeds = "—" if cells[0] is None else str(len(cells[0].seeds))

@@ -15,8 +15,9 @@ from continual.results import read_result, write_atomic
 
 def load_results(folders: Iterable[Path]) -> list[Result]:
     """Every result file (``*.json`` with a schema version) in ``folders``, sorted by name;
-    ablation ladder summaries beside them are not runs and are skipped."""
-    results = []
+    ablation ladder summaries beside them are not runs and are skipped, and a run found twice
+    (the same run id in two folders) counts once."""
+    results, seen = [], set()
     for folder in folders:
         folder = Path(folder)
         if not folder.is_dir():
@@ -25,7 +26,10 @@ def load_results(folders: Iterable[Path]) -> list[Result]:
         found = [read_result(p) for p in files]
         if not found:
             raise ContinualError(f"{folder}: no result files (*.json) here; run `continual run`")
-        results += found
+        for result in found:
+            if result.get("run_id") not in seen:
+                seen.add(result.get("run_id"))
+                results.append(result)
     return results
 
 

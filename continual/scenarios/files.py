@@ -181,7 +181,15 @@ def _unpickle(path: Path, keys: tuple[bytes, ...]) -> dict:
     limits.check_bytes(f"{path}", 2 * size)
     try:
         batch = _BatchUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
-    except (pickle.UnpicklingError, *UNREADABLE, AttributeError, TypeError, IndexError) as error:
+    except (
+        pickle.UnpicklingError,
+        *UNREADABLE,
+        AttributeError,
+        TypeError,
+        IndexError,
+        OverflowError,  # a corrupt frame or length field
+        MemoryError,
+    ) as error:
         raise ContinualError(f"{path}: not a CIFAR batch ({error})") from None
     if not isinstance(batch, dict):
         raise ContinualError(f"{path}: not a CIFAR batch (a {type(batch).__name__})")

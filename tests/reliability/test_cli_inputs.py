@@ -47,7 +47,7 @@ def test_buffer_that_cannot_fit_is_refused_before_training(cli, tmp_path):
     ids=str,
 )
 def test_command_line_values_are_bounded(cli, tmp_path, args):
-    _refused(cli, tmp_path, "--strategy", "finetune", *args)
+    assert args[0] in _refused(cli, tmp_path, "--strategy", "finetune", *args)
 
 
 def test_out_is_checked_before_training(cli, tmp_path, synthetic_scenario):
@@ -71,7 +71,17 @@ def test_ctrl_c_at_start_is_interrupted_without_traceback(tmp_path):
     command = [sys.executable, "-m", "continual", "run", "--out", str(tmp_path), "--quiet"]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     time.sleep(0.3)  # inside the imports
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    # Press Ctrl-C until it exits, as a user would: a library that swallows one interrupt
+    # during its import (timing-dependent on a loaded machine) must not make the test hang.
+    for _ in range(20):
+        process.send_signal(signal.SIGINT)
+        try:
+            _, err = process.communicate(timeout=3)  # time to print "interrupted" and exit
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    else:  # pragma: no cover - the test's premise
+        process.kill()
+        raise AssertionError("continual run did not stop on Ctrl-C")
     assert process.returncode == 130, err
     assert err.strip() == "interrupted"

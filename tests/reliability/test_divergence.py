@@ -15,9 +15,9 @@ from tests.conftest import write
 EXPLODING = """
 [learner]
 name = "backprop"
-hidden = [8]
-optimizer = "sgd"
-lr = 1e30
+hidden = [8, 8]
+optimizer = "adam"
+lr = 1e15
 [training]
 epochs = 3
 """
@@ -36,7 +36,7 @@ def test_divergence_is_caught_at_the_step_it_happens(tmp_path, synthetic_scenari
         assert f"step {error.step}" in message and "experience 0" in message
         result, step = error.result, error.step
     else:  # pragma: no cover - the test's premise
-        raise AssertionError("lr = 1e30 should diverge")
+        raise AssertionError("lr = 1e15 should diverge")
     assert result["status"] == "diverged" and result["metrics"] == {}
     assert len(result["accuracy_matrix"]) == 1  # the row before training; none after
     assert result["divergence"]["step"] == step

@@ -29,8 +29,9 @@ classes = 4
 name = "class-incremental"
 experiences = 2
 """
-FUZZ = settings(
+FUZZ = settings(  # derandomized: the same examples on every run, so CI is deterministic
     max_examples=25,
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -147,11 +148,13 @@ def mutated(draw, valid: bytes) -> bytes:
     return bytes(data)
 
 
-def _read_or_clear_error(read, path: Path) -> None:
+def _read_or_clear_error(read, path: Path) -> bool:
+    """True when ``read`` gave data or one clear one-line error (anything else propagates)."""
     try:
         read(path)
     except ContinualError as error:
-        assert str(error) and "\n" not in str(error)
+        return bool(str(error)) and "\n" not in str(error)
+    return True
 
 
 @FUZZ
@@ -159,7 +162,7 @@ def _read_or_clear_error(read, path: Path) -> None:
 def test_random_idx_files(tmp_path_factory, data, zipped):
     path = tmp_path_factory.mktemp("idx") / ("f.gz" if zipped else "f")
     path.write_bytes(gzip.compress(data) if zipped and data[:1] != b"\x01" else data)
-    _read_or_clear_error(files.read_idx, path)
+    assert _read_or_clear_error(files.read_idx, path)
 
 
 @FUZZ
@@ -167,7 +170,7 @@ def test_random_idx_files(tmp_path_factory, data, zipped):
 def test_random_npz_files(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("npz") / "f.npz"
     path.write_bytes(data)
-    _read_or_clear_error(lambda p: files.npz(path=str(p)), path)
+    assert _read_or_clear_error(lambda p: files.npz(path=str(p)), path)
 
 
 @FUZZ
@@ -175,4 +178,4 @@ def test_random_npz_files(tmp_path_factory, data):
 def test_random_cifar_batches(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("cifar") / "data_batch_1"
     path.write_bytes(data)
-    _read_or_clear_error(lambda p: files._unpickle(p, (b"data", b"labels")), path)
+    assert _read_or_clear_error(lambda p: files._unpickle(p, (b"data", b"labels")), path)

@@ -37,9 +37,9 @@ def test_every_float_field_is_found():
     assert len(FLOAT_FIELDS) > 40
 
 
-@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 3.4e37, -1e16])
 @pytest.mark.parametrize(("kind", "name", "key"), FLOAT_FIELDS)
-def test_no_float_field_accepts_nan_or_inf(kind, name, key, bad):
+def test_no_float_field_accepts_nan_inf_or_overflowing_values(kind, name, key, bad):
     factory = registry.lookup(kind, name).load()
     value = (
         (bad,)

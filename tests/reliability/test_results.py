@@ -117,3 +117,27 @@ def test_checking_out_leaves_no_folder_behind_when_asked(tmp_path):
     assert not (tmp_path / "a").exists()
     prepare_out(out)
     assert out.is_dir()
+
+
+def test_changed_data_in_the_same_file_gets_a_new_run_id(tmp_path):
+    import numpy as np
+
+    from continual import specs
+    from continual.execution import Cell
+
+    def save(scale: float) -> None:
+        x = (np.arange(64, dtype=np.float32).reshape(16, 4) % 7) * scale
+        y = np.arange(16) % 4
+        np.savez(tmp_path / "mine.npz", x_train=x, y_train=y, x_test=x, y_test=y)
+
+    save(0.1)
+    scenario = specs.with_overrides(specs.load_scenario("split-digits"), str(tmp_path / "mine.npz"))
+    strategy = specs.load_strategy("finetune")
+    first = Cell(scenario, strategy, 0).run_id
+    assert Cell(scenario, strategy, 0).run_id == first  # same data, same id
+    save(0.2)
+    assert Cell(scenario, strategy, 0).run_id != first
+    recorded = specs.scenario_to_dict(scenario)["data_file"]
+    assert (
+        recorded["path"] == str((tmp_path / "mine.npz").resolve()) and len(recorded["sha256"]) == 64
+    )
