@@ -133,10 +133,12 @@ def prepare_out(out: Path, keep: bool = True) -> None:
 
 
 def clean_stale(out: Path, age: float = STALE_SECONDS) -> list[Path]:
-    """Remove ``.NAME.json.XXXX.tmp`` files older than ``age`` seconds (a live write takes
-    milliseconds, so these belong to writes that were killed); return what was removed."""
+    """Remove ``.NAME.XXXX.tmp`` files of atomic writes (results, and checkpoints in
+    ``out/checkpoints``) older than ``age`` seconds (a live write takes milliseconds, so these
+    belong to writes that were killed); return what was removed."""
     now, removed = time.time(), []
-    for temporary in out.glob(".*.json.*.tmp"):
+    candidates = [*out.glob(".*.json.*.tmp"), *out.glob("checkpoints/.*.tmp")]
+    for temporary in candidates:
         try:
             if now - temporary.stat().st_mtime > age:
                 temporary.unlink()

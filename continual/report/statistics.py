@@ -52,7 +52,9 @@ def estimate(values: Iterable[float | None], confidence: float = CONFIDENCE) -> 
 class Paired:
     """The per-seed difference ``a − b`` of two runs on the same seeds: its estimate (paired t
     interval), the seeds it used, and the Wilcoxon signed-rank p-value (None when undefined).
-    ``distinguishable`` is True when the interval excludes zero."""
+    ``distinguishable`` is True when the interval excludes zero; an interval of zero width (all
+    differences equal) counts only from 3 seeds on, since 2 equal values say nothing of the
+    spread."""
 
     difference: Estimate
     seeds: tuple[int, ...]
@@ -61,7 +63,9 @@ class Paired:
     @property
     def distinguishable(self) -> bool:
         d = self.difference
-        return d.low is not None and d.high is not None and (d.low > 0 or d.high < 0)
+        if d.low is None or d.high is None or (d.std == 0 and d.n < 3):
+            return False
+        return d.low > 0 or d.high < 0
 
 
 def paired(

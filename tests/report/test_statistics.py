@@ -45,3 +45,9 @@ def test_a_consistent_gain_is_distinguishable_and_pairing_matters():
     p = paired(a, b)
     assert p.distinguishable and p.difference.low > 0.9
     assert paired({0: 1.0}, {1: 1.0}) is None
+
+
+def test_two_equal_differences_are_not_called_distinguishable():
+    p = paired({0: 1.0, 1: 2.0}, {0: 0.5, 1: 1.5})  # differences 0.5, 0.5: zero width
+    assert p.difference.low == p.difference.high == 0.5 and not p.distinguishable
+    assert paired({s: 1.0 + s for s in range(3)}, {s: 0.5 + s for s in range(3)}).distinguishable
