@@ -69,7 +69,15 @@ def test_too_much_work_is_refused(cli, tmp_path):
 def test_ctrl_c_at_start_is_interrupted_without_traceback(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     command = [sys.executable, "-m", "continual", "run", "--out", str(tmp_path), "--quiet"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # A terminal's Ctrl-C: a test runner started in the background (nohup, `&`) passes
+        # SIGINT on as ignored, and Python then never raises KeyboardInterrupt at all.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     time.sleep(0.3)  # inside the imports
     # Press Ctrl-C until it exits, as a user would: a library that swallows one interrupt
     # during its import (timing-dependent on a loaded machine) must not make the test hang.
