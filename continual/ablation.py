@@ -124,14 +124,8 @@ def _default(entry: registry.Entry, field: str) -> Any:
 
 
 def _labels(components: Sequence[Section]) -> list[str]:
-    """Component names, numbered when a name repeats (``sleep``, ``sleep#2``)."""
-    seen: dict[str, int] = {}
-    labels = []
-    for component in components:
-        name = str(component.name)
-        seen[name] = seen.get(name, 0) + 1
-        labels.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
-    return labels
+    """Component names (unique: a spec that repeats a component is refused when it loads)."""
+    return [str(component.name) for component in components]
 
 
 def _spec(

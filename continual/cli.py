@@ -148,17 +148,11 @@ def _sweep_parser(commands: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     sweep.add_argument("--data-dir", metavar="DIR", help="where standard datasets' files are")
-    sweep.add_argument(
-        "--checkpoint-every",
-        type=int,
-        default=0,
-        metavar="N",
-        help="checkpoint every N steps too (default 0: at experience boundaries only)",
-    )
+    _checkpoint_arguments(sweep, resume=False)
     sweep.add_argument("--quiet", action="store_true", help="no line per finished cell")
 
 
-def _checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
+def _checkpoint_arguments(parser: argparse.ArgumentParser, resume: bool = True) -> None:
     parser.add_argument(
         "--checkpoint-every",
         type=int,
@@ -167,6 +161,8 @@ def _checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
         help="also checkpoint every N training steps (default 0: at experience boundaries only); "
         "checkpoints live in OUT/checkpoints until the result is written",
     )
+    if not resume:  # a sweep resumes unfinished cells by itself
+        return
     parser.add_argument(
         "--resume",
         action="store_true",
