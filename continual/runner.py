@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import math
 import platform
 import time
 from collections.abc import Callable
@@ -48,9 +49,15 @@ def _key(values: Any) -> str:
     return json.dumps(values, sort_keys=True, default=str)
 
 
-def stream_key(scenario: ScenarioSpec, seed: int, data_dir: str | None) -> tuple[Any, ...]:
-    """The cache key of a stream: what :func:`build_stream` depends on."""
-    return ("stream", _key(scenario_to_dict(scenario)), seed, data_dir)
+def stream_key(
+    scenario: ScenarioSpec,
+    seed: int,
+    data_dir: str | None,
+    described: dict[str, Any] | None = None,
+) -> tuple[Any, ...]:
+    """The cache key of a stream: what :func:`build_stream` depends on (``described``: the
+    scenario's :func:`scenario_to_dict`, when already computed: it hashes a user's data file)."""
+    return ("stream", _key(described or scenario_to_dict(scenario)), seed, data_dir)
 
 
 def build_stream(spec: ScenarioSpec, seed: int, data_dir: str | None = None) -> Stream:
@@ -129,7 +136,8 @@ def run(
     started = time.perf_counter()
     reset_memory_peak(device)
     torch.manual_seed(seed)
-    data = stream_key(scenario, seed, data_dir)
+    described = scenario_to_dict(scenario)
+    data = stream_key(scenario, seed, data_dir, described)
     stream = cached(cache, data, lambda: build_stream(scenario, seed, data_dir))
     strategy = build_strategy(strategy_spec, stream, seed, device)
     learner = strategy.learner
@@ -146,12 +154,16 @@ def run(
     plan, row_steps = training_plan(strategy_spec, stream, strategy)
     plan = [e.to(device) for e in plan]
     per_experience = min(strategy.steps_per_experience(e.train_size) for e in plan)
-    points = 10 * len(stream) if stream.online is not None else 10  # anytime points per unit
-    every = strategy_spec.training.eval_every or max(1, per_experience // points)
     samples = strategy_spec.training.anytime_samples
     anytime = evaluator.stratified(samples, seed) if samples else None
+    every = strategy_spec.training.eval_every or anytime_period(
+        per_experience,
+        10 * len(stream) if stream.online is not None else 10,
+        len((anytime or evaluator).y),
+        strategy.batch_size,
+    )
     recorder = Recorder(evaluator, learner, every, row_steps, progress, anytime)
-    config = {"scenario": scenario_to_dict(scenario), "strategy": strategy_spec.to_dict()}
+    config = {"scenario": described, "strategy": strategy_spec.to_dict()}
     identity = run_id(config, seed)
 
     resuming = checkpoint is not None and checkpoint.resume
@@ -247,6 +259,18 @@ def run(
         error.result = document
         raise error
     return document
+
+
+ANYTIME_SHARE = 0.1  # most anytime-evaluation forward passes per training forward-backward pass
+
+
+def anytime_period(per_experience: int, points: int, evaluated: int, batch_size: int) -> int:
+    """Steps between anytime curve points by default: ``points`` per experience (per unit of
+    training), but no more often than keeps the samples predicted for the curve under
+    ``ANYTIME_SHARE`` of the training cost, counting a training step as three forward passes of
+    its batch (forward + backward ≈ 3 forwards): ``every ≥ evaluated / (0.1 · 3 · batch)``."""
+    budget = math.ceil(evaluated / (ANYTIME_SHARE * 3 * batch_size))
+    return max(1, per_experience // points, budget)
 
 
 def training_plan(

@@ -83,7 +83,9 @@ class Section:
 class Training:
     """How a strategy trains: sequentially over the stream or jointly on all of it (the upper
     bound), for ``epochs`` passes (or ``steps`` batches) per experience, and how often anytime
-    evaluation runs (``eval_every`` steps; 0 chooses about 10 points per experience) and on how
+    evaluation runs (``eval_every`` steps; 0 chooses about 10 points per experience, fewer when
+    the points' forward passes would exceed a tenth of training's, see
+    :func:`continual.runner.anytime_period`) and on how
     many test samples per experience (``anytime_samples``, class-balanced and fixed per seed; 0:
     the full test sets). Matrix rows always use the full test sets."""
 

@@ -61,7 +61,10 @@ class Strategy:
         self.step = 0
         self.samples_seen = 0
         self.timings: dict[str, float] = defaultdict(float)
-        self.first_nonfinite: Tensor | None = None  # step of the first NaN/inf statistic, or -1
+        # the per-step statistic totals since the last divergence check, on the device
+        self.watched: Tensor | None = None
+        self.watched_steps: list[int] = []
+        self.adjusting = [c for c in self.components if _overrides(c, "adjust_update")]
 
     def train_experience(
         self, experience: Experience, on_step: StepCallback | None = None, *, resume: bool = False
@@ -90,9 +93,8 @@ class Strategy:
             batch = Batch(*experience.batch(index.to(device)))
             for component in self.components:
                 batch = component.transform_batch(learner, batch)
-            stats = learner.observe(
-                batch.x, batch.y, batch.task, adjust=partial(self._adjust, batch=batch)
-            )
+            adjust = partial(self._adjust, batch=batch) if self.adjusting else None
+            stats = learner.observe(batch.x, batch.y, batch.task, adjust=adjust)
             for component in self.components:
                 component.after_batch(learner, batch)
             self.step += 1
@@ -111,27 +113,33 @@ class Strategy:
             self._check_finite(experience, f"after {component.name}")
 
     def _watch(self, stats: dict[str, Tensor], experience: Experience) -> None:
-        """Note on the device, without a sync, the first step whose statistics (the loss or
-        error the learner computed anyway) are not finite; read that note every
-        ``CHECK_EVERY`` steps."""
+        """Keep this step's statistics total (the loss or error the learner computed anyway) on
+        the device, without a sync; every ``CHECK_EVERY`` steps read them at once and raise at
+        the first step whose total is not finite."""
         if stats:
-            total = torch.stack([v.detach().float().sum() for v in stats.values()]).sum()
-            if self.first_nonfinite is None:
-                self.first_nonfinite = torch.full((), -1, device=total.device)
-            fresh = (self.first_nonfinite < 0) & ~torch.isfinite(total)
-            self.first_nonfinite = torch.where(fresh, self.step, self.first_nonfinite)
-        if self.step % CHECK_EVERY == 0:
+            values = [v.detach().float() for v in stats.values()]
+            total = values[0] if len(values) == 1 else torch.stack([v.sum() for v in values])
+            if self.watched is None or self.watched.device != total.device:
+                self.watched = torch.zeros(CHECK_EVERY, device=total.device)
+            self.watched[len(self.watched_steps)] = total.sum() if total.dim() else total
+            self.watched_steps.append(self.step)
+        if self.step % CHECK_EVERY == 0 or len(self.watched_steps) == CHECK_EVERY:
             self._raise_if_diverged(experience)
 
     def _raise_if_diverged(self, experience: Experience) -> None:
-        if self.first_nonfinite is not None and int(self.first_nonfinite) >= 0:
-            step = int(self.first_nonfinite)
-            raise Diverged(
-                f"experience {experience.index}, step {step}: the learner's loss or error is "
-                f"not finite ({self._hint()})",
-                experience.index,
-                step,
-            )
+        steps, self.watched_steps = self.watched_steps, []
+        if not steps or self.watched is None:
+            return
+        finite = torch.isfinite(self.watched[: len(steps)])
+        if bool(finite.all()):
+            return
+        step = steps[int((~finite).nonzero()[0, 0])]
+        raise Diverged(
+            f"experience {experience.index}, step {step}: the learner's loss or error is "
+            f"not finite ({self._hint()})",
+            experience.index,
+            step,
+        )
 
     def _check_finite(self, experience: Experience, phase: str) -> None:
         for name, p in self.learner.named_parameters():
@@ -151,7 +159,7 @@ class Strategy:
         )
 
     def _adjust(self, learner: Learner, batch: Batch) -> None:
-        for component in self.components:
+        for component in self.adjusting:
             component.adjust_update(learner, batch)
 
     def _batches(self, size: int, skip: int = 0) -> Iterator[Tensor]:
@@ -218,3 +226,8 @@ class Strategy:
         start = time.perf_counter()
         hook(*args)
         self.timings[phase] += time.perf_counter() - start
+
+
+def _overrides(component: Component, hook: str) -> bool:
+    """Whether ``component`` implements ``hook`` (the base class's are no-ops)."""
+    return getattr(type(component), hook) is not getattr(Component, hook)

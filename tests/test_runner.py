@@ -45,7 +45,15 @@ def test_result_carries_config_versions_curves_and_timings(split_digits_runs):
     assert {"torch", "continual", "python", "numpy"} <= set(result["environment"])
     curves = result["curves"]
     assert curves["step"][0] == 0 and curves["step"] == sorted(curves["step"])
-    assert len(curves["step"]) >= 5 * 10  # about ten anytime points per experience
+    # a point every anytime_period steps (ten per experience, fewer when that costs too much)
+    every = runner.anytime_period(
+        min(e["train_size"] for e in result["stream"]["experiences"]) * 10 // 32,  # 10 epochs
+        10,
+        sum(curves["anytime_test_samples"]),
+        32,
+    )
+    assert curves["step"][1] == every
+    assert len(curves["step"]) >= result["cost"]["train_steps"] // every
     assert curves["experience_end_steps"][-1] == result["cost"]["train_steps"]
     # the anytime curve at each experience end is the matrix row
     for i, end in enumerate(curves["experience_end_steps"]):
@@ -117,6 +125,7 @@ def test_task_free_run_takes_a_row_when_each_task_ends(tmp_path):
         [training]
         epochs = 10
         batch_size = 4
+        eval_every = 10  # denser than the default's cost budget allows at batch 4
     """,
     )
     scenario = specs.load_scenario(str(path))
@@ -133,7 +142,7 @@ def test_task_free_run_takes_a_row_when_each_task_ends(tmp_path):
     assert R[5][4] > 0.8 and R[5][0] < 0.2
     assert result["metrics"]["forgetting"] > 0.5
     # accuracy over time: many anytime points
-    assert len(curves_steps) > 20
+    assert len(curves_steps) > 20 and curves_steps[1] == 10
 
 
 def test_task_free_with_announced_boundaries_runs_hooks_at_each_task_end(tmp_path):
@@ -180,3 +189,13 @@ def _short(name: str) -> specs.StrategySpec:
 
     spec = specs.load_strategy(name)
     return replace(spec, training=replace(spec.training, epochs=1))
+
+
+def test_anytime_period_keeps_ten_points_unless_they_cost_over_a_tenth_of_training():
+    # 520 steps per experience: every 52 steps; 100 samples per point cost 100 forward passes,
+    # a step of 32 costs ~96: a point every 52 steps is ~2 % of training, under the 10 % budget
+    assert runner.anytime_period(520, 10, 100, 32) == 52
+    # 52 steps per experience: every 5 steps would cost ~21 %; the budget needs ⌈100 / 9.6⌉ = 11
+    assert runner.anytime_period(52, 10, 100, 32) == 11
+    assert runner.anytime_period(52, 10, 90, 32) == 10  # 90 / 9.6 = 9.4: 9.4 % at 10 steps
+    assert runner.anytime_period(3, 10, 1, 32) == 1  # never zero

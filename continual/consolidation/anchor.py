@@ -34,6 +34,7 @@ class Anchor:
     def __init__(self) -> None:
         self.importance: dict[str, Tensor] = {}
         self.anchor: dict[str, Tensor] = {}
+        self._cache: tuple[Any, ...] | None = None  # the proximal step's per-weight factors
 
     def __bool__(self) -> bool:
         return bool(self.importance)
@@ -49,17 +50,36 @@ class Anchor:
             new = importance[name].detach()
             self.importance[name] = new if previous is None else decay * previous + new
             self.anchor[name] = p.detach().clone()
+        self._cache = None
 
     def proximal_step(self, learner: Learner, strength: float) -> None:
-        """θ ← (θ + η'λΩθ*) / (1 + η'λΩ) for every anchored parameter, after the optimiser step."""
+        """θ ← (θ + η'λΩθ*) / (1 + η'λΩ) for every anchored parameter, after the optimiser step.
+
+        Two ``foreach`` kernels over all anchored weights per step; η'λΩ and 1 + η'λΩ are kept
+        between steps while the optimiser's rates are constant (SGD with unchanged
+        hyper-parameters) and recomputed every step for Adam, whose rates move."""
         if not self.importance or strength == 0:
             return
         rates = effective_rates(learner.optimizer)
-        with torch.no_grad():
+        constant = all(isinstance(r, float) for r in rates.values())
+        key = (
+            strength,
+            tuple(rates.items()) if constant else None,
+            tuple(map(id, self.importance.values())),
+            tuple(map(id, self.anchor.values())),
+        )
+        if self._cache is None or self._cache[0] != key or not constant:
+            params, pulls, anchors = [], [], []
             for name, p in learner.named_parameters():
                 if name in self.importance and id(p) in rates:
-                    pull = rates[id(p)] * strength * self.importance[name]
-                    p.copy_((p + pull * self.anchor[name]) / (1.0 + pull))
+                    params.append(p)
+                    pulls.append(rates[id(p)] * strength * self.importance[name])
+                    anchors.append(self.anchor[name])
+            self._cache = (key, params, pulls, anchors, torch._foreach_add(pulls, 1.0))
+        _, params, pulls, anchors, denominators = self._cache
+        with torch.no_grad():
+            torch._foreach_addcmul_(params, pulls, anchors)
+            torch._foreach_div_(params, denominators)
 
     def penalty(self, learner: Learner) -> Tensor:
         """½ Σ Ω (θ − θ*)², for reporting and tests."""
@@ -77,6 +97,7 @@ class Anchor:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.importance = dict(state["importance"])
         self.anchor = dict(state["anchor"])
+        self._cache = None
 
 
 def effective_rates(optimizer: torch.optim.Optimizer) -> dict[int, float | Tensor]:

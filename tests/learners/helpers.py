@@ -24,6 +24,7 @@ def update_of(learner, x, y, task=None, seed=0) -> list[torch.Tensor]:
     learner.zero_update()
     torch.manual_seed(seed)
     learner.local_update(x, y, task)
+    learner.fill_update()  # what observe does: a parameter the update left alone gets zeros
     return [p.grad.detach().clone() for p in learner.parameters()]
 
 
