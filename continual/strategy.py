@@ -65,6 +65,13 @@ class Strategy:
         self.watched: Tensor | None = None
         self.watched_steps: list[int] = []
         self.adjusting = [c for c in self.components if _overrides(c, "adjust_update")]
+        self.objectives = [c for c in self.components if _overrides(c, "loss_term")]
+        if self.objectives and not learner.global_loss:
+            names = ", ".join(c.name for c in self.objectives)
+            raise ContinualError(
+                f"{names} adds a term to a global loss, which the {type(learner).__name__} "
+                "learner does not have"
+            )
 
     def train_experience(
         self, experience: Experience, on_step: StepCallback | None = None, *, resume: bool = False
@@ -90,13 +97,7 @@ class Strategy:
         device = experience.y_train.device
         start = time.perf_counter()
         for index in self._batches(experience.train_size, skip=self.batch):
-            batch = Batch(*experience.batch(index.to(device)))
-            for component in self.components:
-                batch = component.transform_batch(learner, batch)
-            adjust = partial(self._adjust, batch=batch) if self.adjusting else None
-            stats = learner.observe(batch.x, batch.y, batch.task, adjust=adjust)
-            for component in self.components:
-                component.after_batch(learner, batch)
+            batch, stats = self.learn(Batch(*experience.batch(index.to(device))))
             self.step += 1
             self._watch(stats, experience)
             self.batch += 1
@@ -111,6 +112,26 @@ class Strategy:
         for component in self.components:
             self._timed(component.name, component.after_experience, learner, experience)
             self._check_finite(experience, f"after {component.name}")
+
+    def learn(self, batch: Batch) -> tuple[Batch, dict[str, Tensor]]:
+        """One training step, the update seam in order: components transform the batch, the
+        learner computes its update (components' loss terms included), components adjust it,
+        the optimiser applies it, components act after the step. Returns the batch trained on
+        and the learner's statistics."""
+        learner = self.learner
+        for component in self.components:
+            batch = component.transform_batch(learner, batch)
+        adjust = partial(self._adjust, batch=batch) if self.adjusting else None
+        objective = partial(self._objective, batch=batch) if self.objectives else None
+        stats = learner.observe(batch.x, batch.y, batch.task, adjust=adjust, objective=objective)
+        for component in self.components:
+            component.after_batch(learner, batch)
+        return batch, stats
+
+    def _objective(self, outputs: Tensor, batch: Batch) -> Tensor | None:
+        terms = [c.loss_term(self.learner, batch, outputs) for c in self.objectives]
+        present = [term for term in terms if term is not None]
+        return sum(present[1:], present[0]) if present else None
 
     def _watch(self, stats: dict[str, Tensor], experience: Experience) -> None:
         """Keep this step's statistics total (the loss or error the learner computed anyway) on

@@ -69,8 +69,11 @@ class ModuleLearner(Learner):
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.module(x)
 
+    global_loss = True
+
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
-        loss = self.criterion(self.module(x), y)
+        outputs = self.module(x)
+        loss = self.plus_objective(self.criterion(outputs, y), outputs)
         loss.backward()
         return {"loss": loss.detach()}
 

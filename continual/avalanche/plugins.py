@@ -7,6 +7,7 @@ Avalanche callback          component hook
 ==========================  ===========================================================
 ``before_training``         ``check`` (refuses a model the component cannot handle)
 ``before_training_exp``     ``before_experience``
+``before_backward``         ``loss_term`` (added to the strategy's loss)
 ``before_update``           ``adjust_update`` (between the backward pass and the step)
 ``after_update``            ``after_batch``
 ``after_training_exp``      ``after_experience`` (importances, sleep phases)
@@ -91,6 +92,21 @@ class ComponentPlugin(SupervisedPlugin):
 
     def before_training_exp(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
         self.component.before_experience(self.learner(strategy), self.experience(strategy))
+
+    @property
+    def adds_loss(self) -> bool:
+        """Whether the component adds a term to the loss (``loss_term``)."""
+        return type(self.component).loss_term is not Component.loss_term
+
+    def loss_term(self, strategy: Any, outputs: torch.Tensor) -> torch.Tensor | None:
+        """The component's term on the model's raw ``outputs`` for the current minibatch."""
+        batch = Batch(strategy.mb_x, strategy.mb_y)
+        return self.component.loss_term(self.learner(strategy), batch, outputs)
+
+    def before_backward(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
+        term = self.loss_term(strategy, strategy.mb_output) if self.adds_loss else None
+        if term is not None:
+            strategy.loss = strategy.loss + term
 
     def before_update(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
         learner = self.learner(strategy)

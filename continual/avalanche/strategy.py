@@ -23,7 +23,7 @@ strategy refuses them and points to our components, which act on the update inst
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -44,7 +44,11 @@ OURS = (
 def refuse_loss_plugins(plugins: Sequence[BasePlugin], learner: Learner) -> None:
     """Raise a ContinualError for any plugin that acts in ``before_backward`` or
     ``after_backward`` (it adds a loss term or edits the gradient of a global loss)."""
+    from continual.avalanche.plugins import ComponentPlugin
+
     for plugin in plugins:
+        if isinstance(plugin, ComponentPlugin):  # its loss term goes to the learner's objective
+            continue
         for callback in ("before_backward", "after_backward"):
             mine = getattr(type(plugin), callback, None)
             if mine is not None and mine is not getattr(SupervisedPlugin, callback):
@@ -109,6 +113,21 @@ class LearnerStrategy(SupervisedTemplate):
                 self.model.add_task(int(task), classes)
         super()._before_training_exp(**kwargs)
 
+    def _objective(self) -> Callable[[Tensor], Tensor | None] | None:
+        """Our plugins' loss terms (LwF), for a learner with a global loss to add before its
+        backward pass (Avalanche's ``before_backward`` is never reached here)."""
+        from continual.avalanche.plugins import ComponentPlugin
+
+        adding = [p for p in self.plugins if isinstance(p, ComponentPlugin) and p.adds_loss]
+        if not adding:
+            return None
+
+        def objective(outputs: Tensor) -> Tensor | None:
+            terms = [t for p in adding if (t := p.loss_term(self, outputs)) is not None]
+            return sum(terms[1:], terms[0]) if terms else None
+
+        return objective
+
     def training_epoch(self, **kwargs: Any) -> None:
         """One pass over the dataloader: predict (for metrics), then the learner's own update."""
         for batch in self.dataloader:
@@ -123,7 +142,11 @@ class LearnerStrategy(SupervisedTemplate):
                 self.mb_output = self.forward()
             self._after_forward(**kwargs)
             stats = self.model.observe(
-                self.mb_x, self.mb_y, self._task(), adjust=lambda _: self._before_update(**kwargs)
+                self.mb_x,
+                self.mb_y,
+                self._task(),
+                adjust=lambda _: self._before_update(**kwargs),
+                objective=self._objective() if self.model.global_loss else None,
             )
             if "loss" in stats:
                 self.loss = stats["loss"]

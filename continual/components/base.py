@@ -39,6 +39,13 @@ class Component:
         """Return the batch to train on (replay mixes stored samples in here)."""
         return batch
 
+    def loss_term(self, learner: Learner, batch: Batch, outputs: Tensor) -> Tensor | None:
+        """A term added to the learner's global loss before its one backward pass, given the
+        network's raw outputs for the batch (LwF's distillation). Only learners with a global
+        differentiable loss (``Learner.global_loss``) take such terms; a component that has one
+        refuses other learners in :meth:`check`."""
+        return None
+
     def adjust_update(self, learner: Learner, batch: Batch) -> None:
         """Transform the update in ``p.grad`` before the optimiser step (consolidation)."""
 

@@ -1,8 +1,10 @@
 """Learning without Forgetting (Li & Hoiem 2017): while learning a new experience, keep the
 network's outputs on the current inputs close to those of the network as it was before the
 experience (knowledge distillation with temperature T: λ·T²·KL(p_old^T ‖ p_new^T) over the classes
-seen before). Its gradient is added to ``p.grad`` in ``adjust_update``. It needs a learner whose
-outputs are trained through one differentiable loss, so it is refused for local learners."""
+seen before). The term is added to the learner's loss before its one backward pass
+(``loss_term``), as in Li & Hoiem's joint objective: one forward and one backward pass of the
+student per step. It needs a learner whose outputs are trained through one differentiable loss
+(``Learner.global_loss``), so it is refused for local learners."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from continual.components.base import Batch, Component
 from continual.errors import ContinualError, require
-from continual.learners.backprop import Backprop
 from continual.learners.base import Learner
 from continual.ranges import NonNegative, Positive
 from continual.scenarios.experience import Experience
@@ -35,7 +37,7 @@ class LwF(Component):
         self._teacher_state: dict[str, Any] | None = None
 
     def check(self, learner: Learner) -> None:
-        if not isinstance(learner, Backprop):
+        if not learner.global_loss:
             raise ContinualError(
                 "lwf distils through a global loss and works only with the backprop learner; "
                 "for local learners use consolidation, ewc, si, replay or sleep"
@@ -46,23 +48,24 @@ class LwF(Component):
         self._teacher_state = None
         self.teacher = copy.deepcopy(learner).eval() if self.old_classes else None
 
-    def adjust_update(self, learner: Learner, batch: Batch) -> None:
+    def loss_term(self, learner: Learner, batch: Batch, outputs: Tensor) -> Tensor | None:
+        """λ·T²·KL(p_old^T ‖ p_new^T) over the old classes, on the student's raw ``outputs``."""
         if self._teacher_state is not None:  # restored from a checkpoint: same network, old weights
             self.teacher = copy.deepcopy(learner).eval()
             self.teacher.load_state_dict(self._teacher_state)
             self._teacher_state = None
         if self.teacher is None:
-            return
+            return None
         with torch.no_grad():
             target = self.teacher.predict(batch.x)[:, self.old_classes] / self.temperature
-        scores = learner.predict(batch.x)[:, self.old_classes] / self.temperature
+        scores = outputs[:, self.old_classes] / self.temperature
         loss = F.kl_div(
             F.log_softmax(scores, 1),
             F.log_softmax(target, 1),
             log_target=True,
             reduction="batchmean",
         )
-        (self.strength * self.temperature**2 * loss).backward()
+        return self.strength * self.temperature**2 * loss
 
     def after_experience(self, learner: Learner, experience: Experience) -> None:
         self.seen.update(experience.classes)

@@ -53,9 +53,11 @@ class SynapticIntelligence(Component):
         with torch.no_grad():
             names = list(self.update)
             params = dict(learner.named_parameters())
-            step = torch._foreach_sub([params[k] for k in names], [self.before[k] for k in names])
-            torch._foreach_mul_(step, [self.update[k] for k in names])
-            torch._foreach_sub_([self.path[k] for k in names], step)
+            before = [self.before[k] for k in names]
+            torch._foreach_sub_(before, [params[k] for k in names])  # −Δθ, in its own buffer
+            torch._foreach_addcmul_(
+                [self.path[k] for k in names], before, [self.update[k] for k in names]
+            )
 
     def after_experience(self, learner: Learner, experience: Experience) -> None:
         importance = {

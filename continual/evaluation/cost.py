@@ -27,7 +27,6 @@ import copy
 import resource
 import sys
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any
 
 import torch
@@ -39,6 +38,7 @@ from continual.learners.base import Learner
 from continual.scenarios.experience import Experience
 from continual.sleep.replay_sleep import ReplaySleep
 from continual.sleep.spiking import SpikingSleep
+from continual.strategy import Strategy
 
 PICOJOULES_PER_MAC = 4.6  # 32-bit float multiply (3.7 pJ) + add (0.9 pJ), 45 nm, Horowitz 2014
 PICOJOULES_PER_SYNOP = 0.9  # 32-bit float add (an accumulate), 45 nm, Horowitz 2014
@@ -80,18 +80,12 @@ def strategy_step(
     """(FLOPs per trained sample, synapses with a non-zero update) of one training step as the
     training loop takes it, on copies of ``learner`` and ``components``."""
     learner, components = copy.deepcopy((learner, list(components)))
-    batch = _probe_batch(experience)
-    for component in components:
-        batch = component.transform_batch(learner, batch)
-
-    def adjust(model: Learner, batch: Batch) -> None:
-        for component in components:
-            component.adjust_update(model, batch)
-
-    flops = count_flops(learner.observe, batch.x, batch.y, batch.task, partial(adjust, batch=batch))
+    step = Strategy(learner, components)  # the training loop's own step
+    trained: list[Batch] = []
+    flops = count_flops(lambda: trained.append(step.learn(_probe_batch(experience))[0]))
     grads = [p.grad for p in learner.parameters() if p.grad is not None]
     updated = int(sum((g != 0).sum() for g in grads)) if grads else 0  # one host sync
-    return flops / len(batch.y), updated
+    return flops / len(trained[0].y), updated
 
 
 def consolidation_flops(

@@ -70,12 +70,15 @@ class Backprop(Learner):
             ignored.append(f"the {self.activation} activation (run as ReLU)")
         return ", ".join(ignored) or None
 
+    global_loss = True
+
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
-        scores = self.restrict(self.net(x.flatten(1)), task)
+        outputs = self.net(x.flatten(1))
+        scores = self.restrict(outputs, task)
         if self.loss_classes == "batch":  # only classes present in the batch compete
             present = torch.zeros(self.num_classes, dtype=torch.bool, device=y.device)
             present[y] = True
             scores = scores.masked_fill(~present, float("-inf"))
-        loss = F.cross_entropy(scores, y)
+        loss = self.plus_objective(F.cross_entropy(scores, y), outputs)  # + LwF's term, if any
         loss.backward()
         return {"loss": loss.detach()}

@@ -24,6 +24,7 @@ OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
 }
 
 Adjust = Callable[["Learner"], None]
+Objective = Callable[[Tensor], "Tensor | None"]  # raw outputs -> extra loss terms (or None)
 
 
 def make_optimizer(
@@ -51,6 +52,7 @@ class Learner(nn.Module):
     """
 
     optimizer: torch.optim.Optimizer
+    global_loss = False  # True when local_update backpropagates one loss that takes extra terms
 
     def __init__(self, input_dim: int, num_classes: int):
         super().__init__()
@@ -58,6 +60,7 @@ class Learner(nn.Module):
         self.num_classes = num_classes
         self.task_classes: dict[int, list[int]] = {}
         self._task_mask: Tensor | None = None  # (tasks, classes), rebuilt when tasks change
+        self.objective: Objective | None = None  # components' loss terms, during observe only
 
     # -- the contract ---------------------------------------------------------------------------
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
@@ -98,18 +101,38 @@ class Learner(nn.Module):
 
     # -- shared machinery -------------------------------------------------------------------------
     def observe(
-        self, x: Tensor, y: Tensor, task: Tensor | None = None, adjust: Adjust | None = None
+        self,
+        x: Tensor,
+        y: Tensor,
+        task: Tensor | None = None,
+        adjust: Adjust | None = None,
+        objective: Objective | None = None,
     ) -> dict[str, Tensor]:
-        """Learn from one batch: compute the update, let ``adjust`` transform it, apply it."""
+        """Learn from one batch: compute the update (with ``objective``'s terms added to a global
+        loss), let ``adjust`` transform it, apply it."""
+        if objective is not None and not self.global_loss:
+            raise ContinualError(
+                f"the {type(self).__name__} learner has no global loss to add terms to"
+            )
         if not self.training:
             self.train()
         self.zero_update()
-        stats = self.local_update(x, y, task)
+        self.objective = objective
+        try:
+            stats = self.local_update(x, y, task)
+        finally:
+            self.objective = None
         self.fill_update()
         if adjust is not None:
             adjust(self)
         self.optimizer.step()
         return stats
+
+    def plus_objective(self, loss: Tensor, outputs: Tensor) -> Tensor:
+        """``loss`` plus the components' terms on the raw ``outputs``, for learners with a
+        global loss to call before their backward pass."""
+        extra = self.objective(outputs) if self.objective is not None else None
+        return loss if extra is None else loss + extra
 
     def zero_update(self) -> None:
         """Clear the update: every ``p.grad`` to ``None``, as ``zero_grad(set_to_none=True)``

@@ -151,3 +151,40 @@ def test_replay_sleep_recovers_old_classes_offline(stream, benchmark):
     assert final[0][0] < 0.2 and final[20][0] > 0.8
     with pytest.raises(ContinualError, match="ReplayPlugin"):
         ComponentPlugin(Replay())
+
+
+def test_lwf_plugin_adds_its_distillation_term_to_the_strategys_loss():
+    """In an Avalanche pipeline our LwF acts in ``before_backward``: the strategy's loss grows by
+    exactly the component's term on the model's outputs (zero-free once the student moved)."""
+    from types import SimpleNamespace
+
+    from continual.avalanche.plugins import ComponentPlugin
+    from continual.consolidation.lwf import LwF
+
+    model = mlp(hidden=8)
+    lwf = LwF(strength=1.5, temperature=2.0)
+    plugin = ComponentPlugin(lwf)
+    x, y = torch.rand(10, 16), torch.randint(0, 6, (10,))
+    strategy = SimpleNamespace(
+        model=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        _criterion=nn.CrossEntropyLoss(),
+        mb_x=x,
+        mb_y=y,
+    )
+    learner = plugin.learner(strategy)
+    lwf.seen = {0, 1}
+    lwf.before_experience(learner, None)  # the teacher: the model as it is now
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    strategy.mb_output = model(x)
+    strategy.loss = nn.functional.cross_entropy(strategy.mb_output, y)
+    base = float(strategy.loss)
+    plugin.before_backward(strategy)
+    with torch.no_grad():
+        teacher = torch.softmax(lwf.teacher.predict(x)[:, [0, 1]] / 2.0, 1)
+        student = torch.log_softmax(model(x)[:, [0, 1]] / 2.0, 1)
+        term = 1.5 * 4.0 * float((teacher * (teacher.log() - student)).sum(1).mean())
+    assert term > 1e-4
+    assert float(strategy.loss) == pytest.approx(base + term, rel=1e-5)

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 
@@ -97,6 +99,40 @@ def test_lwf_is_refused_for_local_learners():
         Strategy(ForwardForward(4, 2, hidden=(3,)), [LwF()])
 
 
+def lwf_gradient(lwf: LwF, learner: Backprop, batch: Batch) -> None:
+    """p.grad ← ∇ of LwF's loss term alone (on the learner's raw outputs)."""
+    learner.zero_update()
+    term = lwf.loss_term(learner, batch, learner.predict(batch.x))
+    if term is not None:
+        term.backward()
+    learner.fill_update()
+
+
+def test_lwf_term_joins_the_learners_loss_in_its_one_backward_pass():
+    """Strategy.learn hands LwF's term to the learner, whose update is then ∇(CE + term): the
+    same as the two gradients added, and not the cross-entropy's alone."""
+    stream = class_incremental(synthetic(samples=300, classes=4), seed=0, experiences=2)
+    learner = Backprop(stream.input_dim, 4, hidden=(8,), optimizer="sgd", lr=0.1)
+    lwf = LwF(strength=2.0)
+    strategy = Strategy(learner, [lwf], epochs=2)
+    strategy.train_experience(stream[0])
+    lwf.before_experience(learner, stream[1])
+    with torch.no_grad():
+        for p in learner.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    batch = Batch(*stream[1].batch(torch.arange(8))[:2])
+    before = copy.deepcopy(learner)
+    lwf_gradient(lwf, before, batch)
+    distillation = [p.grad.clone() for p in before.parameters()]
+    before.zero_update()
+    torch.nn.functional.cross_entropy(before.predict(batch.x), batch.y).backward()
+    expected = [p.detach() - 0.1 * (p.grad + d) for p, d in zip(before.parameters(), distillation)]
+    strategy.learn(batch)  # one SGD step (no momentum) with the joint update
+    for p, e in zip(learner.parameters(), expected):
+        torch.testing.assert_close(p.detach(), e)
+    assert sum(float(d.abs().sum()) for d in distillation) > 0
+
+
 def test_lwf_adds_a_distillation_gradient_after_the_first_experience():
     stream = class_incremental(synthetic(samples=300, classes=4), seed=0, experiences=2)
     learner = Backprop(stream.input_dim, 4, hidden=(8,))
@@ -107,8 +143,7 @@ def test_lwf_adds_a_distillation_gradient_after_the_first_experience():
     with torch.no_grad():
         for p in learner.parameters():
             p.add_(0.1 * torch.randn_like(p))  # make the student differ from its teacher
-    learner.zero_update()
-    lwf.adjust_update(learner, batch)
+    lwf_gradient(lwf, learner, batch)
     assert sum(float(p.grad.abs().sum()) for p in learner.parameters()) > 0
     # it is the gradient of λT²·KL(softmax(t/T) ‖ softmax(s/T)) over the old classes
     old = list(stream[0].classes)
@@ -126,8 +161,7 @@ def test_lwf_gives_no_gradient_while_the_student_matches_its_teacher():
     lwf = LwF(strength=1.0)
     Strategy(learner, [lwf], epochs=2).train_experience(stream[0])
     lwf.before_experience(learner, stream[1])
-    learner.zero_update()
-    lwf.adjust_update(learner, Batch(*stream[1].batch(torch.arange(8))[:2]))
+    lwf_gradient(lwf, learner, Batch(*stream[1].batch(torch.arange(8))[:2]))
     for p in learner.parameters():
         torch.testing.assert_close(p.grad, torch.zeros_like(p), atol=1e-7, rtol=0)
 
