@@ -180,9 +180,11 @@ def ablate(
     on_start: StartHook | None = None,
     on_done: DoneHook | None = None,
     quiet: bool = False,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Run the ladder of ``strategy`` on ``scenario`` for every seed, write each run's result and
-    the ladder summary (:func:`summarise`) into ``out``, and return the summary."""
+    the ladder summary (:func:`summarise`) into ``out``, and return the summary (``workers``:
+    processes running rungs at once, see :func:`continual.execution.execute`)."""
     from continual import execution
     from continual.results import write_json_atomic
 
@@ -197,6 +199,7 @@ def ablate(
         on_start=on_start,
         on_done=on_done,
         quiet=quiet,
+        workers=workers,
     )
     summary = summarise(results)
     summary["path"] = str(summary_path(out, scenario.name, strategy.name))

@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         help="change the number of experiences (1 = ordinary i.i.d. training)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _workers_argument(run)
     run.add_argument(
         "--no-report",
         action="store_true",
@@ -152,6 +153,17 @@ def _sweep_parser(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--quiet", action="store_true", help="no line per finished cell")
 
 
+def _workers_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train N runs at once, each in its own process with 1/N of the CPU threads "
+        "(default 1); results are the same as with one",
+    )
+
+
 def _checkpoint_arguments(parser: argparse.ArgumentParser, resume: bool = True) -> None:
     parser.add_argument(
         "--checkpoint-every",
@@ -199,6 +211,7 @@ def _ablate_parser(commands: argparse._SubParsersAction) -> None:
     ablate.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     ablate.add_argument("--data-dir", metavar="DIR", help="where standard datasets' files are")
     ablate.add_argument("--quiet", action="store_true", help="no progress bar")
+    _workers_argument(ablate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -147,6 +147,12 @@ def _progress(quiet: bool) -> Iterator[tuple[StartHook, DoneHook]]:
         yield start, done
 
 
+def _workers(count: int) -> int:
+    if not 1 <= count <= 1024:
+        raise ContinualError(f"--workers {count}: must be between 1 and 1024")
+    return count
+
+
 def run_command(args: argparse.Namespace) -> int:
     from continual.report.terminal import comparison_table
 
@@ -181,6 +187,7 @@ def run_command(args: argparse.Namespace) -> int:
             force=args.force,
             checkpoint_every=_checkpoint_every(args),
             resume=args.resume,
+            workers=_workers(args.workers),
         )
     complete = [r for r in results if r.get("status", "complete") == "complete"]
     diverged = [r for r in results if r not in complete]
@@ -318,6 +325,7 @@ def ablate_command(args: argparse.Namespace) -> int:
             on_start=start,
             on_done=done,
             quiet=args.quiet,
+            workers=_workers(args.workers),
         )
     Console(width=80).print(ladder_table(summary))
     print(f"results: {args.out}/  ladder summary: {summary['path']}", file=sys.stderr)

@@ -191,6 +191,7 @@ def execute(
     cache: dict[Any, Any] | None = None,
     checkpoint_every: int | None = None,
     resume: bool = False,
+    workers: int = 1,
 ) -> list[dict[str, Any]]:
     """Train every cell of ``plan`` in order and write its result into ``out``; return the result
     documents. ``steps`` are :func:`prepare`'s counts; ``on_start(cell, steps)`` may return a
@@ -201,7 +202,12 @@ def execute(
     file is read and returned, unless ``force``. A cell that diverges is written as a partial
     result (``"status": "diverged"``), reported on stderr, and the remaining cells still run;
     check each document's ``status``. With ``checkpoint_every`` (0: at experience boundaries
-    only) each run keeps a checkpoint until its result is written; ``resume`` continues from one."""
+    only) each run keeps a checkpoint until its result is written; ``resume`` continues from one.
+
+    With ``workers > 1`` the cells to train run at once on that many worker processes (the
+    sweep's :class:`~continual.sweep.local.LocalPool`, each with its share of the CPU threads);
+    every cell's result is the same as when run alone. ``on_start`` is then called as a cell is
+    queued (its per-step callback is not used) and ``on_done`` as each finishes."""
     from continual.errors import Diverged
     from continual.results import finished, prepare_out, result_path
 
@@ -217,6 +223,11 @@ def execute(
     kept = [None] * len(plan) if force else kept
     results = []
     counts = list(steps) if steps is not None else [0] * len(plan)
+    if workers > 1 and sum(k is None for k in kept) > 1:
+        return _execute_parallel(
+            plan, out, paths, kept, counts, workers, device, data_dir, checkpoint_every,
+            resume, on_start, on_done, quiet,
+        )  # fmt: skip
     for cell, count, path, existing in zip(plan, counts, paths, kept):
         if existing is not None:
             result = existing
@@ -247,3 +258,59 @@ def execute(
         if on_done is not None:
             on_done(cell, result, path)
     return results
+
+
+def _execute_parallel(
+    plan: Sequence[Cell],
+    out: Path,
+    paths: list[Path],
+    kept: list[dict[str, Any] | None],
+    counts: list[int],
+    workers: int,
+    device: str,
+    data_dir: str | None,
+    checkpoint_every: int | None,
+    resume: bool,
+    on_start: StartHook | None,
+    on_done: DoneHook | None,
+    quiet: bool,
+) -> list[dict[str, Any]]:
+    """:func:`execute` on ``workers`` processes: what is kept is reused, the rest runs at once."""
+    from continual import runner
+    from continual.sweep.job import Job
+    from continual.sweep.local import LocalPool
+
+    pending = [i for i, existing in enumerate(kept) if existing is None]
+    results: dict[int, dict[str, Any]] = {i: r for i, r in enumerate(kept) if r is not None}
+    for i, existing in results.items():
+        if quiet:
+            print(f"kept {paths[i]} (already computed; --force recomputes)", file=sys.stderr)
+        if on_done is not None:
+            on_done(plan[i], existing, paths[i])
+    for i in pending:
+        if on_start is not None:
+            on_start(plan[i], counts[i])
+    job = Job(
+        out.resolve(),
+        device,
+        None if data_dir is None else str(Path(data_dir).resolve()),
+        checkpoint_every or 0,
+        resume=resume,
+        keep_diverged=True,
+    )
+    pool = LocalPool(min(workers, len(pending)))
+    for position, outcome in pool.run([plan[i] for i in pending], job):
+        if isinstance(outcome, BaseException):
+            raise outcome
+        index = pending[position]
+        if outcome.get("status") == "diverged":
+            cell, detail = plan[index], outcome["divergence"]["message"]
+            message = runner.divergence_message(cell.strategy.name, cell.seed, detail)
+            print(f"error: {message}", file=sys.stderr)
+        finish(plan[index], outcome, out)
+        if quiet:
+            print(f"wrote {paths[index]}", file=sys.stderr)
+        results[index] = outcome
+        if on_done is not None:
+            on_done(plan[index], outcome, paths[index])
+    return [results[i] for i in range(len(plan))]

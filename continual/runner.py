@@ -252,7 +252,7 @@ def run(
             "message": str(diverged),
         }
         error = Diverged(
-            f"training diverged: strategy {strategy_spec.name}, seed {seed}, {diverged}",
+            divergence_message(strategy_spec.name, seed, str(diverged)),
             diverged.experience,
             diverged.step,
         )
@@ -271,6 +271,11 @@ def anytime_period(per_experience: int, points: int, evaluated: int, batch_size:
     its batch (forward + backward ≈ 3 forwards): ``every ≥ evaluated / (0.1 · 3 · batch)``."""
     budget = math.ceil(evaluated / (ANYTIME_SHARE * 3 * batch_size))
     return max(1, per_experience // points, budget)
+
+
+def divergence_message(strategy: str, seed: int, detail: str) -> str:
+    """How a diverged run is reported: the strategy and seed, then where and what diverged."""
+    return f"training diverged: strategy {strategy}, seed {seed}, {detail}"
 
 
 def training_plan(

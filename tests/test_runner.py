@@ -1,5 +1,6 @@
 """End-to-end runs: forgetting is visible, joint is the upper bound, seeds are reproducible."""
 
+import dataclasses
 import json
 
 import pytest
@@ -199,3 +200,28 @@ def test_anytime_period_keeps_ten_points_unless_they_cost_over_a_tenth_of_traini
     assert runner.anytime_period(52, 10, 100, 32) == 11
     assert runner.anytime_period(52, 10, 90, 32) == 10  # 90 / 9.6 = 9.4: 9.4 % at 10 steps
     assert runner.anytime_period(3, 10, 1, 32) == 1  # never zero
+
+
+def test_runs_on_worker_processes_equal_runs_in_this_process(tmp_path):
+    """``execute(workers=2)`` trains the cells at once in other processes, with the same results
+    (every number of the matrix and curves) and the same files as one after the other."""
+    from continual import execution
+
+    scenario = specs.load_scenario("split-digits")
+    strategies = [specs.load_strategy(name) for name in ("finetune", "ewc")]
+    strategies = [
+        dataclasses.replace(s, training=dataclasses.replace(s.training, epochs=1))
+        for s in strategies
+    ]
+    plan = execution.cells(scenario, strategies, [0])
+    done: list[str] = []
+    alone = execution.execute(plan, tmp_path / "alone", quiet=True)
+    together = execution.execute(
+        plan, tmp_path / "together", workers=2, on_done=lambda c, r, p: done.append(p.name)
+    )
+    for a, b in zip(alone, together):
+        assert a["run_id"] == b["run_id"]
+        assert a["accuracy_matrix"] == b["accuracy_matrix"]
+        assert a["curves"]["accuracy"] == b["curves"]["accuracy"]
+    names = sorted(p.name for p in (tmp_path / "together").glob("*.json"))
+    assert names == sorted(p.name for p in (tmp_path / "alone").glob("*.json")) == sorted(done)

@@ -20,18 +20,28 @@ class Job:
     data_dir: str | None = None
     checkpoint_every: int = 0
     threads: int = 1
+    resume: bool = True  # continue from the cell's checkpoint when one exists
+    keep_diverged: bool = False  # return a diverged run's partial result instead of raising
 
 
 def run_job(job: Job, cell: Cell) -> dict[str, Any]:
-    """Train ``cell`` with ``job.threads`` threads, resuming from its checkpoint if one exists."""
+    """Train ``cell`` with ``job.threads`` threads, resuming from its checkpoint if one exists
+    (unless ``job.resume`` is off)."""
     import torch
 
+    from continual.errors import Diverged
+
     torch.set_num_threads(job.threads)
-    return run_cell(
-        cell,
-        job.out,
-        device=job.device,
-        data_dir=job.data_dir,
-        checkpoint_every=job.checkpoint_every,
-        resume=True,
-    )
+    try:
+        return run_cell(
+            cell,
+            job.out,
+            device=job.device,
+            data_dir=job.data_dir,
+            checkpoint_every=job.checkpoint_every,
+            resume=job.resume,
+        )
+    except Diverged as error:
+        if job.keep_diverged and error.result is not None:
+            return error.result
+        raise

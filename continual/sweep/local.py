@@ -3,6 +3,7 @@ the CPU threads (``torch.set_num_threads``), so N workers do not fight over the 
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
@@ -37,7 +38,7 @@ class LocalPool:
             "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         )
         context = multiprocessing.get_context(method)
-        job = Job(job.out, job.device, job.data_dir, job.checkpoint_every, self.threads)
+        job = dataclasses.replace(job, threads=self.threads)
         pool = ProcessPoolExecutor(self.workers, mp_context=context)
         futures: dict[Future, int] = {}
         try:

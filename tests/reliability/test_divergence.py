@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from continual import runner, specs
@@ -42,7 +43,10 @@ def test_divergence_is_caught_at_the_step_it_happens(tmp_path, synthetic_scenari
     assert result["divergence"]["step"] == step
 
 
-def test_diverged_strategy_is_kept_and_the_others_still_run(cli, tmp_path, synthetic_scenario):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_diverged_strategy_is_kept_and_the_others_still_run(
+    cli, tmp_path, synthetic_scenario, workers
+):
     boom = write(tmp_path, "boom.toml", EXPLODING)
     small = write(tmp_path, "small.toml", SMALL)
     out = tmp_path / "out"
@@ -57,6 +61,8 @@ def test_diverged_strategy_is_kept_and_the_others_still_run(cli, tmp_path, synth
         "--out",
         str(out),
         "--quiet",
+        "--workers",
+        workers,
     )
     assert code == 1
     assert "training diverged: strategy boom, seed 0, experience 0, step" in err
