@@ -61,6 +61,7 @@ def test_lwf_distils_on_top_of_the_batch_masked_loss():
     "base, variant",
     [
         ("finetune", "finetune-batch"),
+        ("ewc", "ewc-batch"),
         ("si", "si-batch"),
         ("lwf", "lwf-batch"),
         ("replay", "replay-batch"),
@@ -75,3 +76,23 @@ def test_batch_presets_differ_from_their_base_only_by_the_option(base, variant):
         b["components"],
         b["training"],
     )
+
+
+def test_ewc_fisher_under_the_batch_local_loss_leaves_untrained_classes_free():
+    """Under the batch-local loss the Fisher is that of the softmax over the classes trained so
+    far: the output rows of classes not yet seen get zero importance (the full softmax gave
+    them a Fisher of order one and EWC froze them before their experience)."""
+    from continual.consolidation.ewc import fisher_diagonal
+
+    stream = _stream()
+    for option, untrained_zero in (("batch", True), ("all", False)):
+        torch.manual_seed(0)
+        learner = Backprop(stream.input_dim, 4, hidden=(8,), loss_classes=option)
+        Strategy(learner, [], epochs=2).train_experience(stream[0])
+        x, _, _ = stream[0].training_data()
+        fisher = fisher_diagonal(learner, x, None, 200, torch.Generator().manual_seed(0))
+        rows = fisher["net.2.weight"]
+        old = list(stream[0].classes)
+        new = [c for c in range(4) if c not in old]
+        assert float(rows[old].sum()) > 0
+        assert (float(rows[new].abs().sum()) == 0) == untrained_zero

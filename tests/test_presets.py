@@ -31,6 +31,7 @@ def test_presets_exist_for_every_named_strategy():
         "ff+replay-sleep",
         # like-for-like controls with the batch-local option (docs/components.md: naming)
         "finetune-batch",
+        "ewc-batch",
         "si-batch",
         "lwf-batch",
         "replay-batch",

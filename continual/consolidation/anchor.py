@@ -103,7 +103,13 @@ class Anchor:
 def effective_rates(optimizer: torch.optim.Optimizer) -> dict[int, float | Tensor]:
     """Per parameter (by ``id``), the rate η' at which ``optimizer`` turns a steady gradient into
     a step: η(1 − d)/(1 − μ) for SGD (μ momentum, d dampening), η/(√v̂ + ε) for Adam/AdamW
-    (η/ε before the first step, where v̂ = 0), η for anything else."""
+    (η/ε before the first step, where v̂ = 0), η for anything else.
+
+    For Adam, v̂ is taken as max(v̂, g²) with g the gradient just applied: a steady gradient g
+    gives v̂ → g², so η/(|g| + ε) is the rate it settles at. Without the floor a weight whose
+    gradient was zero until now (an output unit of a class not yet seen under the batch-local
+    loss) has v̂ ≈ 0 and a rate near η/ε, and the proximal step froze it at its anchor for any
+    λΩ > 0: EWC with λ 10⁴ then no longer learned new classes (``ewc-batch``)."""
     rates: dict[int, float | Tensor] = {}
     adam = isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW))
     for group in optimizer.param_groups:
@@ -118,7 +124,10 @@ def effective_rates(optimizer: torch.optim.Optimizer) -> dict[int, float | Tenso
                     rates[id(p)] = lr / group["eps"]
                     continue
                 correction = 1 - group["betas"][1] ** float(state["step"])
-                rates[id(p)] = lr / ((state["exp_avg_sq"] / correction).sqrt() + group["eps"])
+                second = state["exp_avg_sq"] / correction
+                if p.grad is not None:  # never a faster rate than the current gradient's steady one
+                    second = torch.maximum(second, p.grad.square())
+                rates[id(p)] = lr / (second.sqrt() + group["eps"])
             else:
                 rates[id(p)] = lr
     return rates

@@ -51,9 +51,21 @@ class Backprop(Learner):
         self.optimizer = make_optimizer(optimizer, self.parameters(), lr, momentum, weight_decay)
         self.loss_classes = loss_classes
         self.bias, self.activation = bias, activation
+        # classes trained so far (the batch-local loss never trains the others' outputs)
+        self.register_buffer("trained_classes", torch.zeros(num_classes, dtype=torch.bool))
 
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.net(x.flatten(1))
+
+    def fisher_scores(self, x: Tensor) -> Tensor:
+        """The scores whose softmax EWC's Fisher differentiates. Under the batch-local loss, only
+        the classes trained so far: the outputs of classes never in a batch were never trained
+        (nor pushed down), so the full softmax gave their untrained rows a Fisher of order one
+        and EWC then froze them at their initial values before their experience came."""
+        scores = self.predict(x)
+        if self.loss_classes == "batch" and bool(self.trained_classes.any()):
+            scores = scores.masked_fill(~self.trained_classes, float("-inf"))
+        return scores
 
     def sleep_layers(self) -> list[nn.Linear]:
         return [m for m in self.net if isinstance(m, nn.Linear)]
@@ -78,6 +90,7 @@ class Backprop(Learner):
         if self.loss_classes == "batch":  # only classes present in the batch compete
             present = torch.zeros(self.num_classes, dtype=torch.bool, device=y.device)
             present[y] = True
+            self.trained_classes |= present
             scores = scores.masked_fill(~present, float("-inf"))
         loss = self.plus_objective(F.cross_entropy(scores, y), outputs)  # + LwF's term, if any
         loss.backward()

@@ -80,6 +80,17 @@ def test_effective_rates_follow_the_optimiser():
     rate = effective_rates(adam)[id(p)]
     v_hat = torch.tensor([0.01 * 4.0, 0.0]) / (1 - 0.99)  # (1 − β2)·g², bias-corrected
     torch.testing.assert_close(rate, 0.01 / (v_hat.sqrt() + 1e-8))
+    # a long history of zero gradients, then g = 0.5 on the second weight: v̂ ≈ 0.0025·(1 − β2)
+    # would give a rate 10× the steady one; the floor v̂ ≥ g² gives η / (|g| + ε)
+    for _ in range(200):
+        p.grad = torch.tensor([2.0, 0.0])
+        adam.step()
+    p.grad = torch.tensor([2.0, 0.5])
+    adam.step()
+    rate = effective_rates(adam)[id(p)]
+    assert float(rate[1]) == pytest.approx(0.01 / 0.5, rel=1e-6)
+    second = adam.state[p]["exp_avg_sq"][0] / (1 - 0.99**202)
+    assert float(rate[0]) == pytest.approx(0.01 / (float(second.sqrt()) + 1e-8), rel=1e-6)
 
 
 def test_proximal_step_is_the_closed_form():
