@@ -21,7 +21,13 @@ from continual import checkpoint as checkpoints
 from continual.checkpoint import Checkpointing, Position
 from continual.errors import Diverged
 from continual.evaluation import metrics
-from continual.evaluation.cost import memory_peaks, reset_memory_peak, run_cost
+from continual.evaluation.cost import (
+    flops_per_sample,
+    memory_peaks,
+    probe_batch,
+    reset_memory_peak,
+    run_cost,
+)
 from continual.evaluation.evaluator import Evaluator
 from continual.evaluation.recorder import Recorder
 from continual.evaluation.robustness import robustness
@@ -211,6 +217,11 @@ def run(
     timings = dict(strategy.timings)
     timings["eval"] = recorder.seconds
     accounting = time.perf_counter()
+
+    def count() -> dict[str, float]:  # FLOPs per sample: once per architecture and input shape
+        probe = probe_batch(plan[-1])
+        return flops_per_sample(learner, probe.x, probe.y, probe.task)
+
     cost = run_cost(
         learner,
         strategy.components,
@@ -220,6 +231,7 @@ def run(
         experiences=len(plan),
         predictions=recorder.predictions + len(evaluator.y),  # + the untrained baseline
         device=device,
+        per_sample=cached(cache, ("flops", *architecture), count),
     )
     timings["cost_accounting"] = time.perf_counter() - accounting
     attacks, attacked = strategy_spec.evaluation.robustness, time.perf_counter()

@@ -182,7 +182,7 @@ def test_a_shared_cache_changes_nothing_but_builds_set_up_once(synthetic_scenari
         for key in ("accuracy_matrix", "random_baseline", "curves", "cost", "metrics"):
             assert a[key] == b[key], key
     kinds = sorted(key[0] for key in cache)
-    assert kinds == ["baseline", "baseline", "evaluator", "stream"]
+    assert kinds == ["baseline", "baseline", "evaluator", "flops", "flops", "stream"]
 
 
 def _short(name: str) -> specs.StrategySpec:

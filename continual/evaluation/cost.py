@@ -69,7 +69,8 @@ def flops_per_sample(
     return {"flops_per_train_sample": train, "flops_per_test_sample": test}
 
 
-def _probe_batch(experience: Experience) -> Batch:
+def probe_batch(experience: Experience) -> Batch:
+    """The batch every FLOP count runs on: the experience's first ``PROBE_SIZE`` samples."""
     index = torch.arange(min(PROBE_SIZE, experience.train_size), device=experience.y_train.device)
     return Batch(*experience.batch(index))
 
@@ -82,7 +83,7 @@ def strategy_step(
     learner, components = copy.deepcopy((learner, list(components)))
     step = Strategy(learner, components)  # the training loop's own step
     trained: list[Batch] = []
-    flops = count_flops(lambda: trained.append(step.learn(_probe_batch(experience))[0]))
+    flops = count_flops(lambda: trained.append(step.learn(probe_batch(experience))[0]))
     grads = [p.grad for p in learner.parameters() if p.grad is not None]
     updated = int(sum((g != 0).sum() for g in grads)) if grads else 0  # one host sync
     return flops / len(trained[0].y), updated
@@ -167,12 +168,15 @@ def run_cost(
     experiences: int,
     predictions: int,
     device: str,
+    per_sample: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The result document's ``cost``: counts, FLOPs per phase, SynOps, synaptic updates and the
     labelled energy estimate, probed once at the end of a run on ``last`` (deterministic; the
-    memory peaks, which are not, are :func:`memory_peaks`)."""
-    batch = _probe_batch(last)
-    per_sample = flops_per_sample(learner, batch.x, batch.y, batch.task)
+    memory peaks, which are not, are :func:`memory_peaks`). ``per_sample``: the learner's
+    :func:`flops_per_sample` when already counted for this architecture."""
+    if per_sample is None:
+        batch = probe_batch(last)
+        per_sample = flops_per_sample(learner, batch.x, batch.y, batch.task)
     train_per_sample, updated_per_step = strategy_step(learner, components, last)
     sleep = sleep_cost(learner, components, per_sample["flops_per_train_sample"])
     flops = {
