@@ -63,7 +63,10 @@ OURS: dict[str, tuple[str, dict[str, Any], list[dict[str, Any]]]] = {
         [{"name": "replay", "budget": 200, "policy": "class-balanced", "replay_batch": 32}],
     ),
     "continual ff+consolidation+sleep (preset learner)": ("ff+consolidation+sleep", {}, None),
+    "continual pc+consolidation+sleep (preset learner)": ("pc+consolidation+sleep", {}, None),
+    "continual ff+replay-sleep (preset learner)": ("ff+replay-sleep", {}, None),
 }
+DEFAULT_FINETUNE = "continual finetune (default anytime: 20 per experience)"
 AVALANCHE = ("Naive", "EWC", "SI", "LwF", "Replay")
 BARE = "bare PyTorch loop"
 
@@ -346,7 +349,7 @@ def markdown(table: list[dict[str, Any]]) -> str:
 
 SCALING = [
     BARE,
-    "continual finetune (default anytime: 20 per experience)",
+    DEFAULT_FINETUNE,
     "continual EWC (online, λ 200)",
     "continual SI (c 1)",
     "continual LwF (1, T 2)",
@@ -403,14 +406,19 @@ def phases(data: str, repeats: int) -> str:
             cache = {runner.stream_key(spec, seed, None): stream}
             result = runner.run(spec, strategy(name, LEARNER, 2), seed, cache=cache)
             measured[name].append(result["timings"])
-    lines = ["| run | total s | train s | eval s (share) | components s |", "| --- " * 5 + "|"]
+    lines = [
+        "| run | total s | × finetune | train s | eval s (share) | components s |",
+        "| --- " * 6 + "|",
+    ]
+    reference = statistics.median(r["total"] for r in measured[DEFAULT_FINETUNE])
     for name, rows in measured.items():
         median = {k: statistics.median(r.get(k, 0.0) for r in rows) for k in rows[0]}
         parts = ", ".join(
             f"{k} {v:.2f}" for k, v in median.items() if k not in ("train", "eval", "total")
         )
         lines.append(
-            f"| {name} | {median['total']:.2f} | {median['train']:.2f} | {median['eval']:.2f} "
+            f"| {name} | {median['total']:.2f} | {median['total'] / reference:.2f} "
+            f"| {median['train']:.2f} | {median['eval']:.2f} "
             f"({median['eval'] / median['total']:.0%}) | {parts or '-'} |"
         )
     return "\n".join(lines)
