@@ -109,6 +109,21 @@ Rebuild: `python scripts/ablation_ladders.py --seeds 10` (trains), or `--render-
 """
 
 
+SUMMARY = (
+    "<!-- summary: written by hand, kept when the tables are rebuilt -->",
+    "<!-- /summary -->",
+)
+
+
+def kept_summary(doc: Path) -> str:
+    """The hand-written reading of the tables between the SUMMARY markers of ``doc``, if any."""
+    text = doc.read_text(encoding="utf-8") if doc.is_file() else ""
+    start, end = text.find(SUMMARY[0]), text.find(SUMMARY[1])
+    if start < 0 or end < start:
+        return ""
+    return text[start : end + len(SUMMARY[1])] + "\n\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -122,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             seconds = run(strategy, args.seeds, args.out)
             print(f"{strategy}: {seconds / 60:.1f} min", file=sys.stderr)
     body = [section(s, args.out) for s in STRATEGIES]
-    args.doc.write_text(HEADER + "\n" + "\n".join(body), encoding="utf-8")
+    summary = kept_summary(args.doc)
+    args.doc.write_text(HEADER + "\n" + summary + "\n".join(body), encoding="utf-8")
     print(f"wrote {args.doc}", file=sys.stderr)
     return 0
 
