@@ -135,13 +135,21 @@ def _progress(quiet: bool) -> Iterator[tuple[StartHook, DoneHook]]:
             label = f"{cell.strategy.name} (seed {cell.seed})"
             task = progress.add_task(label, total=total)
             bars[id(cell)] = (task, total)
-            if logged:
-                return _log_lines(label, total)
-            return lambda n: progress.advance(task, n)
+            lines = _log_lines(label, total)
+
+            def advance(n: int) -> None:
+                progress.advance(task, n)
+                if logged:
+                    lines(n)
+
+            return advance
 
         def done(cell: execution.Cell, result: dict, path) -> None:
             if id(cell) in bars:  # a reused result never started a bar
                 task, total = bars[id(cell)]
+                if logged and not progress.tasks[task].completed:  # trained on a worker
+                    label = progress.tasks[task].description
+                    print(f"{label}: {total}/{total} steps", file=sys.stderr, flush=True)
                 progress.update(task, completed=total)
 
         yield start, done

@@ -294,7 +294,7 @@ def _execute_parallel(
         out.resolve(),
         device,
         None if data_dir is None else str(Path(data_dir).resolve()),
-        checkpoint_every or 0,
+        checkpoint_every,
         resume=resume,
         keep_diverged=True,
     )

@@ -10,6 +10,7 @@ import json
 import math
 import platform
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -139,12 +140,12 @@ def run(
     at every experience boundary (and every ``checkpoint.every`` steps), and with
     ``checkpoint.resume`` a run killed earlier continues from its checkpoint to the same result.
     """
-    started = time.perf_counter()
     reset_memory_peak(device)
     torch.manual_seed(seed)
     described = scenario_to_dict(scenario)
     data = stream_key(scenario, seed, data_dir, described)
     stream = cached(cache, data, lambda: build_stream(scenario, seed, data_dir))
+    started = time.perf_counter()  # loading the data is not the run's time (prepare() does it)
     strategy = build_strategy(strategy_spec, stream, seed, device)
     learner = strategy.learner
     evaluator = cached(cache, ("evaluator", *data, device), lambda: Evaluator(stream, device))
@@ -280,9 +281,12 @@ def anytime_period(per_experience: int, points: int, evaluated: int, batch_size:
     """Steps between anytime curve points by default: ``points`` per experience (per unit of
     training), but no more often than keeps the samples predicted for the curve under
     ``ANYTIME_SHARE`` of the training cost, counting a training step as three forward passes of
-    its batch (forward + backward ≈ 3 forwards): ``every ≥ evaluated / (0.1 · 3 · batch)``."""
+    its batch (forward + backward ≈ 3 forwards): ``every ≥ evaluated / (0.1 · 3 · batch)``; and
+    never fewer than ``points // 3`` points per unit (at tiny batches, where a point costs many
+    steps, the curve keeps three points per experience and costs more than a tenth)."""
     budget = math.ceil(evaluated / (ANYTIME_SHARE * 3 * batch_size))
-    return max(1, per_experience // points, budget)
+    coarsest = max(1, per_experience // max(1, points // 3))
+    return max(1, per_experience // points, min(budget, coarsest))
 
 
 def divergence_message(strategy: str, seed: int, detail: str) -> str:
@@ -292,8 +296,9 @@ def divergence_message(strategy: str, seed: int, detail: str) -> str:
 
 def training_plan(
     spec: StrategySpec, stream: Stream, strategy: Strategy
-) -> tuple[list[Experience], set[int]]:
-    """What to train on, in order, and the steps at which matrix rows are due (task-free only).
+) -> tuple[list[Experience], dict[int, int]]:
+    """What to train on, in order, and the steps at which matrix rows are due with how many rows
+    each (task-free only: several tasks can end within one batch, each gets its row).
 
     Sequential: the experiences. Joint: all of them merged. Task-free: the stream's online
     experience (``build_strategy`` makes it one pass without shuffling); rows are due when each
@@ -301,11 +306,12 @@ def training_plan(
     if stream.online is not None:
         chunks = online_experiences(stream)
         if len(chunks) > 1:
-            return chunks, set()
-        return chunks, {-(-end // strategy.batch_size) for end in stream.online.task_ends}
+            return chunks, {}
+        due = Counter(-(-end // strategy.batch_size) for end in stream.online.task_ends)
+        return chunks, dict(due)
     if spec.training.mode == "joint":
-        return [merge(list(stream))], set()
-    return list(stream), set()
+        return [merge(list(stream))], {}
+    return list(stream), {}
 
 
 def run_id(config: dict[str, Any], seed: int) -> str:

@@ -249,3 +249,18 @@ def test_every_protocol_resumes_to_the_same_result(tmp_path, scenario_text, mode
     for document in (reference, resumed):
         document.pop("timings"), document.pop("memory"), document.pop("created")
     assert resumed == reference
+
+
+def test_a_backprop_state_saved_before_trained_classes_existed_still_loads():
+    """Checkpoints (and LwF teachers) written before Backprop tracked its trained classes load
+    with none marked, which leaves EWC's Fisher over every class, as it was then."""
+    from continual.learners.backprop import Backprop
+
+    old = Backprop(6, 4, hidden=(5,), loss_classes="batch")
+    old.trained_classes[:2] = True
+    state = old.state_dict()
+    del state["trained_classes"]
+    new = Backprop(6, 4, hidden=(5,), loss_classes="batch")
+    new.load_state_dict(state)
+    assert not new.trained_classes.any()
+    torch.testing.assert_close(new.net[0].weight, old.net[0].weight)

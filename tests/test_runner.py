@@ -146,6 +146,25 @@ def test_task_free_run_takes_a_row_when_each_task_ends(tmp_path):
     assert len(curves_steps) > 20 and curves_steps[1] == 10
 
 
+def test_task_free_tasks_ending_within_one_batch_each_get_their_row(tmp_path):
+    """A batch longer than the tasks: all five end within the first (and only) step, and each
+    still gets its matrix row (the same evaluation after that step), so the metrics hold."""
+    from tests.conftest import write
+
+    path = write(
+        tmp_path,
+        "free.toml",
+        '[dataset]\nname = "digits"\n[generator]\nname = "task-free"\nexperiences = 5\n',
+    )
+    spec = specs.compose("backprop")
+    spec = dataclasses.replace(spec, training=dataclasses.replace(spec.training, batch_size=2048))
+    result = runner.run(specs.load_scenario(str(path)), spec, seed=0)
+    R = result["accuracy_matrix"]
+    assert len(R) == 6 and all(row == R[1] for row in R[1:])
+    assert result["curves"]["experience_end_steps"] == [1] * 5
+    assert result["metrics"]["forgetting"] == 0.0
+
+
 def test_task_free_with_announced_boundaries_runs_hooks_at_each_task_end(tmp_path):
     from tests.conftest import write
 
@@ -200,6 +219,11 @@ def test_anytime_period_keeps_ten_points_unless_they_cost_over_a_tenth_of_traini
     assert runner.anytime_period(52, 10, 100, 32) == 11
     assert runner.anytime_period(52, 10, 90, 32) == 10  # 90 / 9.6 = 9.4: 9.4 % at 10 steps
     assert runner.anytime_period(3, 10, 1, 32) == 1  # never zero
+    # batch 4: the budget asks for a point every ⌈100 / 1.2⌉ = 84 steps, more than a 73-step
+    # experience; three points per experience at least: every 73 // 3 = 24 steps
+    assert runner.anytime_period(73, 10, 100, 4) == 24
+    # a task-free stream of 5 tasks (50 points over its 360 steps): at least 15 points
+    assert runner.anytime_period(360, 50, 100, 4) == 360 // 16
 
 
 def test_runs_on_worker_processes_equal_runs_in_this_process(tmp_path):

@@ -65,8 +65,8 @@ class Anchor:
         key = (
             strength,
             tuple(rates.items()) if constant else None,
-            tuple(map(id, self.importance.values())),
-            tuple(map(id, self.anchor.values())),
+            tuple((id(t), t._version) for t in self.importance.values()),  # in-place edits too
+            tuple((id(t), t._version) for t in self.anchor.values()),
         )
         if self._cache is None or self._cache[0] != key or not constant:
             params, pulls, anchors = [], [], []

@@ -15,7 +15,8 @@ from continual.learners.base import Learner
 
 class Recorder:
     """Evaluates ``learner`` every ``every`` steps (the anytime curve) and takes an accuracy-matrix
-    row at the steps in ``row_steps`` (task-free streams) or when told (:meth:`end_experience`).
+    row at the steps in ``row_steps`` (task-free streams: step → rows due) or when told
+    (:meth:`end_experience`).
 
     Rows (and the curve points at step 0 and at every row) use the full test sets of
     ``evaluator``; the points between them use ``anytime`` (e.g. :meth:`Evaluator.stratified`),
@@ -27,13 +28,13 @@ class Recorder:
         evaluator: Evaluator,
         learner: Learner,
         every: int,
-        row_steps: set[int] | None = None,
+        row_steps: dict[int, int] | None = None,
         progress: Callable[[int], None] | None = None,
         anytime: Evaluator | None = None,
     ):
         self.evaluator, self.learner, self.every = evaluator, learner, every
         self.anytime = anytime or evaluator
-        self.row_steps = row_steps or set()
+        self.row_steps = row_steps or {}
         self.progress = progress
         self.steps: list[int] = []
         self.points: list[Tensor] = []
@@ -100,9 +101,11 @@ class Recorder:
         """The training loop's per-step callback."""
         if self.progress is not None:
             self.progress(1)
-        if step in self.row_steps:
+        rows = self.row_steps.get(step, 0)
+        if rows:  # tasks that ended within the same batch share the evaluation after it
             self._row(step)
-            self.end_steps.append(step)
+            self.matrix.extend(list(self.matrix[-1]) for _ in range(rows - 1))
+            self.end_steps.extend([step] * rows)
         elif step % self.every == 0:
             self.steps.append(step)
             self.points.append(self._evaluate(self.anytime))

@@ -4,7 +4,7 @@ the seam."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -56,6 +56,12 @@ class Backprop(Learner):
 
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.net(x.flatten(1))
+
+    def _load_from_state_dict(self, state: dict, prefix: str, *args: Any, **kwargs: Any) -> None:
+        # a state dict saved before trained_classes existed (checkpoints, LwF teachers) loads with
+        # none marked as trained: EWC's Fisher then uses every class, as it did then
+        state.setdefault(prefix + "trained_classes", torch.zeros_like(self.trained_classes))
+        super()._load_from_state_dict(state, prefix, *args, **kwargs)
 
     def fisher_scores(self, x: Tensor) -> Tensor:
         """The scores whose softmax EWC's Fisher differentiates. Under the batch-local loss, only

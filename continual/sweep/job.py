@@ -18,7 +18,7 @@ class Job:
     out: Path
     device: str = "cpu"
     data_dir: str | None = None
-    checkpoint_every: int = 0
+    checkpoint_every: int | None = 0  # None: no checkpoints; 0: at experience boundaries
     threads: int = 1
     resume: bool = True  # continue from the cell's checkpoint when one exists
     keep_diverged: bool = False  # return a diverged run's partial result instead of raising

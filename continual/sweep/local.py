@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
@@ -39,7 +41,9 @@ class LocalPool:
         )
         context = multiprocessing.get_context(method)
         job = dataclasses.replace(job, threads=self.threads)
-        pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        pool = ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_follow, initargs=(os.getpid(),)
+        )
         futures: dict[Future, int] = {}
         try:
             for i, cell in enumerate(cells):
@@ -52,3 +56,20 @@ class LocalPool:
                     yield index, error if error is not None else future.result()
         finally:  # interrupted: queued cells never start (running ones keep their checkpoints)
             pool.shutdown(wait=not futures, cancel_futures=True)
+
+
+def _follow(driver: int, interval: float = 0.5) -> None:
+    """In each worker: exit as soon as the driver process is gone (killed, not interrupted),
+    instead of training on as an orphan; the cell's checkpoint stays for ``--resume``."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                os.kill(driver, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # the pid was reused by another user's process
+                os._exit(1)
+
+    threading.Thread(target=watch, name="follow-driver", daemon=True).start()

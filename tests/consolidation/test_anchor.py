@@ -103,3 +103,17 @@ def test_proximal_step_is_the_closed_form():
     anchor.proximal_step(learner, strength=2.0)
     # (θ + ηλΩθ*) / (1 + ηλΩ) with ηλΩ = 1, 3, 0
     torch.testing.assert_close(learner.theta.detach(), torch.tensor([2.0, 1.5, 3.0]))
+
+
+def test_proximal_step_sees_importance_edited_in_place_between_steps():
+    learner = Quadratic("sgd", 0.5)
+    anchor = Anchor()
+    anchor.importance = {"theta": torch.zeros(3)}
+    anchor.anchor = {"theta": torch.ones(3)}
+    with torch.no_grad():
+        learner.theta.copy_(torch.full((3,), 3.0))
+    anchor.proximal_step(learner, strength=2.0)  # Ω = 0: nothing moves (and the factors cached)
+    torch.testing.assert_close(learner.theta.detach(), torch.full((3,), 3.0))
+    anchor.importance["theta"].fill_(1.0)  # ηλΩ = 1 now: θ ← (3 + 1) / 2
+    anchor.proximal_step(learner, strength=2.0)
+    torch.testing.assert_close(learner.theta.detach(), torch.full((3,), 2.0))

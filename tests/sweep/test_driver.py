@@ -122,3 +122,30 @@ def test_sigkilled_sweep_rerun_loses_and_repeats_no_cell(tmp_path, cli):
     assert {name: after[name] for name in before} == before  # finished cells not repeated
     assert f"ran {6 - len(before)}, skipped {len(before)} finished, failed 0" in err
     assert not list(out.glob(".*.tmp"))
+
+
+def test_a_worker_exits_when_its_driver_is_killed():
+    """A pool worker follows its driver: killed driver (SIGKILL, no clean-up), worker gone
+    within a second instead of training on as an orphan."""
+    driver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\n"
+            "from continual.sweep.local import _follow\n"
+            f"_follow({driver.pid}, interval=0.05)\n"
+            "time.sleep(60)\n",
+        ],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    try:
+        time.sleep(1.0)
+        assert worker.poll() is None  # alive while the driver is
+        driver.kill()
+        driver.wait()
+        assert worker.wait(timeout=5) == 1
+    finally:
+        for process in (driver, worker):
+            if process.poll() is None:
+                process.kill()
