@@ -148,3 +148,9 @@ def test_forward_forward_per_layer_learning_rates():
     with pytest.raises(ConfigError, match="^layer_lrs: needs one learning rate per layer$") as e:
         ForwardForward(6, 4, hidden=(3, 3), layer_lrs=(0.1,))
     assert e.value.field == "layer_lrs"
+
+
+@pytest.mark.parametrize("learner", [ForwardForward, PredictiveCoding], ids=lambda c: c.__name__)
+def test_sgd_without_a_momentum_setting_has_none(learner):
+    built = learner(6, 4, hidden=(3,), optimizer="sgd")
+    assert all(group["momentum"] == 0.0 for group in built.optimizer.param_groups)
