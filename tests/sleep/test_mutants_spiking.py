@@ -294,3 +294,97 @@ def test_settings_refuse_out_of_range_values_naming_the_field(values, field, mes
     with pytest.raises(ConfigError, match=f"^{field}: {message}$") as caught:
         SpikingSleep(**values)
     assert caught.value.field == field
+
+
+def test_only_inputs_inside_the_patch_spike():
+    # a 4×4 image at rate 1 everywhere, patch fraction 0.5: a 2×2 patch, 4 input spikes per step
+    statistics = SleepStatistics(torch.full((16,), 1.0), (4, 4), max_activation=[1.0])
+    report = spiking_sleep([torch.zeros(1, 16)], statistics, 10, **_options(patch_fraction=0.5))
+    assert report.input_spikes == 40
+
+
+def test_steps_beyond_one_chunk_are_run_and_counted_exactly():
+    # input 0 spikes every step: 1500 steps, two chunks of draws
+    statistics = SleepStatistics(torch.tensor([1.0, 0.0]), (2,), max_activation=[1.0])
+    report = spiking_sleep([torch.zeros(1, 2)], statistics, 1500, **_options())
+    assert (report.steps, report.input_spikes) == (1500, 1500)
+    # early end in the second chunk: w = 2⁻¹¹ reaches the threshold 0.5 at step 1024
+    weight = torch.tensor([[2.0**-11, 0.0]])
+    report = spiking_sleep([weight], statistics, 3000, output_spikes=1, **_options())
+    assert (report.steps, report.spikes, report.input_spikes) == (1024, [1], 2000)
+
+
+def test_spiking_sleep_is_plastic_by_default():
+    # small weights (where the bound is large), driven by α = 1/0.001: v = 2 fires at once
+    weight = torch.tensor([[0.001, 0.001, 0.0]])
+    before = weight.clone()
+    statistics = SleepStatistics(torch.tensor([1.0, 1.0, 0.0]), (3,), max_activation=[0.001])
+    options = _options()
+    del options["plastic"]
+    spiking_sleep([weight], statistics, 1, **options)
+    change = torch.tensor([0.1, 0.1, -0.01]) * plasticity_bound(before[0])
+    torch.testing.assert_close(weight[0], before[0] + change)
+
+
+def test_patches_cover_every_position_of_non_square_and_channel_images():
+    from continual.sleep.spiking import patch_masks
+
+    generator = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    masks = patch_masks(400, (2, 4, 6), 0.5, 2 * 24 + 3, generator)
+    assert torch.equal(torch.get_rng_state(), state)  # only the given generator is used
+    assert bool((masks[:, 48:] == 1).all())  # features beyond the image stay on
+    images = masks[:, :48].view(400, 2, 4, 6)
+    assert torch.equal(images[:, 0], images[:, 1])  # the same patch in every channel
+    assert torch.equal(images.sum((1, 2, 3)), torch.full((400,), 2 * 4.0))  # 2×2 per channel
+    rows, cols = images[:, 0].amax(2), images[:, 0].amax(1)
+    tops, lefts = rows.argmax(1), cols.argmax(1)
+    assert set(tops.tolist()) == {0, 1, 2} and set(lefts.tolist()) == {0, 1, 2, 3, 4}
+    tiny = patch_masks(10, (4, 6), 0.01, 24, generator)
+    assert torch.equal(tiny.sum(1), torch.ones(10))  # at least one pixel
+
+
+def test_flat_inputs_keep_each_feature_with_probability_fraction_squared():
+    from continual.sleep.spiking import patch_masks
+
+    generator = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    masks = patch_masks(2000, (10,), 0.5, 12, generator)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert masks.shape == (2000, 12) and bool((masks[:, 10:] == 1).all())
+    kept = float(masks[:, :10].mean())
+    assert abs(kept - 0.25) < 0.02  # 20000 draws: standard deviation 0.003
+    assert not torch.equal(masks[0, :10], masks[1, :10])  # a new draw per step
+
+
+def test_calibration_is_a_log_scale_bisection_of_eight_steps():
+    from continual.sleep.spiking import calibrate_input_scale
+
+    statistics = SleepStatistics(torch.full((3,), 0.5), (3,), max_activation=[1.0])
+    options = _options()
+    for key in ("generator", "thresholds", "plastic"):
+        del options[key]
+    silent = [torch.zeros(2, 3)]  # never fires: the rate is 0 at every scale
+    generator = torch.Generator().manual_seed(0)
+    # target 0: a rate of 0 is not below it, so every step halves towards the low end 1e-3
+    low = calibrate_input_scale(silent, statistics, 0.0, 5, options, (0.5,), generator)
+    assert low == pytest.approx(10 ** (-3 + 6 / 2**9), rel=1e-9)
+    # an unreachable rate: every step moves up towards 1e3
+    high = calibrate_input_scale(silent, statistics, 2.0, 5, options, (0.5,), generator)
+    assert high == pytest.approx(10 ** (3 - 6 / 2**9), rel=1e-9)
+
+
+def test_calibration_trials_leave_the_weights_alone():
+    from continual.sleep.spiking import calibrate_input_scale
+
+    weights = [torch.rand(4, 3, generator=torch.Generator().manual_seed(2))]
+    before = weights[0].clone()
+    statistics = SleepStatistics(torch.full((3,), 0.5), (3,), max_activation=[1.0])
+    options = _options()
+    for key in ("generator", "thresholds", "plastic"):
+        del options[key]
+    generator = torch.Generator().manual_seed(0)
+    calibrate_input_scale(weights, statistics, 0.1, 20, options, (0.5,), generator)
+    assert torch.equal(weights[0], before)
