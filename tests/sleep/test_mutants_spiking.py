@@ -234,6 +234,7 @@ def test_a_checkpointed_sleep_continues_identically():
     assert clone.summary() == sleep.summary()
     assert (clone.experiences, clone.batches, clone.scales) == (1, 1, sleep.scales)
     assert clone.statistics.max_activation == sleep.statistics.max_activation
+    assert clone.statistics.count == 10
     assert torch.equal(clone.statistics.input_mean, sleep.statistics.input_mean)
     assert len(clone.seen_inputs) == 1 and torch.equal(clone.seen_inputs[0], sleep.seen_inputs[0])
     twin = copy.deepcopy(learner)
@@ -388,3 +389,24 @@ def test_calibration_trials_leave_the_weights_alone():
     generator = torch.Generator().manual_seed(0)
     calibrate_input_scale(weights, statistics, 0.1, 20, options, (0.5,), generator)
     assert torch.equal(weights[0], before)
+
+
+def test_a_checkpoint_without_the_later_fields_loads_with_their_defaults():
+    sleep = _sleep()
+    sleep.observe_data(_learner(), torch.rand(10, 4))
+    state = sleep.state_dict()
+    old = {key: state[key] for key in ("statistics", "experiences", "rng")}
+    clone = _sleep()
+    clone.load_state_dict(old)
+    assert (clone.seen_inputs, clone.batches, clone.layer_spikes, clone.scales) == ([], 0, [], [])
+    assert clone.totals == {"sleeps": 0, "steps": 0, "input_spikes": 0}
+
+
+def test_upper_layers_decay_at_steps_where_a_lower_layer_is_silent():
+    # decay 0.5; layer 1 (w = 0.3, threshold 0.5) fires at steps 3 and 6; layer 2 (w = 0.3,
+    # threshold 0.4) gets 0.3 at step 3, decays at steps 4-6 to 0.0375, + 0.3 = 0.3375 < 0.4:
+    # it never fires (without the decay at silent steps it would reach 0.45 and fire)
+    weights = [torch.tensor([[0.3, 0.0]]), torch.tensor([[0.3]])]
+    statistics = SleepStatistics(torch.tensor([1.0, 0.0]), (2,), max_activation=[1.0, 1.0])
+    report = spiking_sleep(weights, statistics, 6, **_options(decay=0.5, thresholds=(0.5, 0.4)))
+    assert report.spikes == [2, 0]
