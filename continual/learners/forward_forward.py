@@ -43,15 +43,18 @@ def wrong_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor | N
     """A uniformly random wrong label per sample (among the task's classes when tasks are given)."""
     allowed = learner.restrict(torch.zeros(len(y), learner.num_classes, device=y.device), task)
     weights = torch.isfinite(allowed).float().scatter(1, y[:, None], 0.0)
-    weights[weights.sum(1) == 0] = 1.0  # a one-class task: any other label will do
-    return torch.multinomial(weights, 1).squeeze(1)
+    return torch.multinomial(any_other_label(weights, y), 1).squeeze(1)
 
 
 def hardest_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor | None) -> Tensor:
-    """The wrong label the network currently finds most plausible (highest goodness)."""
+    """The wrong label the network currently finds most plausible (highest goodness); in a
+    one-class task, the most plausible label outside it."""
     with torch.no_grad():
-        scores = learner.restrict(learner.goodness_scores(x), task)
-    return scores.scatter(1, y[:, None], float("-inf")).argmax(1)
+        goodness = learner.goodness_scores(x)
+        scores = learner.restrict(goodness, task).scatter(1, y[:, None], float("-inf"))
+        alone = ~torch.isfinite(scores).any(1)  # no other label in the sample's task
+        scores[alone] = goodness[alone].scatter(1, y[alone, None], float("-inf"))
+    return scores.argmax(1)
 
 
 def batch_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor | None) -> Tensor:
@@ -61,9 +64,14 @@ def batch_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor | N
     present[y] = True
     allowed = learner.restrict(torch.zeros(len(y), learner.num_classes, device=y.device), task)
     weights = (torch.isfinite(allowed) & present).float().scatter(1, y[:, None], 0.0)
-    weights[weights.sum(1) == 0] = 1.0  # one class in the batch: fall back to any label
-    weights.scatter_(1, y[:, None], 0.0)
-    return torch.multinomial(weights, 1).squeeze(1)
+    return torch.multinomial(any_other_label(weights, y), 1).squeeze(1)
+
+
+def any_other_label(weights: Tensor, y: Tensor) -> Tensor:
+    """``weights`` (sampling weights of wrong labels per sample, the true label at 0) with rows
+    that allow no label (a one-class task or batch) opened to every label but the true one."""
+    weights[weights.sum(1) == 0] = 1.0
+    return weights.scatter_(1, y[:, None], 0.0)
 
 
 NegativeLabels = Callable[["ForwardForward", Tensor, Tensor, "Tensor | None"], Tensor]

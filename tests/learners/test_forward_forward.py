@@ -82,3 +82,22 @@ def test_batch_negatives_use_only_classes_present_in_the_batch():
     assert (negative != y).all() and set(negative.tolist()) <= {1, 4}
     single = NEGATIVES["batch"](learner, torch.rand(3, 12), torch.tensor([2, 2, 2]), None)
     assert (single != 2).all()  # one class in the batch: any other label
+
+
+def test_negative_labels_are_never_the_true_label_in_a_one_class_task():
+    """A task holding one class leaves no wrong label inside it: every negative rule then picks
+    a label outside the task, never the true one (before: 'random' drew the true label with
+    probability 1/C and 'hardest' always returned class 0)."""
+    from continual.learners.forward_forward import NEGATIVES
+
+    torch.manual_seed(0)
+    learner = ForwardForward(6, 4, hidden=(5,))
+    learner.add_task(0, [0])
+    learner.add_task(1, [2])
+    x = torch.rand(400, 6)
+    y = torch.tensor([0, 2]).repeat(200)
+    task = torch.tensor([0, 1]).repeat(200)
+    for name, rule in NEGATIVES.items():
+        negatives = rule(learner, x, y, task)
+        assert (negatives != y).all(), name
+        assert ((negatives >= 0) & (negatives < 4)).all(), name
