@@ -58,13 +58,17 @@ def test_fisher_matches_a_per_sample_loop():
         torch.testing.assert_close(fisher[n], expected[n], rtol=1e-4, atol=1e-7)
 
 
-def test_si_path_integral_is_each_weights_share_of_the_loss_decrease():
+@pytest.mark.parametrize("origin", [[0.0, 0.0, 0.0], [0.5, -1.0, 2.5]])
+def test_si_path_integral_is_each_weights_share_of_the_loss_decrease(origin):
     # On L = ½ Σ a (θ − c)² plain gradient descent lowers each weight's loss term by
     # η g² (1 − aη/2) per step, so ω = Σ η g² = ΔL_i / (1 − aη/2) exactly (Zenke et al.'s
-    # ω ≈ the weight's contribution to the loss decrease), and Ω = ω / (Δθ² + ξ).
+    # ω ≈ the weight's contribution to the loss decrease), and Ω = ω / (Δθ² + ξ), Δθ measured
+    # from the experience's start (not from 0: the second origin tells them apart).
     from tests.consolidation.test_anchor import CURVATURE, TARGET, Quadratic
 
     learner = Quadratic("sgd", 0.1)
+    with torch.no_grad():
+        learner.theta.copy_(torch.tensor(origin))
     start = learner.theta.detach().clone()
     si = SynapticIntelligence(strength=0.0, damping=0.5)
     batch = Batch(torch.zeros(1, 3), torch.zeros(1, dtype=torch.long))
