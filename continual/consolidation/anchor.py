@@ -69,12 +69,18 @@ class Anchor:
             tuple((id(t), t._version) for t in self.anchor.values()),
         )
         if self._cache is None or self._cache[0] != key or not constant:
-            params, pulls, anchors = [], [], []
+            params, steps, importances, anchors = [], [], [], []
             for name, p in learner.named_parameters():
                 if name in self.importance and id(p) in rates:
                     params.append(p)
-                    pulls.append(rates[id(p)] * strength * self.importance[name])
+                    steps.append(rates[id(p)])
+                    importances.append(self.importance[name])
                     anchors.append(self.anchor[name])
+            if all(isinstance(r, Tensor) for r in steps):  # Adam: one kernel per operation
+                pulls = torch._foreach_mul(steps, strength)  # (η'·λ)·Ω, as below: same bits
+                torch._foreach_mul_(pulls, importances)
+            else:
+                pulls = [r * strength * omega for r, omega in zip(steps, importances)]
             self._cache = (key, params, pulls, anchors, torch._foreach_add(pulls, 1.0))
         _, params, pulls, anchors, denominators = self._cache
         with torch.no_grad():
@@ -114,20 +120,41 @@ def effective_rates(optimizer: torch.optim.Optimizer) -> dict[int, float | Tenso
     adam = isinstance(optimizer, (torch.optim.Adam, torch.optim.AdamW))
     for group in optimizer.param_groups:
         lr = group["lr"]
+        if adam:
+            rates.update(_adam_rates(optimizer, group))
+            continue
         for p in group["params"]:
             if isinstance(optimizer, torch.optim.SGD):
                 momentum, dampening = group.get("momentum", 0.0), group.get("dampening", 0.0)
                 rates[id(p)] = lr * (1 - dampening) / (1 - momentum) if momentum else lr
-            elif adam:
-                state = optimizer.state.get(p, {})
-                if "exp_avg_sq" not in state:
-                    rates[id(p)] = lr / group["eps"]
-                    continue
-                correction = 1 - group["betas"][1] ** float(state["step"])
-                second = state["exp_avg_sq"] / correction
-                if p.grad is not None:  # never a faster rate than the current gradient's steady one
-                    second = torch.maximum(second, p.grad.square())
-                rates[id(p)] = lr / (second.sqrt() + group["eps"])
             else:
                 rates[id(p)] = lr
+    return rates
+
+
+def _adam_rates(
+    optimizer: torch.optim.Optimizer, group: dict[str, Any]
+) -> dict[int, float | Tensor]:
+    """η / (√max(v̂, g²) + ε) for the group's parameters, one ``foreach`` kernel per operation
+    over all of them; η/ε for a parameter the optimiser has not stepped yet."""
+    lr, eps, beta2 = group["lr"], group["eps"], group["betas"][1]
+    rates: dict[int, float | Tensor] = {}
+    stepped = []
+    for p in group["params"]:
+        if "exp_avg_sq" in optimizer.state.get(p, {}):
+            stepped.append(p)
+        else:
+            rates[id(p)] = lr / eps
+    if not stepped:
+        return rates
+    states = [optimizer.state[p] for p in stepped]
+    corrections = [1 - beta2 ** float(state["step"]) for state in states]
+    second = torch._foreach_div([state["exp_avg_sq"] for state in states], corrections)
+    graded = [(v, p.grad) for v, p in zip(second, stepped) if p.grad is not None]
+    if graded:  # never a faster rate than the current gradient's steady one
+        moments, grads = zip(*graded)
+        torch._foreach_maximum_(list(moments), torch._foreach_mul(list(grads), list(grads)))
+    torch._foreach_sqrt_(second)
+    torch._foreach_add_(second, eps)
+    rates.update((id(p), lr / root) for p, root in zip(stepped, second))
     return rates
