@@ -1,6 +1,6 @@
 """The report's figures as PNG bytes, drawn with matplotlib's object API (no pyplot state, no
-display): accuracy and forgetting heatmaps, anytime curves with experience boundaries, and bars
-with confidence-interval error bars."""
+display): anytime curves with experience boundaries, and bars with confidence-interval error
+bars (the matrices are colour-scaled HTML tables, ``html.heat_table``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import io
 import numpy as np
 from matplotlib.figure import Figure
 
-from continual.report.aggregate import Result, by_strategy, matrix_estimates, over_seeds
+from continual.report.aggregate import Result, by_strategy, over_seeds
 from continual.report.statistics import Estimate
 
 
@@ -17,32 +17,6 @@ def png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     return buffer.getvalue()
-
-
-def heatmap(group: list[Result], kind: str = "accuracy") -> bytes:
-    """Mean over seeds of the accuracy (or forgetting) matrix, in percent, cells annotated."""
-    cells = matrix_estimates(group, kind)
-    values = np.array([[np.nan if c is None else c.mean * 100 for c in row] for row in cells])
-    rows, columns = values.shape
-    figure = Figure(figsize=(1.0 + 0.6 * columns, 0.8 + 0.45 * rows))
-    axes = figure.add_subplot()
-    image = axes.imshow(
-        values, vmin=0, vmax=100, cmap="viridis" if kind == "accuracy" else "magma_r"
-    )
-    for i in range(rows):
-        for j in range(columns):
-            if not np.isnan(values[i, j]):
-                color = "white" if (values[i, j] < 50) == (kind == "accuracy") else "black"
-                axes.text(
-                    j, i, f"{values[i, j]:.0f}", ha="center", va="center", fontsize=7, color=color
-                )
-    axes.set_xticks(range(columns), [str(j) for j in range(columns)])
-    axes.set_yticks(range(rows), ["init", *(str(i) for i in range(rows - 1))])
-    axes.set_xlabel("evaluated on experience")
-    axes.set_ylabel("after training")
-    axes.set_title(f"{group[0]['strategy']['name']}: {kind} (%)", fontsize=9)
-    figure.colorbar(image, ax=axes, shrink=0.8)
-    return png(figure)
 
 
 def anytime(group: list[Result]) -> bytes:

@@ -63,8 +63,9 @@ def test_report_opens_in_a_browser_with_every_figure_decoded(tmp_path):
     probe = opened(page, tmp_path)
     alts = [i["alt"] for i in probe["images"]]
     for name in ("finetune", "replay"):
-        for figure in ("accuracy matrix", "forgetting matrix", "anytime accuracy"):
-            assert f"{name} {figure}" in alts
+        assert f"{name} anytime accuracy" in alts
+        for kind in ("accuracy", "forgetting"):  # the matrices: colour-scaled tables
+            assert f"<caption>{name}: {kind} matrix (%" in page
     assert all(i["width"] > 0 for i in probe["images"]), probe["images"]
     assert probe["errors"] == []
 
@@ -74,3 +75,22 @@ def test_a_broken_image_is_caught(tmp_path):
     broken = '<html><head></head><body><img alt="x" src="data:image/png;base64,AAAA"></body></html>'
     probe = opened(broken, tmp_path)
     assert probe["images"] == [{"alt": "x", "width": 0}]
+
+
+def test_matrix_cells_are_shaded_by_their_mean():
+    """Accuracy cells go from white (0 %) to full green (100 %), forgetting cells to red; the
+    text of every cell is the mean ± CI of the Markdown report's matrix."""
+    results = [result("finetune", i, m) for i, m in enumerate(matrices(0.3, 0.5, 0.7))]
+    accuracy = html.heat_table(results, "accuracy")
+    forgetting = html.heat_table(results, "forgetting")
+    shades = [float(x) for x in re.findall(r"hsl\(130 60% ([0-9.]+)%\)", accuracy)]
+    cells = re.findall(r"<td style=[^>]*>([^<]*)</td>", accuracy)
+    assert len(shades) == len(cells) > 0
+    table = html.tables.matrix(results, "accuracy")
+    assert cells == [c for row in table.rows for c in row[1:] if c != "—"]
+    means = [
+        c.mean for row in html.matrix_estimates(results, "accuracy") for c in row if c is not None
+    ]
+    for shade, mean in zip(shades, means):
+        assert shade == pytest.approx(97 - 62 * min(max(mean, 0), 1), abs=0.5)
+    assert "hsl(0 60%" in forgetting and "hsl(130" not in forgetting
