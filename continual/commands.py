@@ -149,7 +149,9 @@ def _progress(quiet: bool) -> Iterator[tuple[StartHook, DoneHook]]:
                 task, total = bars[id(cell)]
                 if logged and not progress.tasks[task].completed:  # trained on a worker
                     label = progress.tasks[task].description
-                    print(f"{label}: {total}/{total} steps", file=sys.stderr, flush=True)
+                    diverged = result.get("status") == "diverged"
+                    line = "diverged" if diverged else f"{total}/{total} steps"
+                    print(f"{label}: {line}", file=sys.stderr, flush=True)
                 progress.update(task, completed=total)
 
         yield start, done

@@ -63,7 +63,10 @@ def batch_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor | N
     present = torch.zeros(learner.num_classes, dtype=torch.bool, device=y.device)
     present[y] = True
     allowed = learner.restrict(torch.zeros(len(y), learner.num_classes, device=y.device), task)
-    weights = (torch.isfinite(allowed) & present).float().scatter(1, y[:, None], 0.0)
+    in_task = torch.isfinite(allowed)
+    weights = (in_task & present).float().scatter(1, y[:, None], 0.0)
+    alone = weights.sum(1) == 0  # one class in the batch: the task's other classes
+    weights[alone] = in_task[alone].float().scatter(1, y[alone, None], 0.0)
     return torch.multinomial(any_other_label(weights, y), 1).squeeze(1)
 
 

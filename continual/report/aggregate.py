@@ -105,9 +105,11 @@ def forgetting_matrix(R: Any) -> np.ndarray:
 
 def matrix_estimates(group: list[Result], kind: str = "accuracy") -> list[list[Estimate | None]]:
     """Cell-wise estimates over seeds of the accuracy matrix (``kind="accuracy"``) or of the
-    forgetting matrix; runs whose matrix has another shape than the first are left out."""
+    forgetting matrix. Runs whose matrix has another shape than most runs' (the larger shape on
+    a tie: complete runs over a diverged one's partial rows) are left out."""
     matrices = [np.asarray(r["accuracy_matrix"], dtype=np.float64) for r in group]
-    shape = matrices[0].shape
+    shapes = [m.shape for m in matrices]
+    shape = max(set(shapes), key=lambda s: (shapes.count(s), s))
     matrices = [m for m in matrices if m.shape == shape]
     if kind == "forgetting":
         matrices = [forgetting_matrix(m) for m in matrices]

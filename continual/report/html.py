@@ -47,10 +47,11 @@ def render_table(table: Table, level: int = 2) -> str:
     )
 
 
-def heat_table(group: list[Result], kind: str) -> str:
-    """The mean ± CI matrix of one strategy as a table whose cells are shaded by the mean
-    (0 → white, 100 % → full colour: green for accuracy, red for forgetting)."""
-    table = tables.matrix(group, kind)
+def heat_table(group: list[Result], kind: str, name: str | None = None) -> str:
+    """The mean ± CI matrix of one strategy (``name``: its group's name in the report) as a table
+    whose cells are shaded by the mean (0 → white, 100 % → full colour: green for accuracy, red
+    for forgetting)."""
+    table = tables.matrix(group, kind, name)
     means = [[None if c is None else c.mean for c in row] for row in matrix_estimates(group, kind)]
     hue = 130 if kind == "accuracy" else 0
     head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
@@ -103,7 +104,7 @@ def render(results: list[Result]) -> str:
     for name, group in by_strategy(results).items():
         parts.append(f"<h2>{html.escape(name)}</h2>")
         parts.append('<div class="figures">')
-        parts += [heat_table(group, kind) for kind in ("accuracy", "forgetting")]
+        parts += [heat_table(group, kind, name) for kind in ("accuracy", "forgetting")]
         if draw is not None:
             parts.append(draw("anytime", group, alt=f"{name} anytime accuracy"))
         parts.append("</div>")

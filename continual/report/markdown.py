@@ -46,8 +46,8 @@ def render(results: list[Result]) -> str:
     parts = ["# Forgetting report", "", headline(results), ""]
     parts += [render_table(t) for t in sections(results)]
     parts.append("## Matrices (mean ± 95 % CI over seeds, %)\n")
-    for group in by_strategy(results).values():
+    for name, group in by_strategy(results).items():
         for kind in ("accuracy", "forgetting"):
-            parts.append(render_table(tables.matrix(group, kind), level=3))
+            parts.append(render_table(tables.matrix(group, kind, name), level=3))
     parts.append(render_table(tables.provenance(results)))
     return "\n".join(parts)

@@ -220,15 +220,16 @@ def ablation_ladders(results: list[Result]) -> list[Table]:
     return tables
 
 
-def matrix(group: list[Result], kind: str = "accuracy") -> Table:
-    """The mean ± CI matrix of one strategy; row 0 is before training."""
+def matrix(group: list[Result], kind: str = "accuracy", name: str | None = None) -> Table:
+    """The mean ± CI matrix of one strategy (titled ``name``, the report's group name, or the
+    strategy's); row 0 is before training."""
     cells = matrix_estimates(group, kind)
     headers = ("after", *(f"exp {j}" for j in range(len(cells[0]))))
     rows = [
         ("untrained" if i == 0 else f"exp {i - 1}", *(format_estimate(c) for c in row))
         for i, row in enumerate(cells)
     ]
-    return Table(f"{group[0]['strategy']['name']}: {kind} matrix", headers, rows)
+    return Table(f"{name or group[0]['strategy']['name']}: {kind} matrix", headers, rows)
 
 
 def provenance(results: list[Result]) -> Table:

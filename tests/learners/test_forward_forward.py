@@ -101,3 +101,18 @@ def test_negative_labels_are_never_the_true_label_in_a_one_class_task():
         negatives = rule(learner, x, y, task)
         assert (negatives != y).all(), name
         assert ((negatives >= 0) & (negatives < 4)).all(), name
+
+
+def test_batch_negatives_stay_inside_the_task_when_the_batch_holds_one_class():
+    """A batch of one class leaves no other present class: the batch rule then draws among the
+    sample's task's other classes, not from other tasks (the labels trick's locality kept)."""
+    from continual.learners.forward_forward import batch_labels
+
+    torch.manual_seed(0)
+    learner = ForwardForward(6, 4, hidden=(5,))
+    learner.add_task(0, [0, 1])
+    learner.add_task(1, [2, 3])
+    negatives = batch_labels(
+        learner, torch.rand(64, 6), torch.full((64,), 2), torch.ones(64).long()
+    )
+    assert (negatives == 3).all()

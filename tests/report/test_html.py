@@ -94,3 +94,16 @@ def test_matrix_cells_are_shaded_by_their_mean():
     for shade, mean in zip(shades, means):
         assert shade == pytest.approx(97 - 62 * min(max(mean, 0), 1), abs=0.5)
     assert "hsl(0 60%" in forgetting and "hsl(130" not in forgetting
+
+
+def test_matrix_tables_are_titled_by_the_reports_group_name():
+    """One strategy on two scenarios: two groups in the report, each matrix table captioned with
+    its own group's name (not twice the strategy's)."""
+    a = [result("fast", i, m) for i, m in enumerate(matrices(0.3, 0.5, 0.7))]
+    b = [
+        {**r, "run_id": f"b{i}", "scenario": {"name": "other"}}
+        for i, r in enumerate(result("fast", i, m) for i, m in enumerate(matrices(0.2, 0.4, 0.6)))
+    ]
+    page = html.render(a + b)
+    captions = re.findall(r"<caption>([^<]*) matrix", page)
+    assert len(captions) == 4 and len(set(captions)) == 4, captions

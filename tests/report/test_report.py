@@ -49,6 +49,15 @@ def test_every_matrix_cell_gets_mean_and_confidence_interval():
     assert forgetting[2][0].mean == pytest.approx(0.4) and forgetting[1][0] is None
 
 
+def test_a_diverged_first_seed_does_not_hide_the_complete_seeds_matrices():
+    """Matrices are averaged over the runs of the most common shape: a diverged seed 0 (only the
+    row before training) is left out, not the two complete seeds after it."""
+    diverged = {**result("s", 0, matrices(0, 0, 0)[0]), "accuracy_matrix": [[0.1, 0.1]]}
+    complete = [result("s", i + 1, m) for i, m in enumerate(matrices(0.3, 0.5, 0.7)[:2])]
+    cells = matrix_estimates([diverged, *complete])
+    assert len(cells) == 3 and cells[2][0].mean == pytest.approx(0.4) and cells[2][0].n == 2
+
+
 def test_forgetting_matrix_by_hand():
     R = [[0.0, 0.0, 0.0], [0.9, 0.1, 0.0], [0.5, 0.8, 0.1], [0.7, 0.2, 0.9]]
     F = forgetting_matrix(R)
