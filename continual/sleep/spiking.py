@@ -172,22 +172,25 @@ def spiking_sleep(
         inputs = ((draws < probability.cpu()) & (mask > 0)).float().to(device)
         report.input_spikes += int(inputs.sum())
         for t in range(n):
-            spikes = inputs[t]
+            spikes: Tensor | None = inputs[t]
             for layer, weight in enumerate(weights):
                 v = potentials[layer]
                 v.mul_(decay)
+                if spikes is None:  # a silent layer below: decay only, and no one can fire (a
+                    continue  # potential below threshold only falls towards 0 without input)
                 if spikes.any():
                     v.add_(alpha[layer] * (weight @ spikes))
-                fired = v >= thresholds[layer]
-                if not fired.any():
-                    spikes = fired.float()
+                rows = (v >= thresholds[layer]).nonzero().squeeze(1)
+                if not len(rows):
+                    spikes = None
                     continue
-                rows = fired.nonzero().squeeze(1)
                 if plastic:
-                    weight[rows] += stdp(weight[rows], spikes, inc, dec, sigmoid_scale)
+                    before = weight[rows]
+                    weight[rows] = before + stdp(before, spikes, inc, dec, sigmoid_scale)
                 v[rows] = 0.0
                 report.spikes[layer] += len(rows)
-                spikes = fired.float()
+                spikes = torch.zeros_like(v)
+                spikes[rows] = 1.0
             if output_spikes and report.spikes[-1] >= output_spikes:
                 report.steps += t + 1
                 return report
