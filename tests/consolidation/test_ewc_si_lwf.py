@@ -109,6 +109,22 @@ def test_lwf_is_refused_for_local_learners():
         Strategy(ForwardForward(4, 2, hidden=(3,)), [LwF()])
 
 
+def _lwf_at_second_experience(strength: float, moved: bool, **options):
+    """A learner trained on experience 0 with LwF, and LwF ready for experience 1 (its teacher:
+    the learner as trained); ``moved`` shifts the student away from its teacher."""
+    stream = class_incremental(synthetic(samples=300, classes=4), seed=0, experiences=2)
+    learner = Backprop(stream.input_dim, 4, hidden=(8,), **options)
+    lwf = LwF(strength=strength)
+    strategy = Strategy(learner, [lwf], epochs=2)
+    strategy.train_experience(stream[0])
+    lwf.before_experience(learner, stream[1])
+    if moved:
+        with torch.no_grad():
+            for p in learner.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+    return stream, learner, lwf, strategy
+
+
 def lwf_gradient(lwf: LwF, learner: Backprop, batch: Batch) -> None:
     """p.grad ← ∇ of LwF's loss term alone (on the learner's raw outputs)."""
     learner.zero_update()
@@ -121,15 +137,9 @@ def lwf_gradient(lwf: LwF, learner: Backprop, batch: Batch) -> None:
 def test_lwf_term_joins_the_learners_loss_in_its_one_backward_pass():
     """Strategy.learn hands LwF's term to the learner, whose update is then ∇(CE + term): the
     same as the two gradients added, and not the cross-entropy's alone."""
-    stream = class_incremental(synthetic(samples=300, classes=4), seed=0, experiences=2)
-    learner = Backprop(stream.input_dim, 4, hidden=(8,), optimizer="sgd", lr=0.1)
-    lwf = LwF(strength=2.0)
-    strategy = Strategy(learner, [lwf], epochs=2)
-    strategy.train_experience(stream[0])
-    lwf.before_experience(learner, stream[1])
-    with torch.no_grad():
-        for p in learner.parameters():
-            p.add_(0.1 * torch.randn_like(p))
+    stream, learner, lwf, strategy = _lwf_at_second_experience(
+        2.0, moved=True, optimizer="sgd", lr=0.1
+    )
     batch = Batch(*stream[1].batch(torch.arange(8))[:2])
     before = copy.deepcopy(learner)
     lwf_gradient(lwf, before, batch)
@@ -144,15 +154,8 @@ def test_lwf_term_joins_the_learners_loss_in_its_one_backward_pass():
 
 
 def test_lwf_adds_a_distillation_gradient_after_the_first_experience():
-    stream = class_incremental(synthetic(samples=300, classes=4), seed=0, experiences=2)
-    learner = Backprop(stream.input_dim, 4, hidden=(8,))
-    lwf = LwF(strength=1.0)
-    Strategy(learner, [lwf], epochs=2).train_experience(stream[0])
-    lwf.before_experience(learner, stream[1])
+    stream, learner, lwf, _ = _lwf_at_second_experience(1.0, moved=True)
     batch = Batch(*stream[1].batch(torch.arange(8))[:2])
-    with torch.no_grad():
-        for p in learner.parameters():
-            p.add_(0.1 * torch.randn_like(p))  # make the student differ from its teacher
     lwf_gradient(lwf, learner, batch)
     assert sum(float(p.grad.abs().sum()) for p in learner.parameters()) > 0
     # it is the gradient of λT²·KL(softmax(t/T) ‖ softmax(s/T)) over the old classes
@@ -166,11 +169,7 @@ def test_lwf_adds_a_distillation_gradient_after_the_first_experience():
 
 
 def test_lwf_gives_no_gradient_while_the_student_matches_its_teacher():
-    stream = class_incremental(synthetic(samples=300, classes=4), seed=0, experiences=2)
-    learner = Backprop(stream.input_dim, 4, hidden=(8,))
-    lwf = LwF(strength=1.0)
-    Strategy(learner, [lwf], epochs=2).train_experience(stream[0])
-    lwf.before_experience(learner, stream[1])
+    stream, learner, lwf, _ = _lwf_at_second_experience(1.0, moved=False)
     lwf_gradient(lwf, learner, Batch(*stream[1].batch(torch.arange(8))[:2]))
     for p in learner.parameters():
         torch.testing.assert_close(p.grad, torch.zeros_like(p), atol=1e-7, rtol=0)

@@ -133,8 +133,13 @@ def test_bounds_refuse_naming_the_field(learner, field, value, message):
 
 
 def test_bounds_accept_their_edge_values():
-    ForwardForward(6, 4, hidden=(3, 3), threshold=1e-9, goodness_from_layer=1)
-    PredictiveCoding(6, 4, hidden=(3,), inference_steps=0, inference_rate=1e-9)
+    x = torch.rand(5, 6)
+    ff = ForwardForward(6, 4, hidden=(3, 3), threshold=1e-9, goodness_from_layer=1)
+    assert (ff.threshold, ff.first_scored) == (1e-9, 1)
+    pc = PredictiveCoding(6, 4, hidden=(3,), inference_steps=0, inference_rate=1e-9)
+    assert (pc.steps, pc.rate) == (0, 1e-9)
+    for learner in (ff, pc):  # and they work at the edge
+        assert learner.predict(x).shape == (5, 4) and torch.isfinite(learner.predict(x)).all()
 
 
 def test_an_unknown_negative_generator_is_named_with_a_suggestion():

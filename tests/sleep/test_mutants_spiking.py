@@ -18,6 +18,7 @@ from continual.sleep.spiking import (
     plasticity_bound,
     spiking_sleep,
 )
+from tests.sleep.test_spiking import _options as spiking_options
 
 
 def test_defaults_are_the_reference_constants():
@@ -55,22 +56,8 @@ def test_data_based_scales_on_a_hand_computed_chain():
 
 
 def _options(**overrides):
-    options = dict(
-        alpha_scale=1.0,
-        thresholds=(0.5,),
-        decay=1.0,
-        inc=0.1,
-        dec=0.01,
-        max_rate=500.0,
-        dt=0.001,
-        input_scale=1.0,
-        patch_fraction=1.0,
-        sigmoid_scale=0.001,
-        generator=torch.Generator().manual_seed(0),
-        plastic=False,
-    )
-    options.update(overrides)
-    return options
+    """test_spiking's one-neuron settings, with plasticity off unless asked for."""
+    return spiking_options(**{"plastic": False, **overrides})
 
 
 def _fire_steps(weight, steps, **overrides):
@@ -285,7 +272,16 @@ REFUSED = [
 
 @pytest.mark.parametrize("values", ACCEPTED)
 def test_settings_accept_their_edge_values(values):
-    SpikingSleep(**values)
+    sleep = SpikingSleep(**values)
+    held = {
+        **sleep.options,
+        "steps": sleep.steps,
+        "steps_increment": sleep.increment,
+        "every": sleep.every,
+        "target_rate": sleep.target_rate,
+        "max_activation": "recompute" if sleep.recompute else "running",
+    }
+    assert {key: held[key] for key in values} == values  # kept as given, not clamped
 
 
 @pytest.mark.parametrize(("values", "field", "message"), REFUSED)

@@ -28,7 +28,9 @@ def _plain_sleep(weights, statistics, steps, generator, **options):
             v.add_(alpha[layer] * (weight @ spikes))
             fired = v >= options["thresholds"][layer]
             rows = fired.nonzero().squeeze(1)
-            update = stdp(weight[rows], spikes, options["inc"], options["dec"], 0.001)
+            update = stdp(
+                weight[rows], spikes, options["inc"], options["dec"], options["sigmoid_scale"]
+            )
             weight[rows] = weight[rows] + update
             v[rows] = 0.0
             spikes_per_layer[layer] += len(rows)
@@ -38,27 +40,18 @@ def _plain_sleep(weights, statistics, steps, generator, **options):
 
 @pytest.mark.parametrize("input_scale", [1.0, 20.0])
 def test_the_sleep_loop_equals_its_plain_form_bit_for_bit(input_scale):
-    from continual.sleep.spiking import SleepStatistics, spiking_sleep
+    from continual.sleep.spiking import SleepStatistics, SpikingSleep, spiking_sleep
 
-    options = dict(
-        alpha_scale=55.882454,
-        thresholds=(14.548273, 44.560317, 38.046326),
-        decay=0.999,
-        inc=0.032064,
-        dec=0.003344,
-        max_rate=239.515363,
-        dt=0.001,
-        input_scale=input_scale,
-        patch_fraction=11 / 28,
-    )
+    sleep = SpikingSleep(input_scale=input_scale)  # the reference constants, as the component
+    options = {**sleep.options, "thresholds": sleep.thresholds}
+    del options["output_spikes"]
     torch.manual_seed(0)
     weights = [torch.randn(40, 64) * 0.2, torch.randn(30, 40) * 0.2, torch.randn(10, 30) * 0.2]
     statistics = SleepStatistics(torch.rand(64) * 0.5, (1, 8, 8), [3.0, 3.0, 3.0])
     fast = [w.clone() for w in weights]
     report = spiking_sleep(
-        fast, statistics, 400, generator=torch.Generator().manual_seed(1), sigmoid_scale=0.001,
-        **options,
-    )  # fmt: skip
+        fast, statistics, 400, generator=torch.Generator().manual_seed(1), **options
+    )
     plain = [w.clone() for w in weights]
     counts = _plain_sleep(plain, statistics, 400, torch.Generator().manual_seed(1), **options)
     assert report.spikes == counts and sum(counts[1:]) > 0
