@@ -22,13 +22,7 @@ from continual import checkpoint as checkpoints
 from continual.checkpoint import Checkpointing, Position
 from continual.errors import Diverged
 from continual.evaluation import metrics
-from continual.evaluation.cost import (
-    flops_per_sample,
-    memory_peaks,
-    probe_batch,
-    reset_memory_peak,
-    run_cost,
-)
+from continual.evaluation.cost import learner_flops, memory_peaks, reset_memory_peak, run_cost
 from continual.evaluation.evaluator import Evaluator
 from continual.evaluation.recorder import Recorder
 from continual.evaluation.robustness import robustness
@@ -219,10 +213,6 @@ def run(
     timings["eval"] = recorder.seconds
     accounting = time.perf_counter()
 
-    def count() -> dict[str, float]:  # FLOPs per sample: once per architecture and input shape
-        probe = probe_batch(plan[-1])
-        return flops_per_sample(learner, probe.x, probe.y, probe.task)
-
     cost = run_cost(
         learner,
         strategy.components,
@@ -232,7 +222,10 @@ def run(
         experiences=len(plan),
         predictions=recorder.predictions + len(evaluator.y),  # + the untrained baseline
         device=device,
-        per_sample=cached(cache, ("flops", *architecture), count),
+        # FLOPs per sample: once per architecture and input shape in a command
+        per_sample=cached(
+            cache, ("flops", *architecture), lambda: learner_flops(learner, plan[-1])
+        ),
     )
     timings["cost_accounting"] = time.perf_counter() - accounting
     attacks, attacked = strategy_spec.evaluation.robustness, time.perf_counter()

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from continual.components.base import Batch, Component
+from continual.components.base import Batch, Component, loss_terms, overrides
 from continual.errors import ContinualError, Diverged, require
 from continual.learners.base import Learner
 from continual.scenarios.experience import Experience
@@ -64,8 +64,8 @@ class Strategy:
         # the per-step statistic totals since the last divergence check, on the device
         self.watched: Tensor | None = None
         self.watched_steps: list[int] = []
-        self.adjusting = [c for c in self.components if _overrides(c, "adjust_update")]
-        self.objectives = [c for c in self.components if _overrides(c, "loss_term")]
+        self.adjusting = [c for c in self.components if overrides(c, "adjust_update")]
+        self.objectives = [c for c in self.components if overrides(c, "loss_term")]
         if self.objectives and not learner.global_loss:
             names = ", ".join(c.name for c in self.objectives)
             raise ContinualError(
@@ -129,9 +129,7 @@ class Strategy:
         return batch, stats
 
     def _objective(self, outputs: Tensor, batch: Batch) -> Tensor | None:
-        terms = [c.loss_term(self.learner, batch, outputs) for c in self.objectives]
-        present = [term for term in terms if term is not None]
-        return sum(present[1:], present[0]) if present else None
+        return loss_terms(self.objectives, self.learner, batch, outputs)
 
     def _watch(self, stats: dict[str, Tensor], experience: Experience) -> None:
         """Keep this step's statistics total (the loss or error the learner computed anyway) on
@@ -247,8 +245,3 @@ class Strategy:
         start = time.perf_counter()
         hook(*args)
         self.timings[phase] += time.perf_counter() - start
-
-
-def _overrides(component: Component, hook: str) -> bool:
-    """Whether ``component`` implements ``hook`` (the base class's are no-ops)."""
-    return getattr(type(component), hook) is not getattr(Component, hook)

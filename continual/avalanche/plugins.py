@@ -29,7 +29,7 @@ from avalanche.core import SupervisedPlugin
 
 from continual.avalanche.model import ModuleLearner
 from continual.avalanche.streams import dataset_tensors
-from continual.components.base import Batch, Component
+from continual.components.base import Batch, Component, loss_terms, overrides
 from continual.consolidation.hebbian import HebbianConsolidation
 from continual.errors import ContinualError
 from continual.learners.base import Learner
@@ -43,7 +43,7 @@ class ComponentPlugin(SupervisedPlugin):
 
     def __init__(self, component: Component):
         super().__init__()
-        if type(component).transform_batch is not Component.transform_batch:
+        if overrides(component, "transform_batch"):
             raise ContinualError(
                 f"the {component.name} component mixes samples into each batch, which an "
                 "Avalanche plugin cannot do from its callbacks; use Avalanche's ReplayPlugin "
@@ -93,18 +93,10 @@ class ComponentPlugin(SupervisedPlugin):
     def before_training_exp(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
         self.component.before_experience(self.learner(strategy), self.experience(strategy))
 
-    @property
-    def adds_loss(self) -> bool:
-        """Whether the component adds a term to the loss (``loss_term``)."""
-        return type(self.component).loss_term is not Component.loss_term
-
-    def loss_term(self, strategy: Any, outputs: torch.Tensor) -> torch.Tensor | None:
-        """The component's term on the model's raw ``outputs`` for the current minibatch."""
-        batch = Batch(strategy.mb_x, strategy.mb_y)
-        return self.component.loss_term(self.learner(strategy), batch, outputs)
-
     def before_backward(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
-        term = self.loss_term(strategy, strategy.mb_output) if self.adds_loss else None
+        batch = Batch(strategy.mb_x, strategy.mb_y)
+        learner = self.learner(strategy)
+        term = loss_terms([self.component], learner, batch, strategy.mb_output)
         if term is not None:
             strategy.loss = strategy.loss + term
 

@@ -117,16 +117,17 @@ class LearnerStrategy(SupervisedTemplate):
         """Our plugins' loss terms (LwF), for a learner with a global loss to add before its
         backward pass (Avalanche's ``before_backward`` is never reached here)."""
         from continual.avalanche.plugins import ComponentPlugin
+        from continual.components.base import Batch, loss_terms, overrides
 
-        adding = [p for p in self.plugins if isinstance(p, ComponentPlugin) and p.adds_loss]
+        adding = [
+            p.component
+            for p in self.plugins
+            if isinstance(p, ComponentPlugin) and overrides(p.component, "loss_term")
+        ]
         if not adding:
             return None
-
-        def objective(outputs: Tensor) -> Tensor | None:
-            terms = [t for p in adding if (t := p.loss_term(self, outputs)) is not None]
-            return sum(terms[1:], terms[0]) if terms else None
-
-        return objective
+        batch = Batch(self.mb_x, self.mb_y)
+        return lambda outputs: loss_terms(adding, self.model, batch, outputs)
 
     def training_epoch(self, **kwargs: Any) -> None:
         """One pass over the dataloader: predict (for metrics), then the learner's own update."""

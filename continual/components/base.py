@@ -64,3 +64,18 @@ class Component:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
+
+
+def overrides(component: Component, hook: str) -> bool:
+    """Whether ``component`` implements ``hook`` (the base class's hooks are no-ops)."""
+    return getattr(type(component), hook) is not getattr(Component, hook)
+
+
+def loss_terms(
+    components: list[Component], learner: Learner, batch: Batch, outputs: Tensor
+) -> Tensor | None:
+    """The sum of the components' :meth:`Component.loss_term` on ``outputs``, or None if none
+    adds one: what a learner with a global loss adds before its backward pass."""
+    terms = [c.loss_term(learner, batch, outputs) for c in components]
+    present = [term for term in terms if term is not None]
+    return sum(present[1:], present[0]) if present else None

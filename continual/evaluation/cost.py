@@ -69,6 +69,12 @@ def flops_per_sample(
     return {"flops_per_train_sample": train, "flops_per_test_sample": test}
 
 
+def learner_flops(learner: Learner, experience: Experience) -> dict[str, float]:
+    """:func:`flops_per_sample` of ``learner`` on the probe batch of ``experience``."""
+    batch = probe_batch(experience)
+    return flops_per_sample(learner, batch.x, batch.y, batch.task)
+
+
 def probe_batch(experience: Experience) -> Batch:
     """The batch every FLOP count runs on: the experience's first ``PROBE_SIZE`` samples."""
     index = torch.arange(min(PROBE_SIZE, experience.train_size), device=experience.y_train.device)
@@ -173,10 +179,8 @@ def run_cost(
     """The result document's ``cost``: counts, FLOPs per phase, SynOps, synaptic updates and the
     labelled energy estimate, probed once at the end of a run on ``last`` (deterministic; the
     memory peaks, which are not, are :func:`memory_peaks`). ``per_sample``: the learner's
-    :func:`flops_per_sample` when already counted for this architecture."""
-    if per_sample is None:
-        batch = probe_batch(last)
-        per_sample = flops_per_sample(learner, batch.x, batch.y, batch.task)
+    :func:`learner_flops` when already counted for this architecture."""
+    per_sample = per_sample or learner_flops(learner, last)
     train_per_sample, updated_per_step = strategy_step(learner, components, last)
     sleep = sleep_cost(learner, components, per_sample["flops_per_train_sample"])
     flops = {

@@ -158,3 +158,26 @@ def test_strategy_refuses_a_plain_module():
 
     with pytest.raises(ContinualError, match="Naive and our plugins"):
         LearnerStrategy(torch.nn.Linear(16, 6))
+
+
+def test_our_lwf_joins_the_learners_loss_in_a_learner_strategy(benchmark):
+    """LearnerStrategy never reaches Avalanche's before_backward: LwF's term reaches the learner
+    as its objective, and from the second experience on it is added at every step."""
+    from continual.avalanche import ComponentPlugin, LearnerStrategy
+    from continual.consolidation.lwf import LwF
+    from continual.learners.backprop import Backprop
+
+    torch.manual_seed(0)
+    learner = Backprop(16, 6, hidden=(16,), optimizer="sgd", lr=0.05)
+    lwf = LwF(strength=1.0)
+    added = []
+    original = lwf.loss_term
+    lwf.loss_term = lambda *args: added.append(term := original(*args)) or term
+    strategy = LearnerStrategy(learner, plugins=[ComponentPlugin(lwf)], evaluator=quiet_evaluator())
+    first, second = list(benchmark.train_stream)[:2]
+    strategy.train(first)
+    assert added and all(term is None for term in added)  # no teacher yet
+    added.clear()
+    strategy.train(second)
+    assert added and all(term is not None and float(term) >= 0 for term in added)
+    assert any(float(term) > 0 for term in added)
