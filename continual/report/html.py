@@ -1,9 +1,10 @@
-"""``report.html``: one self-contained page (inline CSS, PNG figures embedded as base64 data
-URIs, no scripts, no network) with the tables of ``report.md``, the accuracy and forgetting
-matrices per strategy as colour-scaled tables (mean ± CI in every cell: a heatmap that can be
-read, searched and copied, and costs no figure), anytime curves, bars with CI error bars, and the
-exact configuration, seeds and versions. Without matplotlib the page keeps its tables and says
-how to get the figures."""
+"""``report.html``: one self-contained page (inline CSS and SVG, the bar chart a PNG embedded as a
+base64 data URI, no scripts, no network) with the tables of ``report.md``, the accuracy and
+forgetting matrices per strategy as colour-scaled tables (mean ± CI in every cell: a heatmap that
+can be read, searched and copied, and costs no figure), anytime curves (inline SVG,
+:mod:`continual.report.svg`), bars with CI error bars, and the exact configuration, seeds and
+versions. Without matplotlib the page keeps everything but the bar chart and says how to get
+it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import json
 import math
 from collections.abc import Callable
 
-from continual.report import markdown, tables
+from continual.report import markdown, svg, tables
 from continual.report.aggregate import Result, by_strategy, matrix_estimates
 from continual.report.tables import Table
 
@@ -30,8 +31,19 @@ img { max-width: 100%; }
 table.heat td { text-align: center; }
 caption { font-size: 0.9em; text-align: left; padding-bottom: 0.2em; }
 pre { background: #f7f7f7; padding: 0.5em; font-size: 0.75em; overflow-x: auto; }
+svg.chart { max-width: 100%; height: auto; font-family: system-ui, sans-serif; }
+svg.chart text { font-size: 11px; fill: #222; }
+svg.chart text.legend { font-size: 9px; }
+svg.chart text.title { font-size: 12px; }
+svg.chart .frame { fill: none; stroke: #444; }
+svg.chart .grid { stroke: #e8e8e8; }
+svg.chart .axis { stroke: #444; }
+svg.chart .boundary { stroke: #888; stroke-dasharray: 4 3; }
+svg.chart .key { fill: #fff; fill-opacity: 0.85; stroke: #ccc; }
 """
-NO_PLOTS = "Figures need matplotlib: pip install 'continual[report]' and run `continual report`."
+NO_PLOTS = (
+    "The bar chart needs matplotlib: pip install 'continual[report]' and run `continual report`."
+)
 
 
 def render_table(table: Table, level: int = 2) -> str:
@@ -105,8 +117,7 @@ def render(results: list[Result]) -> str:
         parts.append(f"<h2>{html.escape(name)}</h2>")
         parts.append('<div class="figures">')
         parts += [heat_table(group, kind, name) for kind in ("accuracy", "forgetting")]
-        if draw is not None:
-            parts.append(draw("anytime", group, alt=f"{name} anytime accuracy"))
+        parts.append(svg.anytime(group, name))
         parts.append("</div>")
     parts.append(render_table(tables.provenance(results)))
     parts.append("<h2>Configuration</h2>")

@@ -1,12 +1,11 @@
-"""The report's figures as PNG bytes, drawn with matplotlib's object API (no pyplot state, no
-display): anytime curves with experience boundaries, and bars with confidence-interval error
-bars (the matrices are colour-scaled HTML tables, ``html.heat_table``)."""
+"""The report's bar chart as PNG bytes, drawn with matplotlib's object API (no pyplot state, no
+display): bars with confidence-interval error bars (the matrices are colour-scaled HTML tables,
+``html.heat_table``; the anytime curves inline SVG, :mod:`continual.report.svg`)."""
 
 from __future__ import annotations
 
 import io
 
-import numpy as np
 from matplotlib.figure import Figure
 
 from continual.report.aggregate import Result, by_strategy, over_seeds
@@ -17,30 +16,6 @@ def png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     return buffer.getvalue()
-
-
-def anytime(group: list[Result]) -> bytes:
-    """Accuracy on each experience over training steps (mean over the seeds whose curves share
-    the first seed's steps; seeds with other evaluation steps are left out rather than
-    interpolated), experience boundaries as dashed lines."""
-    first = group[0]["curves"]
-    steps = first["step"]
-    curves = [np.asarray(r["curves"]["accuracy"]) for r in group if r["curves"]["step"] == steps]
-    mean = np.mean(curves, axis=0) * 100
-    figure = Figure(figsize=(6, 2.8))
-    axes = figure.add_subplot()
-    for j in range(mean.shape[1]):
-        axes.plot(steps, mean[:, j], label=f"exp {j}", linewidth=1.2)
-    axes.plot(steps, mean.mean(axis=1), color="black", linewidth=2, label="average")
-    for boundary in first["experience_end_steps"][:-1]:
-        axes.axvline(boundary, color="grey", linestyle="--", linewidth=0.8)
-    axes.set_ylim(0, 100)
-    axes.set_xlabel("training step")
-    axes.set_ylabel("accuracy (%)")
-    seeds = f"mean of {len(curves)} seeds" if len(curves) > 1 else f"seed {group[0]['seed']}"
-    axes.set_title(f"{group[0]['strategy']['name']} ({seeds})", fontsize=9)
-    axes.legend(fontsize=6, ncol=2, loc="lower left")
-    return png(figure)
 
 
 def _half(value: Estimate | None, scale: float) -> float:

@@ -20,9 +20,14 @@ const originalError = console.error;
 console.error = (...a) => { window.__errors.push(a.join(" ")); originalError(...a); };
 window.addEventListener("load", () => {
   const images = [...document.images].map(i => ({alt: i.alt, width: i.naturalWidth}));
+  const charts = [...document.querySelectorAll("svg")].map(s => ({
+    label: s.getAttribute("aria-label"),
+    width: s.getBoundingClientRect().width,
+    lines: [...s.querySelectorAll("polyline")].map(p => p.getBBox().width),
+  }));
   const out = document.createElement("pre");
   out.id = "probe";
-  out.textContent = JSON.stringify({images, errors: window.__errors});
+  out.textContent = JSON.stringify({images, charts, errors: window.__errors});
   document.body.appendChild(out);
 });
 </script>"""
@@ -61,9 +66,12 @@ def test_report_opens_in_a_browser_with_every_figure_decoded(tmp_path):
     page = html.render(results)
     assert "http://" not in page and "https://" not in page  # opens offline
     probe = opened(page, tmp_path)
-    alts = [i["alt"] for i in probe["images"]]
+    assert [i["alt"] for i in probe["images"]] == ["final accuracy, forgetting and FLOPs"]
+    labels = [c["label"] for c in probe["charts"]]
+    assert labels == ["finetune (mean of 3 seeds)", "replay (mean of 3 seeds)"]  # anytime, SVG
+    for chart in probe["charts"]:  # laid out, one drawn line per experience and the average
+        assert chart["width"] > 300 and len(chart["lines"]) == 3 and min(chart["lines"]) > 100
     for name in ("finetune", "replay"):
-        assert f"{name} anytime accuracy" in alts
         for kind in ("accuracy", "forgetting"):  # the matrices: colour-scaled tables
             assert f"<caption>{name}: {kind} matrix (%" in page
     assert all(i["width"] > 0 for i in probe["images"]), probe["images"]
@@ -107,3 +115,11 @@ def test_matrix_tables_are_titled_by_the_reports_group_name():
     page = html.render(a + b)
     captions = re.findall(r"<caption>([^<]*) matrix", page)
     assert len(captions) == 4 and len(set(captions)) == 4, captions
+
+
+def test_without_matplotlib_the_page_keeps_its_curves_and_says_how_to_get_the_bars(monkeypatch):
+    results = [result("finetune", i, m) for i, m in enumerate(matrices(0.3, 0.5, 0.7))]
+    monkeypatch.setattr(html, "_plotter", lambda: None)
+    page = html.render(results)
+    assert "<img" not in page and "The bar chart needs matplotlib" in page
+    assert page.count('<svg class="chart"') == 1 and page.count("<polyline") == 3

@@ -1,0 +1,145 @@
+"""The report's anytime curves as inline SVG: accuracy on each experience over training steps,
+experience boundaries dashed. Written as text, no plotting library: one chart takes under a
+millisecond where a matplotlib PNG took ~0.14 s (14 of them were ~2 s of a default run's
+report), stays sharp at any zoom, and needs no optional dependency."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from continual.report.aggregate import Result
+
+# matplotlib's "tab10", so the colours match the other figures
+COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+WIDTH, HEIGHT = 600, 280
+LEFT, RIGHT, TOP, BOTTOM = 52, 12, 26, 40  # margins around the plotting area
+
+
+def ticks(low: float, high: float, count: int = 6) -> list[float]:
+    """Round tick values (1, 2 or 5 × 10^k apart) within [low, high], about ``count`` of them."""
+    if high <= low:
+        return [low]
+    raw = (high - low) / max(count - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = min((m * power for m in (1, 2, 5, 10)), key=lambda s: abs(math.log(s / raw)))
+    first = math.ceil(low / step) * step
+    return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
+
+
+def _label(value: float) -> str:
+    return f"{value:g}"
+
+
+def _line(x1: float, y1: float, x2: float, y2: float, style: str) -> str:
+    return f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" {style}/>'
+
+
+def _text(x: float, y: float, text: str, anchor: str = "middle", extra: str = "") -> str:
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{html.escape(text)}</text>'
+
+
+def line_chart(
+    x: Sequence[float],
+    series: Sequence[tuple[str, Sequence[float], str, float]],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    y_range: tuple[float, float] = (0.0, 100.0),
+    boundaries: Sequence[float] = (),
+    legend: int = 11,
+) -> str:
+    """An ``<svg>`` element: each of ``series`` = (label, y values, colour, line width) drawn
+    over ``x``, dashed vertical lines at ``boundaries``, a legend in the lower left corner (the
+    last series alone when there are more than ``legend``)."""
+    x_low, x_high = (min(x), max(x)) if len(x) else (0.0, 1.0)
+    if x_high == x_low:
+        x_high = x_low + 1
+    y_low, y_high = y_range
+    width, height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    bottom = TOP + height
+
+    def px(value: float) -> float:
+        return LEFT + (value - x_low) / (x_high - x_low) * width
+
+    def py(value: float) -> float:
+        return TOP + (y_high - value) / (y_high - y_low) * height
+
+    parts = [f'<rect x="{LEFT}" y="{TOP}" width="{width}" height="{height}" class="frame"/>']
+    for value in ticks(y_low, y_high):
+        parts.append(_line(LEFT, py(value), LEFT + width, py(value), 'class="grid"'))
+        parts.append(_text(LEFT - 5, py(value) + 4, _label(value), "end"))
+    for value in ticks(x_low, x_high):
+        parts.append(_line(px(value), bottom, px(value), bottom + 4, 'class="axis"'))
+        parts.append(_text(px(value), bottom + 16, _label(value)))
+    for boundary in boundaries:
+        parts.append(_line(px(boundary), TOP, px(boundary), bottom, 'class="boundary"'))
+    for label, values, colour, stroke in series:
+        points = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(x, values) if math.isfinite(b))
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="{stroke}">'
+            f"<title>{html.escape(label)}</title></polyline>"
+        )
+    keyed = list(series) if len(series) <= legend else list(series[-1:])
+    rows = math.ceil(len(keyed) / 2)
+    box_w, box_h = 8 + min(len(keyed), 2) * 78, rows * 12 + 6
+    parts.append(
+        f'<rect x="{LEFT + 4}" y="{bottom - 4 - box_h:.1f}" width="{box_w}" height="{box_h}" '
+        'class="key"/>'
+    )
+    for i, (label, _, colour, stroke) in enumerate(keyed):  # two columns, lower left
+        lx = LEFT + 8 + (i // rows) * 78
+        ly = bottom - 8 - (rows - 1 - i % rows) * 12
+        style = f'stroke="{colour}" stroke-width="{stroke}"'
+        parts.append(_line(lx, ly - 3, lx + 16, ly - 3, style))
+        parts.append(_text(lx + 20, ly, label, "start", ' class="legend"'))
+    parts.append(_text(LEFT + width / 2, TOP - 9, title, extra=' class="title"'))
+    parts.append(_text(LEFT + width / 2, HEIGHT - 6, x_label))
+    middle = TOP + height / 2
+    parts.append(_text(14, middle, y_label, extra=f' transform="rotate(-90 14 {middle:.1f})"'))
+    return (
+        f'<svg class="chart" role="img" '
+        f'aria-label="{html.escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
+        f'height="{HEIGHT}">{"".join(parts)}</svg>'
+    )
+
+
+def anytime(group: list[Result], name: str | None = None) -> str:
+    """Accuracy on each experience over training steps (mean over the seeds whose curves share
+    the first seed's steps; seeds with other evaluation steps are left out rather than
+    interpolated), their average in black, experience boundaries dashed."""
+    first = group[0]["curves"]
+    steps = first["step"]
+    curves = [np.asarray(r["curves"]["accuracy"]) for r in group if r["curves"]["step"] == steps]
+    mean = np.mean(curves, axis=0) * 100
+    if mean.ndim != 2 or not mean.size:  # no evaluation points: nothing to draw
+        return ""
+    series = [
+        (f"exp {j}", mean[:, j].tolist(), COLOURS[j % len(COLOURS)], 1.2)
+        for j in range(mean.shape[1])
+    ]
+    series.append(("average", mean.mean(axis=1).tolist(), "#000", 2.0))
+    seeds = f"mean of {len(curves)} seeds" if len(curves) > 1 else f"seed {group[0]['seed']}"
+    return line_chart(
+        steps,
+        series,
+        title=f"{name or group[0]['strategy']['name']} ({seeds})",
+        x_label="training step",
+        y_label="accuracy (%)",
+        boundaries=first["experience_end_steps"][:-1],
+    )

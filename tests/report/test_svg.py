@@ -1,0 +1,70 @@
+"""The anytime curves drawn as SVG: every point where the data puts it."""
+
+import re
+
+import numpy as np
+import pytest
+
+from continual.report import svg
+from tests.report.test_report import matrices, result
+
+WIDTH = svg.WIDTH - svg.LEFT - svg.RIGHT
+HEIGHT = svg.HEIGHT - svg.TOP - svg.BOTTOM
+
+
+def drawn(chart: str) -> dict[str, np.ndarray]:
+    """Each polyline's points back in data units (steps 0..10, accuracy in %)."""
+    lines = {}
+    for points, label in re.findall(r'<polyline points="([^"]*)"[^>]*><title>([^<]*)<', chart):
+        xy = np.array([[float(v) for v in p.split(",")] for p in points.split()])
+        step = (xy[:, 0] - svg.LEFT) / WIDTH * 10
+        accuracy = 100 - (xy[:, 1] - svg.TOP) / HEIGHT * 100
+        lines[label] = np.stack([step, accuracy], axis=1)
+    return lines
+
+
+def test_each_experience_and_the_average_are_drawn_at_their_mean_over_seeds():
+    group = [result("finetune", i, m) for i, m in enumerate(matrices(0.3, 0.5, 0.8))]
+    lines = drawn(svg.anytime(group, "finetune on hand"))
+    mean = np.mean([r["curves"]["accuracy"] for r in group], axis=0) * 100
+    assert set(lines) == {"exp 0", "exp 1", "average"}
+    for label, expected in (("exp 0", mean[:, 0]), ("exp 1", mean[:, 1])):
+        np.testing.assert_allclose(lines[label][:, 0], [0, 5, 10], atol=0.01)
+        np.testing.assert_allclose(lines[label][:, 1], expected, atol=0.06)
+    np.testing.assert_allclose(lines["average"][:, 1], mean.mean(axis=1), atol=0.06)
+    assert lines["exp 0"][2, 1] == pytest.approx(160 / 3, abs=0.06)  # (30 + 50 + 80) / 3
+
+
+def test_the_title_names_the_group_and_counts_only_seeds_on_the_same_steps():
+    group = [result("s", i, m) for i, m in enumerate(matrices(0.3, 0.5, 0.8))]
+    group[2] = {**group[2], "curves": {**group[2]["curves"], "step": [0, 4, 10]}}
+    chart = svg.anytime(group, "s <&> on hand")
+    assert 'aria-label="s &lt;&amp;&gt; on hand (mean of 2 seeds)"' in chart
+    assert drawn(chart)["exp 0"][2, 1] == pytest.approx(40, abs=0.06)  # seeds 0 and 1 only
+
+
+def test_experience_boundaries_are_dashed_lines_at_their_steps_but_the_last():
+    chart = svg.anytime([result("s", 0, matrices(0.3, 0.5, 0.8)[0])])
+    boundaries = re.findall(r'<line x1="([0-9.]+)"[^>]*class="boundary"', chart)
+    assert [float(b) for b in boundaries] == [pytest.approx(svg.LEFT + WIDTH / 2, abs=0.05)]
+    assert "(seed 0)" in chart
+
+
+def test_ticks_are_round_numbers_covering_the_range():
+    assert svg.ticks(0, 100) == [0, 20, 40, 60, 80, 100]
+    assert svg.ticks(0, 1234) == [0, 200, 400, 600, 800, 1000, 1200]
+    assert svg.ticks(3, 3) == [3]
+
+
+def test_a_long_stream_keeps_only_the_average_in_the_legend():
+    steps = list(range(0, 30, 2))
+    series = [(f"exp {j}", [50.0] * len(steps), "#000", 1.0) for j in range(15)]
+    chart = svg.line_chart(
+        steps,
+        [*series, ("average", [50.0] * len(steps), "#000", 2.0)],
+        title="t",
+        x_label="x",
+        y_label="y",
+    )
+    assert re.findall(r'class="legend">([^<]*)<', chart) == ["average"]
+    assert chart.count("<polyline") == 16
