@@ -4,6 +4,7 @@ ends with the same result file as an uninterrupted run."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -264,3 +265,27 @@ def test_a_backprop_state_saved_before_trained_classes_existed_still_loads():
     new.load_state_dict(state)
     assert not new.trained_classes.any()
     torch.testing.assert_close(new.net[0].weight, old.net[0].weight)
+
+
+def test_a_state_saved_by_another_optimiser_kernel_resumes_with_this_builds_kernel():
+    """An Adam state written by foreach code (before fused Adam, or on a PyTorch without it)
+    loads into this build's optimiser, which keeps stepping with its own kernel and the saved
+    moments."""
+    from continual.learners.backprop import Backprop
+    from continual.learners.base import fused_adam
+
+    old = Backprop(6, 4, hidden=(5,))
+    x, y = torch.rand(8, 6), torch.randint(0, 4, (8,))
+    old.observe(x, y)
+    state = copy.deepcopy(old.state_dict())  # no tensor shared with the old optimiser
+    for group in state["_extra_state"]["optimizer"]["param_groups"]:
+        group.update(foreach=True, fused=None)  # as the foreach code wrote it
+    new = Backprop(6, 4, hidden=(5,))
+    new.load_state_dict(state)
+    for group in new.optimizer.param_groups:
+        assert group["fused"] is (True if fused_adam() else None)
+    moments = new.optimizer.state[new.net[0].weight]["exp_avg_sq"]
+    torch.testing.assert_close(moments, old.optimizer.state[old.net[0].weight]["exp_avg_sq"])
+    new.observe(x, y)
+    old.observe(x, y)
+    torch.testing.assert_close(new.net[0].weight, old.net[0].weight, rtol=1e-5, atol=1e-6)

@@ -24,6 +24,7 @@ OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "adamw": torch.optim.AdamW,
 }
 
+KERNEL_FLAGS = ("foreach", "fused")  # how an optimiser steps, not what it computes
 Adjust = Callable[["Learner"], None]
 Objective = Callable[[Tensor], "Tensor | None"]  # raw outputs -> extra loss terms (or None)
 
@@ -54,8 +55,10 @@ def fused_adam() -> bool:
     saturated Forward-Forward loss, squared) is ~30x slower than of normal numbers. Measured on
     split-digits, 2 threads: FF training 3.4-4.0 s -> 2.3-2.5 s, PC 1.7 -> 1.4 s, backprop
     0.53 -> 0.39 s. The arithmetic is rounded differently (weights differ in the last bits
-    after a step, ~2e-7), so runs are not bitwise those of the foreach optimiser; accuracy over
-    seeds is the same (docs/benchmarks/speed.md, paired over 10 seeds)."""
+    after a step, ~2e-7), so runs are not bitwise those of the foreach optimiser: backprop and
+    Hebbian runs gave bitwise-identical accuracy matrices, Forward-Forward and some predictive
+    coding runs differ per seed with no distinguishable change on average (paired over 10-30
+    seeds, docs/benchmarks/speed.md, "Third pass")."""
     probe = torch.zeros(1, requires_grad=True)
     try:
         torch.optim.Adam([probe], fused=True)
@@ -193,7 +196,12 @@ class Learner(nn.Module):
     def set_extra_state(self, state: dict[str, Any]) -> None:
         self.task_classes = {int(k): list(v) for k, v in state["task_classes"].items()}
         self._task_mask = None
+        kernels = [{k: g.get(k) for k in KERNEL_FLAGS} for g in self.optimizer.param_groups]
         self.optimizer.load_state_dict(state["optimizer"])
+        for group, flags in zip(self.optimizer.param_groups, kernels):
+            # a checkpoint carries the kernel choice of the code that wrote it (foreach Adam
+            # before fused existed here; fused where this PyTorch has none): keep this build's
+            group.update(flags)
 
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
