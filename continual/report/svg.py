@@ -28,15 +28,20 @@ COLOURS = (
 )
 WIDTH, HEIGHT = 600, 280
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 26, 40  # margins around the plotting area
+MAX_POINTS = 1000  # a longer curve is thinned to every k-th point (and its last)
 
 
-def ticks(low: float, high: float, count: int = 6) -> list[float]:
-    """Round tick values (1, 2 or 5 × 10^k apart) within [low, high], about ``count`` of them."""
+def ticks(low: float, high: float, count: int = 6, whole: bool = False) -> list[float]:
+    """Round tick values (1, 2 or 5 × 10^k apart) within [low, high], about ``count`` of them
+    (``whole``: never closer than 1, for counts such as training steps)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return []
     if high <= low:
         return [low]
     raw = (high - low) / max(count - 1, 1)
     power = 10 ** math.floor(math.log10(raw))
     step = min((m * power for m in (1, 2, 5, 10)), key=lambda s: abs(math.log(s / raw)))
+    step = max(step, 1) if whole else step
     first = math.ceil(low / step) * step
     return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
 
@@ -53,6 +58,17 @@ def _text(x: float, y: float, text: str, anchor: str = "middle", extra: str = ""
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{html.escape(text)}</text>'
 
 
+def _finite_runs(x: Sequence[float], values: Sequence[float]) -> list[list[tuple[float, float]]]:
+    """The stretches of consecutive points whose value is finite."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for a, b in zip(x, values):
+        if math.isfinite(b):
+            runs[-1].append((a, b))
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if run]
+
+
 def line_chart(
     x: Sequence[float],
     series: Sequence[tuple[str, Sequence[float], str, float]],
@@ -67,7 +83,8 @@ def line_chart(
     """An ``<svg>`` element: each of ``series`` = (label, y values, colour, line width) drawn
     over ``x``, dashed vertical lines at ``boundaries``, a legend in the lower left corner (the
     last series alone when there are more than ``legend``)."""
-    x_low, x_high = (min(x), max(x)) if len(x) else (0.0, 1.0)
+    extent = [v for v in (*x, *boundaries) if math.isfinite(v)]
+    x_low, x_high = (min(extent), max(extent)) if extent else (0.0, 1.0)
     if x_high == x_low:
         x_high = x_low + 1
     y_low, y_high = y_range
@@ -84,17 +101,26 @@ def line_chart(
     for value in ticks(y_low, y_high):
         parts.append(_line(LEFT, py(value), LEFT + width, py(value), 'class="grid"'))
         parts.append(_text(LEFT - 5, py(value) + 4, _label(value), "end"))
-    for value in ticks(x_low, x_high):
+    for value in ticks(x_low, x_high, whole=True):
         parts.append(_line(px(value), bottom, px(value), bottom + 4, 'class="axis"'))
         parts.append(_text(px(value), bottom + 16, _label(value)))
     for boundary in boundaries:
         parts.append(_line(px(boundary), TOP, px(boundary), bottom, 'class="boundary"'))
     for label, values, colour, stroke in series:
-        points = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(x, values) if math.isfinite(b))
-        parts.append(
-            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="{stroke}">'
-            f"<title>{html.escape(label)}</title></polyline>"
-        )
+        tooltip = f"<title>{html.escape(label)}</title>"
+        for run in _finite_runs(x, values):  # a gap (NaN) is left open, not bridged
+            if len(run) == 1:  # a lone point: a dot
+                (a, b), radius = run[0], stroke + 1
+                parts.append(
+                    f'<circle cx="{px(a):.1f}" cy="{py(b):.1f}" r="{radius}" fill="{colour}">'
+                    f"{tooltip}</circle>"
+                )
+                continue
+            points = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in run)
+            parts.append(
+                f'<polyline points="{points}" fill="none" stroke="{colour}" '
+                f'stroke-width="{stroke}">{tooltip}</polyline>'
+            )
     keyed = list(series) if len(series) <= legend else list(series[-1:])
     rows = math.ceil(len(keyed) / 2)
     box_w, box_h = 8 + min(len(keyed), 2) * 78, rows * 12 + 6
@@ -122,13 +148,22 @@ def line_chart(
 def anytime(group: list[Result], name: str | None = None) -> str:
     """Accuracy on each experience over training steps (mean over the seeds whose curves share
     the first seed's steps; seeds with other evaluation steps are left out rather than
-    interpolated), their average in black, experience boundaries dashed."""
+    interpolated), their average in black, experience boundaries dashed. A curve of more than
+    :data:`MAX_POINTS` points is drawn through every k-th of them (and the last)."""
     first = group[0]["curves"]
     steps = first["step"]
-    curves = [np.asarray(r["curves"]["accuracy"]) for r in group if r["curves"]["step"] == steps]
+    shape = np.shape(first["accuracy"])
+    curves = [
+        np.asarray(r["curves"]["accuracy"], dtype=float)
+        for r in group
+        if r["curves"]["step"] == steps and np.shape(r["curves"]["accuracy"]) == shape
+    ]
     mean = np.mean(curves, axis=0) * 100
     if mean.ndim != 2 or not mean.size:  # no evaluation points: nothing to draw
         return ""
+    if len(steps) > MAX_POINTS:
+        keep = sorted({*range(0, len(steps), -(-len(steps) // MAX_POINTS)), len(steps) - 1})
+        steps, mean = [steps[i] for i in keep], mean[keep]
     series = [
         (f"exp {j}", mean[:, j].tolist(), COLOURS[j % len(COLOURS)], 1.2)
         for j in range(mean.shape[1])

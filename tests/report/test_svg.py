@@ -68,3 +68,44 @@ def test_a_long_stream_keeps_only_the_average_in_the_legend():
     )
     assert re.findall(r'class="legend">([^<]*)<', chart) == ["average"]
     assert chart.count("<polyline") == 16
+
+
+def _chart(steps, values, boundaries=()):
+    return svg.line_chart(
+        steps,
+        [("exp 0", values, "#000", 1.0)],
+        title="t",
+        x_label="x",
+        y_label="y",
+        boundaries=boundaries,
+    )
+
+
+def test_a_gap_is_left_open_and_a_lone_point_is_a_dot():
+    chart = _chart([0, 1, 2, 3, 4], [10.0, 20.0, float("nan"), 40.0, 50.0])
+    assert chart.count("<polyline") == 2 and "nan" not in chart
+    lone = _chart([7], [30.0])
+    assert lone.count("<circle") == 1 and "<polyline" not in lone
+    labels = re.findall(r'text-anchor="middle">([0-9.]+)</text>', lone)
+    assert labels == ["7", "8"]  # whole training steps, not 7.2, 7.4 ...
+
+
+def test_boundaries_beyond_the_last_point_stay_inside_the_chart():
+    chart = _chart([0, 5], [10.0, 20.0], boundaries=[5, 10, 20])
+    xs = [float(b) for b in re.findall(r'<line x1="([0-9.]+)"[^>]*class="boundary"', chart)]
+    assert max(xs) == pytest.approx(svg.LEFT + WIDTH, abs=0.05)
+
+
+def test_a_very_long_curve_is_thinned_but_keeps_its_ends():
+    steps = list(range(5000))
+    curve = {
+        "step": steps,
+        "accuracy": [[s / 5000, 1.0] for s in steps],
+        "experience_end_steps": [2500, 4999],
+    }
+    chart = svg.anytime([{**result("s", 0, matrices(0.3, 0.5, 0.8)[0]), "curves": curve}])
+    points = re.findall(r'<polyline points="([^"]*)"', chart)[0].split()
+    assert len(points) <= svg.MAX_POINTS + 1
+    assert points[0].startswith(f"{svg.LEFT:.1f},") and points[-1].startswith(
+        f"{svg.LEFT + WIDTH:.1f},"
+    )
