@@ -145,36 +145,68 @@ def line_chart(
     )
 
 
+def progress(curves: dict) -> np.ndarray:
+    """Each evaluation step as experiences trained: e + the fraction of experience e done (0 at
+    the start, e at the end of experience e), from the curve's experience end steps."""
+    ends = [0, *curves["experience_end_steps"]]
+    known: dict[float, float] = {}
+    for done, step in enumerate(ends):  # tasks ending in the same batch: the later count
+        known[float(step)] = float(done)
+    xp, fp = zip(*sorted(known.items()))
+    return np.interp(np.asarray(curves["step"], dtype=float), xp, fp)
+
+
 def anytime(group: list[Result], name: str | None = None) -> str:
-    """Accuracy on each experience over training steps (mean over the seeds whose curves share
-    the first seed's steps; seeds with other evaluation steps are left out rather than
-    interpolated), their average in black, experience boundaries dashed. A curve of more than
-    :data:`MAX_POINTS` points is drawn through every k-th of them (and the last)."""
-    first = group[0]["curves"]
+    """Accuracy on each experience over training, the mean over seeds, their average in black,
+    experience boundaries dashed.
+
+    Seeds whose curves were evaluated at the same steps are averaged point by point over training
+    steps. Seeds of most real streams are not (the class order differs per seed, so do the
+    experiences' lengths): their curves are put on a common axis, experiences trained (e + the
+    fraction of experience e done; boundaries at whole numbers, where every seed has its matrix
+    row), each interpolated linearly onto the first seed's points, and then averaged; the title
+    says so. A curve of more than :data:`MAX_POINTS` points is drawn through every k-th of them
+    (and the last)."""
+    complete = [r for r in group if r.get("status", "complete") == "complete"] or group
+    first = complete[0]["curves"]
     steps = first["step"]
     shape = np.shape(first["accuracy"])
-    curves = [
-        np.asarray(r["curves"]["accuracy"], dtype=float)
-        for r in group
-        if r["curves"]["step"] == steps and np.shape(r["curves"]["accuracy"]) == shape
-    ]
-    mean = np.mean(curves, axis=0) * 100
-    if mean.ndim != 2 or not mean.size:  # no evaluation points: nothing to draw
+    if len(shape) != 2 or not shape[0] or not shape[1]:  # no evaluation points: nothing to draw
         return ""
-    if len(steps) > MAX_POINTS:
-        keep = sorted({*range(0, len(steps), -(-len(steps) // MAX_POINTS)), len(steps) - 1})
-        steps, mean = [steps[i] for i in keep], mean[keep]
+    usable = [  # the same experiences (a diverged seed's curve stops early: left out)
+        r
+        for r in complete
+        if np.ndim(r["curves"]["accuracy"]) == 2
+        and np.shape(r["curves"]["accuracy"])[1] == shape[1]
+        and len(r["curves"]["step"]) > 0
+    ]
+    if all(r["curves"]["step"] == steps for r in usable):
+        x = np.asarray(steps, dtype=float)
+        curves = [np.asarray(r["curves"]["accuracy"], dtype=float) for r in usable]
+        axis, boundaries = "training step", first["experience_end_steps"][:-1]
+        how = f"mean of {len(usable)} seeds" if len(usable) > 1 else f"seed {usable[0]['seed']}"
+    else:
+        x = progress(first)
+        curves = []
+        for r in usable:
+            own, accuracy = progress(r["curves"]), np.asarray(r["curves"]["accuracy"], float)
+            curves.append(np.stack([np.interp(x, own, column) for column in accuracy.T], 1))
+        axis, boundaries = "experiences trained", list(range(1, shape[1]))
+        how = f"mean of {len(usable)} seeds, on experience progress"
+    mean = np.mean(curves, axis=0) * 100
+    if len(x) > MAX_POINTS:
+        keep = sorted({*range(0, len(x), -(-len(x) // MAX_POINTS)), len(x) - 1})
+        x, mean = x[keep], mean[keep]
     series = [
         (f"exp {j}", mean[:, j].tolist(), COLOURS[j % len(COLOURS)], 1.2)
         for j in range(mean.shape[1])
     ]
     series.append(("average", mean.mean(axis=1).tolist(), "#000", 2.0))
-    seeds = f"mean of {len(curves)} seeds" if len(curves) > 1 else f"seed {group[0]['seed']}"
     return line_chart(
-        steps,
+        x.tolist(),
         series,
-        title=f"{name or group[0]['strategy']['name']} ({seeds})",
-        x_label="training step",
+        title=f"{name or group[0]['strategy']['name']} ({how})",
+        x_label=axis,
         y_label="accuracy (%)",
-        boundaries=first["experience_end_steps"][:-1],
+        boundaries=boundaries,
     )

@@ -35,12 +35,29 @@ def test_each_experience_and_the_average_are_drawn_at_their_mean_over_seeds():
     assert lines["exp 0"][2, 1] == pytest.approx(160 / 3, abs=0.06)  # (30 + 50 + 80) / 3
 
 
-def test_the_title_names_the_group_and_counts_only_seeds_on_the_same_steps():
+def test_seeds_evaluated_at_other_steps_are_averaged_on_experience_progress():
+    """Seed 2 has its points at steps 0, 4, 10 (experiences end at 5 and 10): on the axis of
+    experiences trained its points sit at 0, 0.8 and 2, and its value at 1 (the end of the
+    first experience for seeds 0 and 1) is interpolated between them."""
     group = [result("s", i, m) for i, m in enumerate(matrices(0.3, 0.5, 0.8))]
     group[2] = {**group[2], "curves": {**group[2]["curves"], "step": [0, 4, 10]}}
     chart = svg.anytime(group, "s <&> on hand")
-    assert 'aria-label="s &lt;&amp;&gt; on hand (mean of 2 seeds)"' in chart
-    assert drawn(chart)["exp 0"][2, 1] == pytest.approx(40, abs=0.06)  # seeds 0 and 1 only
+    label = "s &lt;&amp;&gt; on hand (mean of 3 seeds, on experience progress)"
+    assert f'aria-label="{label}"' in chart and "experiences trained" in chart
+    exp0 = drawn(chart)["exp 0"]  # x axis 0..2 drawn where steps 0..10 would be
+    np.testing.assert_allclose(exp0[:, 0] / 5, [0, 1, 2], atol=0.01)
+    seed2_at_1 = 0.9 + (1 - 0.8) / (2 - 0.8) * (0.8 - 0.9)
+    expected = [10.0, (0.9 + 0.9 + seed2_at_1) / 3 * 100, (0.3 + 0.5 + 0.8) / 3 * 100]
+    np.testing.assert_allclose(exp0[:, 1], expected, atol=0.06)
+
+
+def test_a_diverged_seed_is_left_out_of_the_mean():
+    group = [result("s", i, m) for i, m in enumerate(matrices(0.3, 0.5, 0.8))]
+    short = {"step": [0, 5], "accuracy": [[0.1, 0.1], [0.0, 0.0]], "experience_end_steps": [5]}
+    group[1] = {**group[1], "status": "diverged", "curves": short}
+    chart = svg.anytime(group)
+    assert "(mean of 2 seeds)" in chart
+    assert drawn(chart)["exp 0"][2, 1] == pytest.approx(55, abs=0.06)  # (30 + 80) / 2
 
 
 def test_experience_boundaries_are_dashed_lines_at_their_steps_but_the_last():
