@@ -1,7 +1,8 @@
-"""The report's anytime curves as inline SVG: accuracy on each experience over training steps,
-experience boundaries dashed. Written as text, no plotting library: one chart takes under a
-millisecond where a matplotlib PNG took ~0.14 s (14 of them were ~2 s of a default run's
-report), stays sharp at any zoom, and needs no optional dependency."""
+"""The report's anytime curves as inline SVG: accuracy on each experience over training (steps,
+or experiences trained when the seeds' steps differ), experience boundaries dashed. Written as
+text, no plotting library: one chart takes under a millisecond where a matplotlib PNG took
+~0.14 s (14 of them were ~2 s of a default run's report), stays sharp at any zoom, and needs no
+optional dependency."""
 
 from __future__ import annotations
 
