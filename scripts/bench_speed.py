@@ -2,6 +2,7 @@
 
     python scripts/bench_speed.py [--data enlarged|digits|PATH.npz] [--repeats 3] [--out FILE]
     python scripts/bench_speed.py --scaling [--out FILE]
+    python scripts/bench_speed.py --scaling-presets [--out FILE]
     python scripts/bench_speed.py --phases [--repeats 3]
 
 Default stream: scikit-learn digits enlarged to 28×28 (each 8×8 digit upsampled to 24×24 and
@@ -13,7 +14,9 @@ experience. Each repeat is a fresh process that runs every contender in turn, in
 ``torch._dynamo`` at the first optimiser); medians over repeats are reported. Peak memory is the
 growth of the resident set during the run (sampled every 5 ms). ``--scaling`` times every
 strategy in one process on permuted streams of 2, 5, 10, 20 experiences, hidden widths and
-dataset sizes; ``--phases`` reports where each of our runs spends its time (train, evaluation,
+dataset sizes; ``--scaling-presets`` the local-learner and sleep presets (their own learners and
+components, 1 epoch) on the same streams of 2, 5, 10, 20 experiences, with their sleep's share;
+``--phases`` reports where each of our runs spends its time (train, evaluation,
 each component's hooks) from the result files' own timings.
 """
 
@@ -392,6 +395,48 @@ def scaling(data: str) -> str:
     return "\n".join(lines)
 
 
+PRESETS = [
+    "backprop+sleep",
+    "hebbian+consolidation+sleep",
+    "ff+consolidation+sleep",
+    "pc+consolidation+sleep",
+    "ff+replay-sleep",
+]  # each with its own learner and components, 1 epoch per experience
+
+
+def preset_row(data: str, experiences: int) -> list[tuple[float, float]]:
+    """(whole run s, its sleep phases s) for every preset on a permuted stream of
+    ``experiences`` experiences of 300 samples."""
+    generator = {"name": "permuted", "experiences": experiences, "samples_per_experience": 300}
+    spec = scenario(data, generator)
+    stream = runner.build_stream(spec, 0)
+    cells = []
+    for name in PRESETS:
+        preset = specs.load_strategy(name)
+        one_epoch = dataclasses.replace(
+            preset, training=dataclasses.replace(preset.training, epochs=1)
+        )
+        cache = {runner.stream_key(spec, 0, None): stream}
+        start = time.perf_counter()
+        timings = runner.run(spec, one_epoch, 0, cache=cache)["timings"]
+        sleep = timings.get("sleep", 0.0) + timings.get("replay-sleep", 0.0)
+        cells.append((time.perf_counter() - start, sleep))
+    return cells
+
+
+def scaling_presets(data: str) -> str:
+    """The local-learner and sleep presets against the number of experiences."""
+    torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1).step()  # the dynamo import, untimed
+    header = "| experiences | " + " | ".join(f"{n} s (sleep s)" for n in PRESETS) + " |"
+    lines = [header, "| " + " | ".join(["---"] * (1 + len(PRESETS))) + " |"]
+    for experiences in (2, 5, 10, 20):
+        cells = preset_row(data, experiences)
+        text = " | ".join(f"{total:.2f} ({sleep:.2f})" for total, sleep in cells)
+        lines.append(f"| {experiences} | {text} |")
+        print(lines[-1], file=sys.stderr)
+    return "\n".join(lines)
+
+
 # -- phases --------------------------------------------------------------------------------------
 
 
@@ -433,6 +478,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-avalanche", action="store_true")
     parser.add_argument("--scaling", action="store_true")
+    parser.add_argument(
+        "--scaling-presets", action="store_true", help="the local-learner and sleep presets"
+    )
     parser.add_argument("--phases", action="store_true", help="our runs' time per phase")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -453,6 +501,8 @@ def main() -> None:
             np.savez(data, **enlarged_digits())
         if args.scaling:
             text = scaling(data)
+        elif args.scaling_presets:
+            text = scaling_presets(data)
         elif args.phases:
             text = phases(data, args.repeats)
         else:
