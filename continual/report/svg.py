@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -146,53 +147,65 @@ def line_chart(
     )
 
 
-def progress(curves: dict) -> np.ndarray:
-    """Each evaluation step as experiences trained: e + the fraction of experience e done (0 at
-    the start, e at the end of experience e), from the curve's experience end steps."""
-    ends = [0, *curves["experience_end_steps"]]
-    known: dict[float, float] = {}
-    for done, step in enumerate(ends):  # tasks ending in the same batch: the later count
-        known[float(step)] = float(done)
-    xp, fp = zip(*sorted(known.items()))
-    return np.interp(np.asarray(curves["step"], dtype=float), xp, fp)
+def on_progress(curves: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A curve's points on the axis of experiences trained: e + the fraction of experience e done
+    (0 at the start, e at the end of experience e). A point at a step where several experiences
+    ended (a task-free batch that finished more than one task) stands at each of them, as its
+    matrix rows do. Returns (positions, accuracies)."""
+    ended: dict[float, list[int]] = {}
+    for done, step in enumerate(curves["experience_end_steps"], 1):
+        ended.setdefault(float(step), []).append(done)
+    xp, fp = zip(*sorted({0.0: 0, **{step: done[-1] for step, done in ended.items()}}.items()))
+    positions, rows = [], []
+    for step, row in zip(curves["step"], curves["accuracy"]):
+        for position in ended.get(float(step), [float(np.interp(step, xp, fp))]):
+            positions.append(float(position))
+            rows.append(row)
+    return np.asarray(positions), np.asarray(rows, dtype=float)
 
 
 def anytime(group: list[Result], name: str | None = None) -> str:
     """Accuracy on each experience over training, the mean over seeds, their average in black,
     experience boundaries dashed.
 
-    Seeds whose curves were evaluated at the same steps are averaged point by point over training
-    steps. Seeds of most real streams are not (the class order differs per seed, so do the
-    experiences' lengths): their curves are put on a common axis, experiences trained (e + the
-    fraction of experience e done; boundaries at whole numbers, where every seed has its matrix
-    row), each interpolated linearly onto the first seed's points, and then averaged; the title
-    says so. A curve of more than :data:`MAX_POINTS` points is drawn through every k-th of them
-    (and the last)."""
-    complete = [r for r in group if r.get("status", "complete") == "complete"] or group
-    first = complete[0]["curves"]
-    steps = first["step"]
-    shape = np.shape(first["accuracy"])
-    if len(shape) != 2 or not shape[0] or not shape[1]:  # no evaluation points: nothing to draw
-        return ""
-    usable = [  # the same experiences (a diverged seed's curve stops early: left out)
-        r
-        for r in complete
-        if np.ndim(r["curves"]["accuracy"]) == 2
-        and np.shape(r["curves"]["accuracy"])[1] == shape[1]
-        and len(r["curves"]["step"]) > 0
+    Seeds whose curves were evaluated at the same steps and ended their experiences at the same
+    steps are averaged point by point over training steps. Seeds of most real streams are not
+    (the class order differs per seed, so do the experiences' lengths): their curves are put on a
+    common axis, experiences trained (e + the fraction of experience e done; boundaries at whole
+    numbers, where every seed has its matrix row, so the chart there is the mean matrix row),
+    each interpolated linearly onto the first seed's points, and then averaged; the title says
+    so. Diverged seeds are left out (a group of diverged seeds alone shows its first seed), and
+    seeds with another number of experiences than most. A curve of more than
+    :data:`MAX_POINTS` points is drawn through every k-th of them (and the last)."""
+    complete = [r for r in group if r.get("status", "complete") == "complete"] or group[:1]
+    drawable = [
+        r for r in complete if np.ndim(r["curves"]["accuracy"]) == 2 and len(r["curves"]["step"])
     ]
-    if all(r["curves"]["step"] == steps for r in usable):
-        x = np.asarray(steps, dtype=float)
+    if not drawable:  # no evaluation points: nothing to draw
+        return ""
+    shapes = Counter(np.shape(r["curves"]["accuracy"])[1] for r in drawable)
+    experiences = shapes.most_common(1)[0][0]
+    usable = [r for r in drawable if np.shape(r["curves"]["accuracy"])[1] == experiences]
+    first = usable[0]["curves"]
+    if not experiences:
+        return ""
+    if all(
+        r["curves"]["step"] == first["step"]
+        and r["curves"]["experience_end_steps"] == first["experience_end_steps"]
+        for r in usable
+    ):
+        x = np.asarray(first["step"], dtype=float)
         curves = [np.asarray(r["curves"]["accuracy"], dtype=float) for r in usable]
-        axis, boundaries = "training step", first["experience_end_steps"][:-1]
+        ends = list(first["experience_end_steps"])
+        axis, boundaries = "training step", sorted(set(ends) - set(ends[-1:]))
         how = f"mean of {len(usable)} seeds" if len(usable) > 1 else f"seed {usable[0]['seed']}"
     else:
-        x = progress(first)
+        x, _ = on_progress(first)
         curves = []
         for r in usable:
-            own, accuracy = progress(r["curves"]), np.asarray(r["curves"]["accuracy"], float)
+            own, accuracy = on_progress(r["curves"])
             curves.append(np.stack([np.interp(x, own, column) for column in accuracy.T], 1))
-        axis, boundaries = "experiences trained", list(range(1, shape[1]))
+        axis, boundaries = "experiences trained", list(range(1, experiences))
         how = f"mean of {len(usable)} seeds, on experience progress"
     mean = np.mean(curves, axis=0) * 100
     if len(x) > MAX_POINTS:

@@ -126,3 +126,59 @@ def test_a_very_long_curve_is_thinned_but_keeps_its_ends():
     assert points[0].startswith(f"{svg.LEFT:.1f},") and points[-1].startswith(
         f"{svg.LEFT + WIDTH:.1f},"
     )
+
+
+def _seed(seed, steps, ends, accuracy, **extra):
+    base = result("s", seed, matrices(0.3, 0.5, 0.8)[0], **extra)
+    curves = {"step": steps, "experience_end_steps": ends, "accuracy": accuracy}
+    return {**base, "curves": curves}
+
+
+def _on_progress(chart: str) -> dict[str, np.ndarray]:
+    """Polylines back in (experiences trained, accuracy %), for a 0..T axis of ``T`` = 2."""
+    return {k: np.stack([v[:, 0] / 5, v[:, 1]], 1) for k, v in drawn(chart).items()}
+
+
+def test_seeds_on_the_same_steps_but_other_boundaries_meet_at_their_matrix_rows():
+    """Both seeds were evaluated at steps 0, 2, 4, 6 (a common eval_every), but seed 0's first
+    experience ended at 2 and seed 1's at 4: averaging by step would mix a row with a mid-training
+    point; on experience progress the chart at 1 is the mean of the two rows."""
+    rows0 = [[0.1, 0.1], [0.9, 0.0], [0.5, 0.6], [0.3, 0.8]]
+    rows1 = [[0.2, 0.1], [0.6, 0.3], [0.7, 0.0], [0.4, 0.9]]
+    chart = svg.anytime(
+        [_seed(0, [0, 2, 4, 6], [2, 6], rows0), _seed(1, [0, 2, 4, 6], [4, 6], rows1)]
+    )
+    assert "mean of 2 seeds, on experience progress" in chart
+    exp0 = _on_progress(chart)["exp 0"]
+    at = {round(float(x), 2): y for x, y in exp0}
+    assert at[1.0] == pytest.approx((0.9 + 0.7) / 2 * 100, abs=0.06)  # the two rows after exp 0
+    assert at[2.0] == pytest.approx((0.3 + 0.4) / 2 * 100, abs=0.06)
+
+
+def test_a_batch_that_ended_two_tasks_stands_at_both_rows():
+    """Seed 1 finished its first two tasks in the batch of step 5 (task-free): that evaluation
+    is its row 1 and its row 2, so the chart at 1 and at 2 uses it for seed 1."""
+    a = _seed(
+        0, [0, 2, 5, 8, 10], [5, 8, 10], [[0.0] * 3, [0.2] * 3, [0.6] * 3, [0.7] * 3, [0.9] * 3]
+    )
+    b = _seed(
+        1, [0, 2, 5, 7, 10], [5, 5, 10], [[0.0] * 3, [0.1] * 3, [0.4] * 3, [0.5] * 3, [0.8] * 3]
+    )
+    positions, _ = svg.on_progress(b["curves"])
+    assert positions.tolist() == [0, 0.8, 1, 2, 2.4, 3]  # step 2: 2/5 of two tasks; 7: of the third
+    chart = svg.anytime([a, b])
+    values = {round(x * 3 / 10, 2): y for x, y in drawn(chart)["exp 0"]}  # axis 0..3
+    assert values[1.0] == pytest.approx((0.6 + 0.4) / 2 * 100, abs=0.06)
+    assert values[2.0] == pytest.approx((0.7 + 0.4) / 2 * 100, abs=0.06)
+
+
+def test_diverged_alone_or_outnumbered_seeds_still_draw_sensibly():
+    short = [[0.1, 0.1], [0.9, 0.0], [0.5, 0.5]]
+    alone = svg.anytime([_seed(3, [0, 5, 7], [5], short, status="diverged")])
+    assert "(seed 3)" in alone and "training step" in alone
+    three = [[0.1] * 3, [0.5] * 3, [0.6] * 3, [0.7] * 3]
+    two = [[0.1, 0.1], [0.9, 0.2], [0.3, 0.8]]
+    group = [_seed(0, [0, 4, 8, 12], [4, 8, 12], three)]
+    group += [_seed(s, [0, 5, 10], [5, 10], two) for s in (1, 2)]  # most seeds: 2 experiences
+    chart = svg.anytime(group)
+    assert "mean of 2 seeds)" in chart and set(drawn(chart)) == {"exp 0", "exp 1", "average"}
