@@ -196,12 +196,17 @@ class Learner(nn.Module):
     def set_extra_state(self, state: dict[str, Any]) -> None:
         self.task_classes = {int(k): list(v) for k, v in state["task_classes"].items()}
         self._task_mask = None
-        kernels = [{k: g.get(k) for k in KERNEL_FLAGS} for g in self.optimizer.param_groups]
-        self.optimizer.load_state_dict(state["optimizer"])
-        for group, flags in zip(self.optimizer.param_groups, kernels):
+        saved, current = state["optimizer"], self.optimizer.param_groups
+        if len(saved["param_groups"]) == len(current):  # else torch's own error follows
             # a checkpoint carries the kernel choice of the code that wrote it (foreach Adam
-            # before fused existed here; fused where this PyTorch has none): keep this build's
-            group.update(flags)
+            # before fused existed here; fused where this PyTorch has none): keep this build's,
+            # set before loading so that torch places the step counts as that kernel needs
+            groups = [
+                {**group, **{k: now.get(k) for k in KERNEL_FLAGS}}
+                for group, now in zip(saved["param_groups"], current)
+            ]
+            saved = {**saved, "param_groups": groups}
+        self.optimizer.load_state_dict(saved)
 
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
