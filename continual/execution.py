@@ -230,9 +230,7 @@ def execute(
         )  # fmt: skip
     for cell, count, path, existing in zip(plan, counts, paths, kept):
         if existing is not None:
-            result = existing
-            if quiet:
-                print(f"kept {path} (already computed; --force recomputes)", file=sys.stderr)
+            result = _reused(path, existing, quiet)
         else:
             progress = on_start(cell, count) if on_start is not None else None
             try:
@@ -251,9 +249,7 @@ def execute(
                     raise
                 print(f"error: {error}", file=sys.stderr)
                 result = error.result
-            finish(cell, result, out)
-            if quiet:
-                print(f"wrote {path}", file=sys.stderr)
+            _written(cell, result, out, path, quiet)
         results.append(result)
         if on_done is not None:
             on_done(cell, result, path)
@@ -283,8 +279,7 @@ def _execute_parallel(
     pending = [i for i, existing in enumerate(kept) if existing is None]
     results: dict[int, dict[str, Any]] = {i: r for i, r in enumerate(kept) if r is not None}
     for i, existing in results.items():
-        if quiet:
-            print(f"kept {paths[i]} (already computed; --force recomputes)", file=sys.stderr)
+        _reused(paths[i], existing, quiet)
         if on_done is not None:
             on_done(plan[i], existing, paths[i])
     for i in pending:
@@ -307,10 +302,22 @@ def _execute_parallel(
             cell, detail = plan[index], outcome["divergence"]["message"]
             message = runner.divergence_message(cell.strategy.name, cell.seed, detail)
             print(f"error: {message}", file=sys.stderr)
-        finish(plan[index], outcome, out)
-        if quiet:
-            print(f"wrote {paths[index]}", file=sys.stderr)
+        _written(plan[index], outcome, out, paths[index], quiet)
         results[index] = outcome
         if on_done is not None:
             on_done(plan[index], outcome, paths[index])
     return [results[i] for i in range(len(plan))]
+
+
+def _reused(path: Path, result: dict[str, Any], quiet: bool) -> dict[str, Any]:
+    """A finished result kept from an earlier run (said so on a quiet log)."""
+    if quiet:
+        print(f"kept {path} (already computed; --force recomputes)", file=sys.stderr)
+    return result
+
+
+def _written(cell: Cell, result: dict[str, Any], out: Path, path: Path, quiet: bool) -> None:
+    """A trained cell's result file written and its checkpoint dropped (said so on a quiet log)."""
+    finish(cell, result, out)
+    if quiet:
+        print(f"wrote {path}", file=sys.stderr)

@@ -212,7 +212,6 @@ def run(
     timings = dict(strategy.timings)
     timings["eval"] = recorder.seconds
     accounting = time.perf_counter()
-
     cost = run_cost(
         learner,
         strategy.components,

@@ -57,6 +57,8 @@ def linear_chain(module: nn.Module) -> list[nn.Linear]:
 class ModuleLearner(Learner):
     """Wraps ``module`` (its parameters appear under ``module.``) with an optimiser and loss."""
 
+    global_loss = True  # the criterion: components' loss terms (LwF) are added to it
+
     def __init__(self, module: nn.Module, optimizer: torch.optim.Optimizer, criterion: Criterion):
         linear = [m for m in module.modules() if isinstance(m, nn.Linear)]
         super().__init__(
@@ -68,8 +70,6 @@ class ModuleLearner(Learner):
 
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.module(x)
-
-    global_loss = True
 
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
         outputs = self.module(x)

@@ -23,6 +23,8 @@ class Backprop(Learner):
     labels trick, Zeno et al. 2018): the reference point for the local learners' batch options.
     """
 
+    global_loss = True  # one cross-entropy: components' loss terms (LwF) are added to it
+
     def __init__(
         self,
         input_dim: int,
@@ -87,8 +89,6 @@ class Backprop(Learner):
         if self.activation != "relu":
             ignored.append(f"the {self.activation} activation (run as ReLU)")
         return ", ".join(ignored) or None
-
-    global_loss = True
 
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
         outputs = self.net(x.flatten(1))

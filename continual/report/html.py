@@ -63,8 +63,9 @@ def heat_table(group: list[Result], kind: str, name: str | None = None) -> str:
     """The mean ± CI matrix of one strategy (``name``: its group's name in the report) as a table
     whose cells are shaded by the mean (0 → white, 100 % → full colour: green for accuracy, red
     for forgetting)."""
-    table = tables.matrix(group, kind, name)
-    means = [[None if c is None else c.mean for c in row] for row in matrix_estimates(group, kind)]
+    cells = matrix_estimates(group, kind)
+    table = tables.matrix(group, kind, name, cells)
+    means = [[None if c is None else c.mean for c in row] for row in cells]
     hue = 130 if kind == "accuracy" else 0
     head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
     rows = []

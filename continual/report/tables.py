@@ -18,7 +18,7 @@ from continual.report.aggregate import (
     reference_strategy,
     timing,
 )
-from continual.report.statistics import Paired, estimate
+from continual.report.statistics import Estimate, Paired, estimate
 
 
 @dataclass(frozen=True)
@@ -220,10 +220,16 @@ def ablation_ladders(results: list[Result]) -> list[Table]:
     return tables
 
 
-def matrix(group: list[Result], kind: str = "accuracy", name: str | None = None) -> Table:
+def matrix(
+    group: list[Result],
+    kind: str = "accuracy",
+    name: str | None = None,
+    cells: list[list[Estimate | None]] | None = None,
+) -> Table:
     """The mean ± CI matrix of one strategy (titled ``name``, the report's group name, or the
-    strategy's); row 0 is before training."""
-    cells = matrix_estimates(group, kind)
+    strategy's); row 0 is before training. ``cells``: its :func:`matrix_estimates`, when the
+    caller has them already."""
+    cells = matrix_estimates(group, kind) if cells is None else cells
     headers = ("after", *(f"exp {j}" for j in range(len(cells[0]))))
     rows = [
         ("untrained" if i == 0 else f"exp {i - 1}", *(format_estimate(c) for c in row))
