@@ -103,13 +103,18 @@ def forgetting_matrix(R: Any) -> np.ndarray:
     return F
 
 
+def most_common(values: list[Any]) -> Any:
+    """The value most runs share, the larger on a tie (complete runs over a diverged one's
+    partial rows): which seeds a group's matrices and curves are drawn from."""
+    return max(set(values), key=lambda value: (values.count(value), value))
+
+
 def matrix_estimates(group: list[Result], kind: str = "accuracy") -> list[list[Estimate | None]]:
     """Cell-wise estimates over seeds of the accuracy matrix (``kind="accuracy"``) or of the
     forgetting matrix. Runs whose matrix has another shape than most runs' (the larger shape on
     a tie: complete runs over a diverged one's partial rows) are left out."""
     matrices = [np.asarray(r["accuracy_matrix"], dtype=np.float64) for r in group]
-    shapes = [m.shape for m in matrices]
-    shape = max(set(shapes), key=lambda s: (shapes.count(s), s))
+    shape = most_common([m.shape for m in matrices])
     matrices = [m for m in matrices if m.shape == shape]
     if kind == "forgetting":
         matrices = [forgetting_matrix(m) for m in matrices]

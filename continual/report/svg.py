@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import html
 import math
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 
-from continual.report.aggregate import Result
+from continual.report.aggregate import Result, most_common
 
 # matplotlib's "tab10", so the colours match the other figures
 COLOURS = (
@@ -175,7 +174,8 @@ def anytime(group: list[Result], name: str | None = None) -> str:
     numbers, where every seed has its matrix row, so the chart there is the mean matrix row),
     each interpolated linearly onto the first seed's points, and then averaged; the title says
     so. Diverged seeds are left out (a group of diverged seeds alone shows its first seed), and
-    seeds with another number of experiences than most. A curve of more than
+    seeds with another number of experiences than most (as for the matrix tables,
+    :func:`~continual.report.aggregate.most_common`). A curve of more than
     :data:`MAX_POINTS` points is drawn through every k-th of them (and the last)."""
     complete = [r for r in group if r.get("status", "complete") == "complete"] or group[:1]
     drawable = [
@@ -183,8 +183,7 @@ def anytime(group: list[Result], name: str | None = None) -> str:
     ]
     if not drawable:  # no evaluation points: nothing to draw
         return ""
-    shapes = Counter(np.shape(r["curves"]["accuracy"])[1] for r in drawable)
-    experiences = shapes.most_common(1)[0][0]
+    experiences = most_common([np.shape(r["curves"]["accuracy"])[1] for r in drawable])
     usable = [r for r in drawable if np.shape(r["curves"]["accuracy"])[1] == experiences]
     first = usable[0]["curves"]
     if not experiences:
