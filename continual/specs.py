@@ -170,7 +170,23 @@ class StrategySpec:
         }
         if self.evaluation != Evaluation():  # absent by default, so earlier run ids still hold
             document["evaluation"] = self.evaluation.to_dict()
+        if _draws_random(self.components):  # their draws changed with this: new run ids
+            document["component_seeds"] = COMPONENT_SEEDS
         return document
+
+
+# How components that draw random numbers are seeded (components.base.component_seed); named in
+# the config of strategies that have one, since their results changed when it was introduced
+# (before, every run drew from seed 0), so an old result never passes for a new one.
+COMPONENT_SEEDS = "sha256(run seed/component name)"
+
+
+def _draws_random(components: tuple[Section, ...]) -> bool:
+    from continual.components.base import overrides
+
+    return any(
+        overrides(registry.lookup("component", str(c.name)).load(), "reseed") for c in components
+    )
 
 
 def scenario_to_dict(spec: ScenarioSpec) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from continual.components.base import Batch, Component, loss_terms, overrides
+from continual.components.base import Batch, Component, loss_terms, overrides, seed_components
 from continual.errors import ContinualError, Diverged, require
 from continual.learners.base import Learner
 from continual.scenarios.experience import Experience
@@ -27,7 +27,8 @@ class Strategy:
     Training runs for ``epochs`` passes over the experience, or exactly ``steps`` batches when
     ``steps`` is given (van de Ven et al. count iterations). Batches are index slices of the
     experience's tensors, shuffled by a generator seeded with ``seed`` (or in stored order with
-    ``shuffle = False``, as task-free streams need).
+    ``shuffle = False``, as task-free streams need). The components draw their random numbers
+    from seeds derived from ``seed`` too (:func:`~continual.components.base.seed_components`).
 
     The batch plan of an experience is data: the generator's state when the experience started
     and the number of batches taken since (``batch``). Every epoch order is drawn from that state,
@@ -54,6 +55,7 @@ class Strategy:
             component.check(learner)
         self.learner = learner
         self.components = list(components)
+        seed_components(self.components, seed)
         self.epochs, self.batch_size, self.steps, self.shuffle = epochs, batch_size, steps, shuffle
         self.generator = torch.Generator().manual_seed(seed)
         self.experience_rng = self.generator.get_state()  # the generator as the experience began

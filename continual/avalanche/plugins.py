@@ -13,6 +13,10 @@ Avalanche callback          component hook
 ``after_training_exp``      ``after_experience`` (importances, sleep phases)
 ==========================  ===========================================================
 
+A plugin takes the run's ``seed`` and reseeds its component from it, as our strategy does
+(:func:`~continual.components.base.seed_components`): plugins built with the same seed draw the
+same random numbers (sleep's input spikes, replay sleep's samples), other seeds other ones.
+
 The experience a hook sees holds the Avalanche experience's training data as tensors (read once
 with evaluation transforms). The strategy's model is used as it is when it is one of our
 learners (:class:`~continual.avalanche.strategy.LearnerStrategy`), and otherwise wrapped as a
@@ -29,7 +33,7 @@ from avalanche.core import SupervisedPlugin
 
 from continual.avalanche.model import ModuleLearner
 from continual.avalanche.streams import dataset_tensors
-from continual.components.base import Batch, Component, loss_terms, overrides
+from continual.components.base import Batch, Component, loss_terms, overrides, seed_components
 from continual.consolidation.hebbian import HebbianConsolidation
 from continual.errors import ContinualError
 from continual.learners.base import Learner
@@ -39,9 +43,10 @@ from continual.sleep.spiking import SpikingSleep
 
 
 class ComponentPlugin(SupervisedPlugin):
-    """Run one of our components inside any Avalanche ``SupervisedTemplate`` strategy."""
+    """Run one of our components inside any Avalanche ``SupervisedTemplate`` strategy; its
+    random numbers come from ``seed`` (the run's seed)."""
 
-    def __init__(self, component: Component):
+    def __init__(self, component: Component, seed: int = 0):
         super().__init__()
         if overrides(component, "transform_batch"):
             raise ContinualError(
@@ -50,6 +55,7 @@ class ComponentPlugin(SupervisedPlugin):
                 "(or our Strategy) instead"
             )
         self.component = component
+        seed_components([component], seed)
         self._model: torch.nn.Module | None = None
         self._learner: Learner | None = None
         self._experience: tuple[Any, Experience] | None = None
@@ -132,8 +138,8 @@ class HebbianConsolidationPlugin(ComponentPlugin):
     as :class:`~continual.consolidation.hebbian.HebbianConsolidation`. Works with any model
     whose synapses live in ``nn.Linear`` layers (the importance of other parameters is zero)."""
 
-    def __init__(self, **options: Any):
-        super().__init__(HebbianConsolidation(**options))
+    def __init__(self, *, seed: int = 0, **options: Any):
+        super().__init__(HebbianConsolidation(**options), seed)
 
 
 class SpikingSleepPlugin(ComponentPlugin):
@@ -142,8 +148,8 @@ class SpikingSleepPlugin(ComponentPlugin):
     of ``nn.Linear`` layers with ReLU between them; sleep ignores their biases (as SRC does)
     and says so once."""
 
-    def __init__(self, **options: Any):
-        super().__init__(SpikingSleep(**options))
+    def __init__(self, *, seed: int = 0, **options: Any):
+        super().__init__(SpikingSleep(**options), seed)
 
     def learner(self, strategy: Any) -> Learner:
         known = self._model is strategy.model
@@ -164,5 +170,5 @@ class ReplaySleepPlugin(ComponentPlugin):
     an Avalanche plugin; options as :class:`~continual.sleep.replay_sleep.ReplaySleep`. Its
     offline steps use the strategy's loss and optimiser, outside Avalanche's callbacks."""
 
-    def __init__(self, **options: Any):
-        super().__init__(ReplaySleep(**options))
+    def __init__(self, *, seed: int = 0, **options: Any):
+        super().__init__(ReplaySleep(**options), seed)

@@ -6,6 +6,8 @@ training loop's internals, so an Avalanche plugin can call the same hooks.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +57,12 @@ class Component:
     def after_experience(self, learner: Learner, experience: Experience) -> None:
         """Called once after training on ``experience`` (importances, buffers, sleep)."""
 
+    def reseed(self, seed: int) -> None:
+        """Draw this component's random numbers from ``seed`` from now on. A strategy calls it
+        once, when it is built, with :func:`component_seed` of its run seed (and a checkpoint
+        restores the generators' states after that). A component that draws random numbers
+        keeps them in its own ``torch.Generator`` and overrides this; the others need not."""
+
     def summary(self) -> dict[str, Any]:
         """Plain numbers for the result file (e.g. sleep steps taken)."""
         return {}
@@ -66,9 +74,30 @@ class Component:
         """Restore what :meth:`state_dict` returned."""
 
 
-def overrides(component: Component, hook: str) -> bool:
-    """Whether ``component`` implements ``hook`` (the base class's hooks are no-ops)."""
-    return getattr(type(component), hook) is not getattr(Component, hook)
+def overrides(component: Component | type[Component], hook: str) -> bool:
+    """Whether ``component`` (an instance or a class) implements ``hook`` (the base class's
+    hooks are no-ops)."""
+    kind = component if isinstance(component, type) else type(component)
+    return getattr(kind, hook) is not getattr(Component, hook)
+
+
+def component_seed(run_seed: int, name: str) -> int:
+    """The seed of component ``name``'s random numbers in the run seeded ``run_seed``: the first
+    8 bytes of SHA-256 of ``"RUN_SEED/NAME"``, less its top bit (a non-negative 63-bit integer,
+    as ``torch.Generator.manual_seed`` takes). The same on every machine and in every process
+    (Python's ``hash`` of a string is not), different for each component of one run (a strategy
+    holds a component once), and independent of the component's place in the list, so an
+    ablation rung that adds a component leaves the others' draws as they were."""
+    digest = hashlib.sha256(f"{run_seed}/{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def seed_components(components: Iterable[Component], run_seed: int) -> None:
+    """Reseed every component from the run seed (:func:`component_seed`): how component
+    randomness follows the run, so that seeds resample sleep's input spikes, replay's buffer
+    choices and EWC's Fisher samples along with the initialisation and the batch order."""
+    for component in components:
+        component.reseed(component_seed(run_seed, component.name))
 
 
 def loss_terms(

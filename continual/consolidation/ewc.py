@@ -148,7 +148,10 @@ class EWC(Component):
         require(fisher_samples >= 1, "fisher_samples", "must be at least 1")
         self.strength, self.gamma, self.samples = strength, gamma, fisher_samples
         self.anchor = Anchor()
-        self.generator = torch.Generator().manual_seed(0)
+        self.generator = torch.Generator().manual_seed(0)  # reseeded from the run seed
+
+    def reseed(self, seed: int) -> None:
+        self.generator.manual_seed(seed)
 
     def after_batch(self, learner: Learner, batch: Batch) -> None:
         self.anchor.proximal_step(learner, self.strength)

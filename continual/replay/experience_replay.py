@@ -12,7 +12,7 @@ import torch
 from continual.components.base import Batch, Component
 from continual.errors import require
 from continual.learners.base import Learner
-from continual.ranges import Count, Seed
+from continual.ranges import Count
 from continual.replay.buffer import Buffer
 from continual.scenarios.experience import Experience, as_float
 
@@ -28,11 +28,13 @@ class Replay(Component):
         budget: Count = 200,
         policy: Literal["reservoir", "class-balanced"] = "class-balanced",
         replay_batch: Count | None = None,
-        seed: Seed = 0,
     ):
         require(replay_batch is None or replay_batch >= 1, "replay_batch", "must be at least 1")
-        self.buffer = Buffer(budget, policy, seed)
+        self.buffer = Buffer(budget, policy)  # its generator is reseeded from the run seed
         self.replay_batch = replay_batch
+
+    def reseed(self, seed: int) -> None:
+        self.buffer.generator.manual_seed(seed)
 
     def transform_batch(self, learner: Learner, batch: Batch) -> Batch:
         if self.buffer.size == 0:

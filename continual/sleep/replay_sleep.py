@@ -15,7 +15,7 @@ from torch import Tensor
 from continual.components.base import Component
 from continual.errors import ContinualError, require
 from continual.learners.base import Learner
-from continual.ranges import Count, Seed
+from continual.ranges import Count
 from continual.replay.buffer import Buffer
 from continual.scenarios.experience import Experience, as_float
 
@@ -86,15 +86,14 @@ class ReplaySleep(Component):
         source: Literal["generated", "buffer"] = "generated",
         budget: Count = 200,
         negative_only: bool = False,
-        seed: Seed = 0,
     ):
         require(steps >= 1, "steps", "must be at least 1")
         require(batch_size >= 1, "batch_size", "must be at least 1")
         self.steps, self.batch_size, self.source = steps, batch_size, source
         self.negative_only = negative_only
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(0)  # reseeded from the run seed
         self.statistics = ClassStatistics()
-        self.buffer = Buffer(budget, "class-balanced", seed) if source == "buffer" else None
+        self.buffer = Buffer(budget, "class-balanced") if source == "buffer" else None
         self.shape: tuple[int, ...] = ()
         self.total_steps = 0
 
@@ -104,6 +103,13 @@ class ReplaySleep(Component):
                 f"replay-sleep: negative_only needs a learner with a negative phase (ff), "
                 f"not {type(learner).__name__}"
             )
+
+    def reseed(self, seed: int) -> None:
+        """One seed for both generators: only one of them draws (the buffer's or the
+        statistics' sampler, as ``source`` says)."""
+        self.generator.manual_seed(seed)
+        if self.buffer is not None:
+            self.buffer.generator.manual_seed(seed)
 
     def _replayed(self) -> tuple[Tensor, Tensor]:
         if self.buffer is not None:

@@ -49,7 +49,7 @@ from torch import Tensor, nn
 from continual.components.base import Component
 from continual.errors import ContinualError, require
 from continual.learners.base import Learner
-from continual.ranges import MAX_COUNT, Count, NonNegative, Positive, Range, Seed
+from continual.ranges import MAX_COUNT, Count, NonNegative, Positive, Range
 from continual.scenarios.experience import Experience
 
 
@@ -134,6 +134,22 @@ def patch_masks(
     return mask
 
 
+def input_spikes(
+    steps: int,
+    probability: Tensor,
+    shape: tuple[int, ...],
+    patch_fraction: float,
+    generator: torch.Generator,
+) -> Tensor:
+    """The (steps, width) 0/1 input spikes of a sleep phase (on the CPU): Bernoulli with the
+    given per-input ``probability`` each step, inside that step's random patch
+    (:func:`patch_masks`), drawn from ``generator`` (masks first, then the draws)."""
+    width = len(probability)
+    mask = patch_masks(steps, shape, patch_fraction, width, generator)
+    draws = torch.rand(steps, width, generator=generator)
+    return ((draws < probability.cpu()) & (mask > 0)).float()
+
+
 def spiking_sleep(
     weights: list[Tensor],
     statistics: SleepStatistics,
@@ -161,15 +177,13 @@ def spiking_sleep(
     probability = (statistics.input_mean.clamp_min(0) * 2 * dt * max_rate * input_scale).clamp_max(
         1
     )
-    width = len(probability)
     report = SleepReport(spikes=[0] * len(weights))
     potentials = [torch.zeros(w.shape[0], device=device) for w in weights]
     chunk = 1000
     for start in range(0, steps, chunk):
         n = min(chunk, steps - start)
-        mask = patch_masks(n, statistics.image_shape, patch_fraction, width, generator)
-        draws = torch.rand(n, width, generator=generator)
-        inputs = ((draws < probability.cpu()) & (mask > 0)).float().to(device)
+        shape = statistics.image_shape
+        inputs = input_spikes(n, probability, shape, patch_fraction, generator).to(device)
         report.input_spikes += int(inputs.sum())
         for t in range(n):
             spikes: Tensor | None = inputs[t]
@@ -280,7 +294,6 @@ class SpikingSleep(Component):
         calibration_steps: Count = 300,
         max_activation: Literal["running", "recompute"] = "running",
         plastic: bool = True,
-        seed: Seed = 0,
     ):
         require(steps >= 0 and steps_increment >= 0, "steps", "must be non-negative")
         require(every >= 0, "every", "must be 0 (only after experiences) or positive")
@@ -313,7 +326,7 @@ class SpikingSleep(Component):
             output_spikes=output_spikes,
         )
         self.thresholds = tuple(thresholds)
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(0)  # reseeded from the run seed
         self.statistics: SleepStatistics | None = None
         self.experiences = 0
         self.batches = 0
@@ -335,6 +348,9 @@ class SpikingSleep(Component):
                 f"ReLU spiking chain and ignores: {ignored} (see docs/components.md)",
                 stacklevel=2,
             )
+
+    def reseed(self, seed: int) -> None:
+        self.generator.manual_seed(seed)
 
     def observe_data(self, learner: Learner, x: Tensor) -> None:
         """Update the stored statistics with data ``x`` (the only place sleep sees data)."""

@@ -188,3 +188,14 @@ def test_lwf_plugin_adds_its_distillation_term_to_the_strategys_loss():
         term = 1.5 * 4.0 * float((teacher * (teacher.log() - student)).sum(1).mean())
     assert term > 1e-4
     assert float(strategy.loss) == pytest.approx(base + term, rel=1e-5)
+
+
+def test_a_plugins_random_numbers_follow_its_seed():
+    from continual.avalanche.plugins import ReplaySleepPlugin, SpikingSleepPlugin
+
+    def draws(plugin) -> torch.Tensor:
+        return torch.rand(5, generator=plugin.component.generator)
+
+    for kind in (SpikingSleepPlugin, ReplaySleepPlugin):
+        first, again, other = (draws(kind(seed=s)) for s in (3, 3, 4))
+        assert torch.equal(first, again) and not torch.equal(first, other), kind.__name__

@@ -53,7 +53,8 @@ def test_replay_draws_only_from_its_own_seeded_generator():
     drawn = []
     for global_seed in (1, 2):
         torch.manual_seed(global_seed)
-        replay = Replay(budget=10, seed=3)
+        replay = Replay(budget=10)
+        replay.reseed(3)
         state = torch.get_rng_state()
         replay.after_experience(learner, stream[0])
         drawn.append(replay.transform_batch(learner, batch).x[4:])

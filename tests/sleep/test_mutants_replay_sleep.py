@@ -128,10 +128,16 @@ def test_replay_draws_only_from_its_own_seeded_generator(source):
     x, y = torch.rand(40, 3), torch.arange(40) % 4
     torch.manual_seed(0)
     state = torch.get_rng_state()
-    first = _replays(ReplaySleep(steps=3, batch_size=8, source=source, budget=12, seed=3), x, y)
+
+    def seeded(seed):
+        sleep = ReplaySleep(steps=3, batch_size=8, source=source, budget=12)
+        sleep.reseed(seed)
+        return sleep
+
+    first = _replays(seeded(3), x, y)
     assert torch.equal(torch.get_rng_state(), state)  # torch's global generator untouched
-    again = _replays(ReplaySleep(steps=3, batch_size=8, source=source, budget=12, seed=3), x, y)
-    other = _replays(ReplaySleep(steps=3, batch_size=8, source=source, budget=12, seed=0), x, y)
+    again = _replays(seeded(3), x, y)
+    other = _replays(seeded(0), x, y)
     for (a, b), (c, d) in zip(first, again):
         assert torch.equal(a, c) and torch.equal(b, d)
     assert any(not torch.equal(a, c) for (a, _), (c, _) in zip(first, other))
@@ -140,11 +146,13 @@ def test_replay_draws_only_from_its_own_seeded_generator(source):
 def test_a_checkpointed_replay_sleep_continues_identically():
     x, y = torch.rand(40, 3), torch.arange(40) % 4
     for source in ("generated", "buffer"):
-        sleep = ReplaySleep(steps=2, batch_size=5, source=source, budget=12, seed=1)
+        sleep = ReplaySleep(steps=2, batch_size=5, source=source, budget=12)
+        sleep.reseed(1)
         _replays(sleep, x, y)
         state = sleep.state_dict()
         assert state["shape"] == [3] and state["total_steps"] == 2
-        clone = ReplaySleep(steps=2, batch_size=5, source=source, budget=12, seed=9)
+        clone = ReplaySleep(steps=2, batch_size=5, source=source, budget=12)
+        clone.reseed(9)
         clone.load_state_dict(state)
         assert clone.summary() == sleep.summary() and clone.shape == (3,)
         assert torch.equal(clone._replayed()[0], sleep._replayed()[0]), source

@@ -197,7 +197,8 @@ def test_the_input_scale_is_calibrated_once_on_the_first_sleep():
 def test_sleep_draws_only_from_its_own_seeded_generator():
     weights = []
     for _ in range(2):
-        sleep, learner = _sleep(target_rate=0.05, calibration_steps=20, seed=4), _learner()
+        sleep, learner = _sleep(target_rate=0.05, calibration_steps=20), _learner()
+        sleep.reseed(4)
         sleep.observe_data(learner, torch.rand(10, 4, generator=torch.Generator().manual_seed(1)))
         torch.manual_seed(0)
         state = torch.get_rng_state()
@@ -216,7 +217,8 @@ def test_a_checkpointed_sleep_continues_identically():
     sleep.after_batch(learner, None)
     state = sleep.state_dict()
     assert state["statistics"]["count"] == 10 and state["statistics"]["image_shape"] == [4]
-    clone = _sleep(max_activation="recompute", target_rate=0.05, calibration_steps=20, seed=7)
+    clone = _sleep(max_activation="recompute", target_rate=0.05, calibration_steps=20)
+    clone.reseed(7)
     clone.load_state_dict(state)
     assert clone.summary() == sleep.summary()
     assert (clone.experiences, clone.batches, clone.scales) == (1, 1, sleep.scales)
