@@ -15,11 +15,13 @@ The rungs of a strategy ``LEARNER + options + COMPONENTS``:
    control: the full strategy with its features left untrained, against the full strategy.
 
 Every rung is an ordinary run (:mod:`continual.execution`), tagged with its place in the ladder.
-The comparison is a paired t interval on the per-seed differences (rung − baseline), with the
-Wilcoxon signed-rank p-value as a check that does not assume normality
-(:func:`continual.report.statistics.paired`); a contribution is *distinguishable from zero* when
-its 95 % interval excludes zero. The full strategy is also compared with the learner alone and
-with the options alone.
+The comparison is a paired t interval and p-value on the per-seed differences (rung −
+baseline), with the Wilcoxon signed-rank p-value as a check that does not assume normality (from
+6 pairs on; :func:`continual.report.statistics.paired`). The full strategy is also compared with
+the learner alone and with the options alone. The comparisons of a ladder are one family per
+metric: a contribution is *distinguishable from zero* when its Holm-adjusted p-value (Holm 1979)
+is below 0.05, never without spread; the summary keeps the raw p-value, the adjusted one and the
+Bonferroni simultaneous interval beside the 95 % interval of each comparison.
 """
 
 from __future__ import annotations
@@ -34,14 +36,15 @@ from typing import Any, Literal
 from continual import registry
 from continual.errors import ContinualError
 from continual.execution import Cell, DoneHook, StartHook
-from continual.report.statistics import CONFIDENCE, Estimate, estimate, paired
+from continual.report.statistics import CONFIDENCE, Estimate, Paired, estimate, holm_family, paired
 from continual.specs import ScenarioSpec, Section, StrategySpec
 
 Role = Literal["learner", "option", "component", "full", "control"]
 SUMMARY_KIND = "ablation-ladder"
 TEST = (
-    "paired t: 95 % confidence interval of the per-seed difference (rung − baseline); "
-    "Wilcoxon signed-rank p-value as a check"
+    "paired t: 95 % confidence interval and p-value of the per-seed difference (rung − "
+    "baseline); Holm-adjusted p-value over the ladder's comparisons of each metric (a star needs "
+    "it below 0.05 and a spread); Wilcoxon signed-rank p-value as a check from 6 pairs on"
 )
 
 
@@ -227,6 +230,10 @@ def summarise(results: Iterable[dict[str, Any]], confidence: float = CONFIDENCE)
         _comparison(names, by_rung, a, b, why, metric_names, confidence)
         for a, b, why in _pairs([tags for tags, _ in ladder])
     ]
+    for m in metric_names:  # one Holm family per metric: the ladder's comparisons
+        family = holm_family([c["difference"][m] for c in comparisons])
+        for comparison, result in zip(comparisons, family):
+            comparison["difference"][m] = _paired_dict(result)
     return {
         "kind": SUMMARY_KIND,
         "ablation": first["ablation"],
@@ -274,6 +281,24 @@ def _estimate_dict(value: Estimate | None) -> dict[str, Any] | None:
     return None if value is None else dataclasses.asdict(value)
 
 
+def _paired_dict(result: Paired | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    simultaneous = result.simultaneous
+    return {
+        **dataclasses.asdict(result.difference),
+        "seeds": list(result.seeds),
+        "t_p": result.t_p,
+        "holm_p": result.holm_p,
+        "family": result.family,
+        "simultaneous_low": None if simultaneous is None else simultaneous[0],
+        "simultaneous_high": None if simultaneous is None else simultaneous[1],
+        "wilcoxon_p": result.wilcoxon_p,
+        "wilcoxon_note": result.wilcoxon_note,
+        "distinguishable": result.distinguishable,
+    }
+
+
 def _rung_summary(
     tags: dict[str, Any], runs: list[dict[str, Any]], metric_names: list[str], confidence: float
 ) -> dict[str, Any]:
@@ -303,17 +328,9 @@ def _comparison(
     if baseline not in by_rung:
         raise ContinualError(f"rung {rung!r}: its baseline {baseline!r} has no results")
     per_seed = lambda name, m: {r["seed"]: r["metrics"].get(m) for r in by_rung[name]}  # noqa: E731
-    differences = {}
-    for m in metric_names:
-        result = paired(per_seed(rung, m), per_seed(baseline, m), confidence)
-        differences[m] = None
-        if result is not None:
-            differences[m] = {
-                **dataclasses.asdict(result.difference),
-                "seeds": list(result.seeds),
-                "wilcoxon_p": result.wilcoxon_p,
-                "distinguishable": result.distinguishable,
-            }
+    differences: dict[str, Any] = {
+        m: paired(per_seed(rung, m), per_seed(baseline, m), confidence) for m in metric_names
+    }  # Paired objects until summarise has adjusted the family
     return {
         "rung": rung,
         "rung_index": names[rung]["rung_index"],

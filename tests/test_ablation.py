@@ -185,9 +185,39 @@ def test_paired_differences_match_hand_computed_t_intervals():
     total = summary["comparisons"][2]["difference"]["average_accuracy"]
     assert total["mean"] == pytest.approx((0.20 + 0.31 + 0.42) / 3)
     learner = summary["rungs"][0]["metrics"]["average_accuracy"]
+    assert total["low"] > 0  # alone, its 95 % interval excludes 0 ...
+    assert total["distinguishable"] is False  # ... but not after Holm over the ladder (below)
     assert learner["mean"] == pytest.approx(0.6) and learner["std"] == pytest.approx(0.1)
     assert summary["seeds"] == [0, 1, 2] and summary["ablation"] == "L+c"
     assert summary["rungs"][1]["runs"] == {"0": "L[batch]-0", "1": "L[batch]-1", "2": "L[batch]-2"}
+
+
+def _df2_p(differences: list[float]) -> float:
+    """Two-sided paired t p-value with 2 degrees of freedom: 1 − t/√(t² + 2)."""
+    mean = sum(differences) / 3
+    std = (sum((d - mean) ** 2 for d in differences) / 2) ** 0.5
+    t = mean / (std / 3**0.5)
+    return 1 - t / (t * t + 2) ** 0.5
+
+
+def test_holm_adjusts_the_ladders_comparisons_of_each_metric():
+    summary = ablation.summarise(documents())
+    option, component, total = (c["difference"]["average_accuracy"] for c in summary["comparisons"])
+    raw = [_df2_p([0.1, 0.2, 0.3]), _df2_p([0.10, 0.11, 0.12]), _df2_p([0.20, 0.31, 0.42])]
+    assert raw == pytest.approx([0.074180, 0.002743, 0.039500], abs=1e-6)
+    assert [d["t_p"] for d in (option, component, total)] == pytest.approx(raw)
+    # Holm over 3: sorted 0.0027·3 = 0.0082, 0.0395·2 = 0.0790, max(0.0790, 0.0742) = 0.0790
+    holm = [2 * raw[2], 3 * raw[1], 2 * raw[2]]
+    assert [d["holm_p"] for d in (option, component, total)] == pytest.approx(holm)
+    assert [d["distinguishable"] for d in (option, component, total)] == [False, True, False]
+    assert all(d["family"] == 3 for d in (option, component, total))
+    # 3 seeds: no Wilcoxon p, and the reason kept beside the null
+    assert component["wilcoxon_p"] is None and component["wilcoxon_note"] == "n too small"
+    # the Bonferroni interval at 1 − 0.05/3 is wider than the 95 % one
+    assert component["simultaneous_low"] < component["low"]
+    assert component["simultaneous_high"] > component["high"]
+    forgetting = summary["comparisons"][1]["difference"]["forgetting"]
+    assert forgetting["holm_p"] == pytest.approx(3 * raw[1])  # its own family, same numbers
 
 
 def test_unpaired_seeds_are_left_out_and_missing_baseline_is_an_error():
@@ -209,8 +239,12 @@ def test_table_fits_80_columns_and_marks_distinguishable_rows():
     assert "…" not in text
     assert "+11.0 [+8.5,+13.5]*" in text  # hand-computed: 0.11 ± 4.303 · 0.01/√3
     assert "+20.0 [-4.8,+44.8] " in text  # not distinguishable: no star
+    assert "+31.0 [+3.7,+58.3] " in text  # its interval excludes 0, its Holm p does not
+    assert "0.079" in text and "0.008" in text and "Holm" in text
     markdown = ladder_markdown(ablation.summarise(documents()))
     assert "+11.0 [+8.5,+13.5]\\*" in markdown and markdown.count("\n") == 2 + 4
+    # raw p, Holm p, Wilcoxon (3 pairs: n too small) of the full strategy vs the learner alone
+    assert "| +31.0 [+3.7,+58.3] | -31.0 [-58.3,-3.7] | 0.040 | 0.079 | n too small |" in markdown
 
 
 # -- the command, end to end --------------------------------------------------------------------

@@ -11,6 +11,7 @@ from rich import box
 from rich.table import Table
 
 from continual.report.aggregate import Result, by_strategy, paired_difference
+from continual.report.statistics import holm_family
 from continual.report.tables import format_paired
 
 METRICS = (("average_accuracy", "Δ final acc"), ("forgetting", "Δ forgetting"))
@@ -37,21 +38,34 @@ def _scenarios(results: list[Result]) -> set[str]:
 
 
 def differences(first: list[Result], other: list[Result], title: str) -> Table:
-    """other − first for every strategy name both folders ran, on shared seeds."""
+    """other − first for every strategy name both folders ran, on shared seeds; the strategies'
+    differences of one metric are one Holm family (a star: Holm-adjusted p < 0.05)."""
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("strategy", style="bold", no_wrap=True)
     table.add_column("seeds", justify="right")
     for _, header in METRICS:
         table.add_column(header, justify="right", no_wrap=True)
     a, b = by_strategy(first), by_strategy(other)
-    for name in a:
-        if name not in b:
-            continue
-        if _scenarios(a[name]) != _scenarios(b[name]):  # not the same experiment: no pairing
+    names = [name for name in a if name in b]
+    same = [_scenarios(a[n]) == _scenarios(b[n]) for n in names]  # else not one experiment
+    columns = [
+        holm_family(
+            [
+                paired_difference(b[n], a[n], f"metrics.{key}") if ok else None
+                for n, ok in zip(names, same)
+            ]
+        )
+        for key, _ in METRICS
+    ]
+    for row, (name, ok) in enumerate(zip(names, same)):
+        if not ok:
             table.add_row(name, "—", "other scenario", "—")
             continue
-        cells = [paired_difference(b[name], a[name], f"metrics.{key}") for key, _ in METRICS]
+        cells = [column[row] for column in columns]
         seeds = "—" if cells[0] is None else str(len(cells[0].seeds))
         table.add_row(name, seeds, *(format_paired(c) for c in cells))
-    table.caption = "percentage points, mean ± 95 % paired-t CI; * excludes 0"
+    table.caption = (
+        "percentage points, mean ± 95 % paired-t CI; * Holm-adjusted paired-t p < 0.05 over the "
+        "strategies (never without spread)"
+    )
     return table

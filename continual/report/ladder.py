@@ -1,6 +1,7 @@
 """The terminal table of an ablation ladder (a summary from :func:`continual.ablation.summarise`):
-one row per comparison, with each rung's final accuracy and the paired differences of final
-accuracy and forgetting against its baseline, in percentage points, in 80 columns."""
+one row per comparison, with each rung's final accuracy, the paired differences of final
+accuracy and forgetting against its baseline, in percentage points, and the Holm-adjusted
+p-value of the accuracy difference, in 80 columns."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
+from continual.report.statistics import format_p
+
 SHOWN = (("average_accuracy", "Δ acc"), ("forgetting", "Δ forgetting"))
 
 
 def difference_text(difference: dict[str, Any] | None) -> str:
     """'+3.1 [+1.2,+5.0]*' in percentage points: mean and paired-t interval; * when the
-    interval excludes zero; just the mean when there is one seed."""
+    difference is distinguishable from zero (Holm-adjusted p < 0.05 and a spread); just the
+    mean when there is one seed."""
     if difference is None:
         return "—"
     text = f"{difference['mean'] * 100:+.1f}"
@@ -38,6 +42,12 @@ def label(rung: dict[str, Any]) -> str:
     return rung["name"]
 
 
+def _p(comparison: dict[str, Any], key: str, note: str | None = None) -> str:
+    """A p-value of the accuracy difference ('t_p', 'holm_p', 'wilcoxon_p'), or why not."""
+    accuracy = comparison["difference"].get("average_accuracy") or {}
+    return format_p(accuracy.get(key), accuracy.get(note) if note else None)
+
+
 def _accuracy(rung: dict[str, Any]) -> str:
     value = rung["metrics"].get("average_accuracy")
     return "—" if value is None else f"{value['mean'] * 100:.1f}"
@@ -50,12 +60,14 @@ def ladder_table(summary: dict[str, Any]) -> Table:
     table = Table(
         title=f"ablation of {summary['ablation']} on {summary['scenario']}, {seeds} seeds",
         caption=f"acc: final average accuracy %. Δ: rung − baseline per seed, mean "
-        f"[{summary['confidence']:.0%} paired-t CI], points; * CI excludes 0. "
-        "Every metric: the summary JSON.",
+        f"[{summary['confidence']:.0%} paired-t CI], points. Holm: paired-t p of Δ acc, "
+        "Holm-adjusted over the ladder; * Holm p < 0.05 (Δ forgetting: its own family). "
+        "Raw p, Wilcoxon, every metric: the summary JSON.",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
+        collapse_padding=True,
     )
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("rung", no_wrap=True)
@@ -63,10 +75,11 @@ def ladder_table(summary: dict[str, Any]) -> Table:
     table.add_column("acc", justify="right", no_wrap=True)
     for _, header in SHOWN:
         table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("Holm", justify="right", no_wrap=True)
     for rung in summary["rungs"]:
         own = [c for c in summary["comparisons"] if c["rung"] == rung["name"]]
         if not own:  # the bottom rung: nothing below it
-            table.add_row(str(rung["index"]), label(rung), "", _accuracy(rung), "", "")
+            table.add_row(str(rung["index"]), label(rung), "", _accuracy(rung), "", "", "")
         for position, comparison in enumerate(own):
             first = position == 0
             table.add_row(
@@ -75,23 +88,26 @@ def ladder_table(summary: dict[str, Any]) -> Table:
                 f"#{comparison['baseline_index']}",
                 _accuracy(rung) if first else "",
                 *(difference_text(comparison["difference"].get(m)) for m, _ in SHOWN),
+                _p(comparison, "holm_p"),
             )
     return table
 
 
 def ladder_markdown(summary: dict[str, Any]) -> str:
-    """The same ladder as a Markdown table (for docs), with the Wilcoxon p-value of Δ acc."""
-    head = "| # | rung | vs | acc % | Δ acc (pp) | Δ forgetting (pp) | Wilcoxon p (Δ acc) |"
-    lines = [head, "|---:|---|---:|---:|---:|---:|---:|"]
+    """The same ladder as a Markdown table (for docs), with the p-values of Δ acc: the paired
+    t test's, raw and Holm-adjusted over the ladder, and the Wilcoxon check's."""
+    head = (
+        "| # | rung | vs | acc % | Δ acc (pp) | Δ forgetting (pp) | p (Δ acc) | Holm p (Δ acc) "
+        "| Wilcoxon p (Δ acc) |"
+    )
+    lines = [head, "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for rung in summary["rungs"]:
         own = [c for c in summary["comparisons"] if c["rung"] == rung["name"]]
         if not own:
-            lines.append(f"| {rung['index']} | {rung['name']} | | {_accuracy(rung)} | | | |")
+            lines.append(f"| {rung['index']} | {rung['name']} | | {_accuracy(rung)} | | | | | |")
         for position, comparison in enumerate(own):
             first = position == 0
             shown = [difference_text(comparison["difference"].get(m)) for m, _ in SHOWN]
-            accuracy = comparison["difference"].get("average_accuracy") or {}
-            p_value = accuracy.get("wilcoxon_p")
             lines.append(
                 "| "
                 + " | ".join(
@@ -101,7 +117,9 @@ def ladder_markdown(summary: dict[str, Any]) -> str:
                         f"#{comparison['baseline_index']}",
                         _accuracy(rung) if first else "",
                         *(text.replace("*", "\\*").strip() for text in shown),
-                        "—" if p_value is None else f"{p_value:.3f}",
+                        _p(comparison, "t_p"),
+                        _p(comparison, "holm_p"),
+                        _p(comparison, "wilcoxon_p", "wilcoxon_note"),
                     ]
                 )
                 + " |"

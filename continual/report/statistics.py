@@ -1,13 +1,27 @@
 """Statistics over seeds, from scipy: the mean with its Student-t 95 % confidence interval, and
-the paired difference of two strategies run on the same seeds (paired t interval, Wilcoxon
-signed-rank p-value as a check that does not assume normality). Pure functions of the numbers
-they are given; the report layer decides what to compare."""
+the paired difference of two strategies run on the same seeds (paired t interval and p-value,
+the Wilcoxon signed-rank p-value as a check that does not assume normality), with Holm's
+correction (Holm 1979) over a family of such comparisons. Pure functions of the numbers they are
+given; the report layer decides what to compare and which comparisons form a family.
+
+The rules a star (*distinguishable from zero*) follows:
+
+- the paired t p-value of the comparison, Holm-adjusted within its family (the comparisons of
+  one ablation ladder, or every strategy against the reference in one report table, for one
+  metric), is below 1 − confidence (0.05); without a family the raw p-value is used, which is
+  the same as the 95 % interval excluding zero;
+- differences without spread (all equal, or fewer than two) are never starred: a zero-width
+  interval says nothing of the seed-to-seed spread, so it makes no claim;
+- the Wilcoxon signed-rank check is reported only from 6 pairs on: with n pairs its exact
+  two-sided p-value cannot go below 2/2^n (0.0625 at n = 5, 0.031 at n = 6), so below 6 it
+  could never confirm anything and is shown as "n too small".
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -48,24 +62,99 @@ def estimate(values: Iterable[float | None], confidence: float = CONFIDENCE) -> 
     return Estimate(mean, std, int(data.size), float(low), float(high), confidence)
 
 
+WILCOXON_MIN_PAIRS = 6  # the fewest pairs whose exact two-sided p can go below 0.05 (2/2^6)
+N_TOO_SMALL = "n too small"
+NO_DIFFERENCE = "all differences zero"
+# a spread this small relative to the mean is rounding, not seed-to-seed variation (the
+# differences of 0.1 added to each seed's accuracy are not exactly equal in floating point)
+RELATIVE_TOLERANCE = 1e-12
+
+
 @dataclass(frozen=True)
 class Paired:
     """The per-seed difference ``a − b`` of two runs on the same seeds: its estimate (paired t
-    interval), the seeds it used, and the Wilcoxon signed-rank p-value (None when undefined).
-    ``distinguishable`` is True when the interval excludes zero; an interval of zero width (all
-    differences equal) counts only from 3 seeds on, since 2 equal values say nothing of the
-    spread."""
+    interval), the seeds it used, the paired t test's two-sided p-value ``t_p`` (None without
+    spread: fewer than two differences, or all equal), its Holm-adjusted value ``holm_p`` within
+    a family of ``family`` comparisons (``holm_p == t_p`` for a family of one, see
+    :func:`holm_family`), and the Wilcoxon signed-rank p-value (None, with the reason in
+    ``wilcoxon_note``, below :data:`WILCOXON_MIN_PAIRS` pairs or when every difference is 0)."""
 
     difference: Estimate
     seeds: tuple[int, ...]
     wilcoxon_p: float | None
+    t_p: float | None = None
+    holm_p: float | None = None
+    family: int = 1
+    wilcoxon_note: str | None = None
 
     @property
     def distinguishable(self) -> bool:
+        """The (Holm-adjusted, in a family) p-value is below 1 − confidence; never without
+        spread (all differences equal: a zero-width interval makes no claim)."""
+        return self.holm_p is not None and self.holm_p < 1 - self.difference.confidence
+
+    @property
+    def simultaneous(self) -> tuple[float, float] | None:
+        """The Bonferroni interval of this comparison, at confidence 1 − α/``family``: the
+        ``family`` intervals of a family hold together with probability ≥ 1 − α (it is wider
+        than Holm's test needs: an interval may straddle zero while the Holm-adjusted p is
+        below α). None without spread."""
         d = self.difference
-        if d.low is None or d.high is None or (d.std == 0 and d.n < 3):
-            return False
-        return d.low > 0 or d.high < 0
+        if self.t_p is None:
+            return None
+        from scipy import stats
+
+        level = 1 - (1 - d.confidence) / self.family
+        half = float(stats.t.ppf(1 - (1 - level) / 2, d.n - 1)) * d.std / math.sqrt(d.n)
+        return d.mean - half, d.mean + half
+
+
+def has_spread(difference: Estimate) -> bool:
+    """At least two values that are not all equal (beyond floating-point rounding)."""
+    scale = max(1.0, abs(difference.mean))
+    return difference.n >= 2 and difference.std > RELATIVE_TOLERANCE * scale
+
+
+def paired_t_p(difference: Estimate) -> float | None:
+    """The two-sided p-value of the paired t test of a zero mean difference (the test whose
+    inversion is the paired t interval: p < α exactly when the 1 − α interval excludes 0);
+    None without spread."""
+    if not has_spread(difference):
+        return None
+    from scipy import stats
+
+    t = difference.mean / (difference.std / math.sqrt(difference.n))
+    return float(2 * stats.t.sf(abs(t), difference.n - 1))
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjusted p-values (Holm 1979, "A simple sequentially rejective multiple
+    test procedure"): with the m p-values sorted p_(1) ≤ … ≤ p_(m),
+    adjusted p_(i) = max_{j ≤ i} min(1, (m − j + 1) · p_(j)), in the input order. Rejecting
+    where the adjusted p < α keeps the family-wise error rate at α under any dependence. An
+    undefined p-value (None) stays None but counts in m as p = 1 (a comparison that was made
+    and cannot be rejected; the conservative choice)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: 1.0 if p_values[i] is None else p_values[i])
+    adjusted: list[float | None] = [None] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        p = p_values[i]
+        value = 1.0 if p is None else min(1.0, (m - rank) * p)
+        running = max(running, value)
+        adjusted[i] = None if p is None else running
+    return adjusted
+
+
+def holm_family(comparisons: Sequence[Paired | None]) -> list[Paired | None]:
+    """The comparisons of one family (one metric) with their Holm-adjusted p-values; ``None``
+    (nothing paired) is left out of the family and returned as is."""
+    present = [c for c in comparisons if c is not None]
+    adjusted = iter(holm([c.t_p for c in present]))
+    return [
+        None if c is None else replace(c, holm_p=next(adjusted), family=len(present))
+        for c in comparisons
+    ]
 
 
 def paired(
@@ -74,7 +163,8 @@ def paired(
     confidence: float = CONFIDENCE,
 ) -> Paired | None:
     """Paired difference over the seeds both ``a`` and ``b`` (seed → value) define; None if no
-    seed is shared. Unpaired seeds are ignored, never mixed in."""
+    seed is shared. Unpaired seeds are ignored, never mixed in. A family of one: pass the
+    comparisons of a family through :func:`holm_family`."""
     from scipy import stats
 
     seeds = tuple(sorted(s for s in a if s in b and a[s] is not None and b[s] is not None))
@@ -83,8 +173,21 @@ def paired(
     differences = [float(a[s]) - float(b[s]) for s in seeds]  # type: ignore[arg-type]
     difference = estimate(differences, confidence)
     assert difference is not None
-    p_value = None
-    if len(seeds) >= 2 and any(d != 0 for d in differences):
+    p_value, note = None, None
+    if len(seeds) < WILCOXON_MIN_PAIRS:
+        note = N_TOO_SMALL
+    elif all(d == 0 for d in differences):
+        note = NO_DIFFERENCE
+    else:
         result = stats.wilcoxon(differences)
         p_value = float(result.pvalue) if math.isfinite(result.pvalue) else None
-    return Paired(difference, seeds, p_value)
+    t_p = paired_t_p(difference)
+    return Paired(difference, seeds, p_value, t_p, t_p, 1, note)
+
+
+def format_p(value: float | None, note: str | None = None) -> str:
+    """A p-value as text: three decimals, '<0.001' below that, the ``note`` (e.g. 'n too
+    small') or '—' when there is none."""
+    if value is None:
+        return note or "—"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"

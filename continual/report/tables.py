@@ -18,7 +18,7 @@ from continual.report.aggregate import (
     reference_strategy,
     timing,
 )
-from continual.report.statistics import Estimate, Paired, estimate
+from continual.report.statistics import Estimate, Paired, estimate, format_p, holm_family
 
 
 @dataclass(frozen=True)
@@ -66,42 +66,55 @@ def format_paired(difference: Paired | None, scale: float = 100.0) -> str:
 
 
 def _p(difference: Paired | None) -> str:
-    return (
-        "—"
-        if difference is None or difference.wilcoxon_p is None
-        else f"{difference.wilcoxon_p:.3f}"
-    )
+    return "—" if difference is None else format_p(difference.wilcoxon_p, difference.wilcoxon_note)
+
+
+def _t_and_holm(difference: Paired | None) -> str:
+    """'raw (Holm)' p-values of the paired t test, e.g. '0.012 (0.036)'."""
+    if difference is None or difference.t_p is None:
+        return "—"
+    return f"{format_p(difference.t_p)} ({format_p(difference.holm_p)})"
+
+
+HOLM_NOTE = (
+    "p: the paired t test's p-value, raw and (Holm-adjusted) over the table's comparisons of "
+    "that metric (Holm 1979); * marks a Holm-adjusted p below 0.05, never a difference without "
+    "spread (all seeds equal: the zero-width interval makes no claim). Wilcoxon signed-rank p as "
+    "a check that does not assume normality, from 6 paired seeds on (below, 'n too small': its "
+    "two-sided p cannot go below 2/2^n)."
+)
 
 
 def paired_differences(results: list[Result]) -> Table | None:
-    """Each strategy minus the reference strategy, seed by seed, when they share seeds."""
+    """Each strategy minus the reference strategy, seed by seed, when they share seeds; the
+    strategies' comparisons of one metric are one Holm family."""
     groups = by_strategy(results)
     if len(groups) < 2:
         return None
     reference = reference_strategy(groups)
+    names = [name for name in groups if name != reference]
+    acc, forgetting = (
+        holm_family([paired_difference(groups[n], groups[reference], path) for n in names])
+        for path in ("metrics.average_accuracy", "metrics.forgetting")
+    )
     rows = []
-    for name, group in groups.items():
-        if name == reference:
-            continue
-        acc = paired_difference(group, groups[reference], "metrics.average_accuracy")
-        forgetting = paired_difference(group, groups[reference], "metrics.forgetting")
-        shared = "—" if acc is None else str(len(acc.seeds))
-        rows.append(
-            (name, shared, format_paired(acc), _p(acc), format_paired(forgetting), _p(forgetting))
-        )
+    for name, a, f in zip(names, acc, forgetting):
+        shared = "—" if a is None else str(len(a.seeds))
+        cells = (format_paired(a), _t_and_holm(a), _p(a))
+        rows.append((name, shared, *cells, format_paired(f), _t_and_holm(f), _p(f)))
     headers = (
         "strategy",
         "paired seeds",
         "Δ final acc",
+        "p (Holm)",
         "Wilcoxon p",
         "Δ forgetting",
+        "p (Holm)",
         "Wilcoxon p",
     )
     note = (
         f"Strategy − {reference} on the same seeds, percentage points: mean ± 95 % paired-t CI of "
-        "the per-seed differences; * marks an interval that excludes 0; Wilcoxon signed-rank p "
-        "as a check that does not assume normality (two-sided, it cannot go below 2/2^n with n "
-        "seeds)."
+        f"the per-seed differences (per comparison, not simultaneous). {HOLM_NOTE}"
     )
     return Table(f"Paired differences against {reference}", headers, rows, note)
 
@@ -194,27 +207,44 @@ def ablation_ladders(results: list[Result]) -> list[Table]:
         below[str(tags["rung"])] = tags.get("baseline")
     tables = []
     for ablation, rungs in ladders.items():
+        ordered = sorted(rungs, key=lambda r: order[r])
+        gains, forgetting_gains = (  # each a Holm family: the ladder's comparisons of a metric
+            holm_family(
+                [
+                    paired_difference(rungs[r], rungs[below[r]], path)  # type: ignore[index]
+                    if below.get(r) in rungs
+                    else None
+                    for r in ordered
+                ]
+            )
+            for path in ("metrics.average_accuracy", "metrics.forgetting")
+        )
         rows = []
-        for rung in sorted(rungs, key=lambda r: order[r]):
-            group, base = rungs[rung], below.get(rung)
-            gain = forgetting_gain = None
-            if base in rungs:
-                gain = paired_difference(group, rungs[base], "metrics.average_accuracy")
-                forgetting_gain = paired_difference(group, rungs[base], "metrics.forgetting")
+        for rung, gain, forgetting_gain in zip(ordered, gains, forgetting_gains):
+            group = rungs[rung]
             rows.append(
                 (
                     rung,
-                    base or "—",
+                    below.get(rung) or "—",
                     format_estimate(metric(group, "average_accuracy")),
                     format_paired(gain),
+                    _t_and_holm(gain),
                     format_estimate(metric(group, "forgetting")),
                     format_paired(forgetting_gain),
                 )
             )
-        headers = ("rung", "against", "final acc", "Δ final acc", "forgetting", "Δ forgetting")
+        headers = (
+            "rung",
+            "against",
+            "final acc",
+            "Δ final acc",
+            "p (Holm)",
+            "forgetting",
+            "Δ forgetting",
+        )
         note = (
-            "Δ: paired difference to the rung named under 'against', same seeds, 95 % CI; "
-            "* excludes 0."
+            "Δ: paired difference to the rung named under 'against', same seeds, 95 % CI. "
+            + HOLM_NOTE
         )
         tables.append(Table(f"Ablation ladder: {ablation}", headers, rows, note))
     return tables

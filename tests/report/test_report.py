@@ -123,7 +123,8 @@ def test_ablation_ladder_shows_paired_gains_between_rungs():
             results.append(result(f"ff ({rung})", seed, m, tags=tags))
     (ladder,) = tables.ablation_ladders(results)
     assert [row[0] for row in ladder.rows] == ["learner", "+ sleep"]
-    assert ladder.rows[1][3] == "5.0 ± 0.0 *"  # +0.1 on R[2, 0] is +5 points of the mean
+    # +0.1 on R[2, 0] is +5 points of the mean, on every seed: no spread, so no star and no p
+    assert ladder.rows[1][3] == "5.0 ± 0.0" and ladder.rows[1][4] == "—"
 
 
 def test_markdown_has_every_table_and_paired_differences():
@@ -135,5 +136,25 @@ def test_markdown_has_every_table_and_paired_differences():
     text = markdown.render(results + better)
     for title in ("## Summary", "## Paired differences against finetune", "## Cost", "## Runs"):
         assert title in text
-    assert "| replay | 3 | 10.0 ± 0.0 * |" in text
+    assert "| replay | 3 | 10.0 ± 0.0 | — | n too small |" in text  # equal gains: no claim
     assert "replay: forgetting matrix" in text
+
+
+def test_paired_differences_star_only_what_survives_holm():
+    # per-seed gains over finetune with raw paired-t p 0.0011, 0.0335, 0.0259 (three strategies):
+    # each interval excludes 0 alone; Holm keeps only the first (0.0033; 0.0519, 0.0519)
+    base = [result("finetune", s, [[0.1, 0.1], [0.9, 0.2], [0.2, 0.2]]) for s in range(6)]
+    results = list(base)
+    for name, mean in (("a", 0.03), ("b", 0.013), ("c", 0.014)):
+        for s, r in enumerate(base):
+            better = copy.deepcopy(r)
+            better["strategy"]["name"] = name
+            better["run_id"] = f"{name}-{s}"
+            better["metrics"]["average_accuracy"] += mean + (0.01 if s % 2 == 0 else -0.01)
+            results.append(better)
+    table = tables.paired_differences(results)
+    cells = {row[0]: row[2:5] for row in table.rows}
+    assert cells["a"] == ("3.0 ± 1.1 *", "0.001 (0.003)", "0.031")
+    assert cells["b"] == ("1.3 ± 1.1", "0.034 (0.052)", "0.031")
+    assert cells["c"] == ("1.4 ± 1.1", "0.026 (0.052)", "0.031")
+    assert "Holm" in table.note and "n too small" in table.note
