@@ -19,6 +19,7 @@ from pathlib import Path
 from continual import ablation
 from continual.cli import main as continual
 from continual.report.ladder import ladder_markdown
+from continual.report.statistics import format_p
 from continual.results import result_path
 
 STRATEGIES = (
@@ -80,16 +81,20 @@ def machine(out: Path, summary: dict) -> str:
 
 
 def distinguishable(summary: dict) -> str:
-    """One sentence per comparison of final accuracy: distinguishable from zero or not."""
+    """One sentence per comparison of final accuracy: distinguishable from zero or not (after
+    Holm's correction over the ladder), with the raw and adjusted p-values."""
     lines = []
     for c in summary["comparisons"]:
         d = c["difference"].get("average_accuracy")
         if d is None or d.get("low") is None:
             continue
         verdict = "distinguishable from zero" if d["distinguishable"] else "**not** distinguishable"
+        p_values = ""
+        if d.get("holm_p") is not None:
+            p_values = f" (p {format_p(d['t_p'])}, Holm {format_p(d['holm_p'])})"
         lines.append(
             f"- `{c['rung']}` vs `{c['baseline']}`: {d['mean'] * 100:+.1f} points "
-            f"[{d['low'] * 100:+.1f}, {d['high'] * 100:+.1f}], {verdict}."
+            f"[{d['low'] * 100:+.1f}, {d['high'] * 100:+.1f}], {verdict}{p_values}."
         )
     return "\n".join(lines) + "\n"
 
@@ -100,10 +105,13 @@ Each no-sample strategy expanded into its rungs (see [../ablations.md](../ablati
 on the same seeds: the learner alone, + its batch-local option (the labels trick), + each
 component alone on top of it, the full strategy, and for the Hebbian learner the untrained-feature
 control. **Δ** = rung − baseline on each seed, mean and 95 % paired-t confidence interval in
-percentage points (`vs` names the baseline rung); **\\*** marks an interval that excludes zero.
-Forgetting after Chaudhry et al. 2018 (lower is better). The Wilcoxon signed-rank p-value of
-Δ acc is a check that does not assume normal differences. Every metric of every comparison is in
-the ladder summary JSON next to the run files.
+percentage points (`vs` names the baseline rung); **p** its paired-t p-value, **Holm p** that
+p-value Holm-adjusted over the ladder's comparisons (Holm 1979); **\\*** marks a Holm-adjusted
+p below 0.05 (never a difference without spread). Forgetting after Chaudhry et al. 2018 (lower is
+better), its own Holm family. The Wilcoxon signed-rank p-value of Δ acc is a check that does not
+assume normal differences ("n too small" below 6 seeds). Every metric of every comparison is in
+the ladder summary JSON next to the run files; see [../ablations.md](../ablations.md) for the
+rules.
 
 Rebuild: `python scripts/ablation_ladders.py --seeds 10` (trains), or `--render-only`.
 """
