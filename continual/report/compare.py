@@ -11,6 +11,7 @@ from rich import box
 from rich.table import Table
 
 from continual.report.aggregate import Result, by_strategy, paired_difference
+from continual.report.sanitize import terminal
 from continual.report.tables import format_paired
 
 METRICS = (("average_accuracy", "Δ final acc"), ("forgetting", "Δ forgetting"))
@@ -38,8 +39,8 @@ def _scenarios(results: list[Result]) -> set[str]:
 
 def differences(first: list[Result], other: list[Result], title: str) -> Table:
     """other − first for every strategy name both folders ran, on shared seeds."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("strategy", style="bold", no_wrap=True)
+    table = Table(title=terminal(title), box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("strategy", style="bold", overflow="fold")
     table.add_column("seeds", justify="right")
     for _, header in METRICS:
         table.add_column(header, justify="right", no_wrap=True)
@@ -48,10 +49,10 @@ def differences(first: list[Result], other: list[Result], title: str) -> Table:
         if name not in b:
             continue
         if _scenarios(a[name]) != _scenarios(b[name]):  # not the same experiment: no pairing
-            table.add_row(name, "—", "other scenario", "—")
+            table.add_row(terminal(name), "—", "other scenario", "—")
             continue
         cells = [paired_difference(b[name], a[name], f"metrics.{key}") for key, _ in METRICS]
         seeds = "—" if cells[0] is None else str(len(cells[0].seeds))
-        table.add_row(name, seeds, *(format_paired(c) for c in cells))
+        table.add_row(terminal(name), seeds, *(format_paired(c) for c in cells))
     table.caption = "percentage points, mean ± 95 % paired-t CI; * excludes 0"
     return table
