@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -14,6 +15,7 @@ from continual import execution, registry, specs
 from continual.errors import ContinualError
 from continual.execution import DoneHook, StartHook
 from continual.ranges import MAX_EXPERIENCES, MAX_SEED
+from continual.report.sanitize import markup, plain
 from continual.results import prepare_out
 
 # What a bare `continual run` compares: the baselines, the references, and each no-sample
@@ -132,9 +134,9 @@ def _progress(quiet: bool) -> Iterator[tuple[StartHook, DoneHook]]:
         bars: dict[int, tuple] = {}
 
         def start(cell: execution.Cell, total: int):
-            label = f"{cell.strategy.name} (seed {cell.seed})"
-            task = progress.add_task(label, total=total)
-            bars[id(cell)] = (task, total)
+            label = plain(f"{cell.strategy.name} (seed {cell.seed})")
+            task = progress.add_task(markup(label), total=total)
+            bars[id(cell)] = (task, total, label)
             lines = _log_lines(label, total)
 
             def advance(n: int) -> None:
@@ -146,9 +148,8 @@ def _progress(quiet: bool) -> Iterator[tuple[StartHook, DoneHook]]:
 
         def done(cell: execution.Cell, result: dict, path) -> None:
             if id(cell) in bars:  # a reused result never started a bar
-                task, total = bars[id(cell)]
+                task, total, label = bars[id(cell)]
                 if logged and not progress.tasks[task].completed:  # trained on a worker
-                    label = progress.tasks[task].description
                     diverged = result.get("status") == "diverged"
                     line = "diverged" if diverged else f"{total}/{total} steps"
                     print(f"{label}: {line}", file=sys.stderr, flush=True)
@@ -232,10 +233,17 @@ def compare_command(args: argparse.Namespace) -> int:
     from continual.report.files import load_results, write_reports
     from continual.report.terminal import comparison_table
 
-    if len(args.folders) < 2:
-        raise ContinualError("compare needs at least two result folders")
-    groups = [load_results([folder]) for folder in args.folders]
-    labels = compare.labels(args.folders)
+    distinct: dict[Path, Path] = {}  # one folder named twice (or through a link) counts once
+    for folder in args.folders:
+        distinct.setdefault(folder.resolve(), folder)
+    folders = list(distinct.values())
+    if len(folders) < 2:
+        raise ContinualError(
+            "compare needs at least two different result folders"
+            + (" (the ones given are one folder)" if len(args.folders) > 1 else "")
+        )
+    groups = [load_results([folder]) for folder in folders]
+    labels = compare.labels(folders)
     combined = [r for g, label in zip(groups, labels) for r in compare.labelled(g, label)]
     console = Console()
     console.print(comparison_table(combined, title=" vs ".join(labels)))
@@ -265,8 +273,6 @@ def _log_lines(label: str, total: int, parts: int = 10):
 def sweep_command(args: argparse.Namespace) -> int:
     """Expand the grid, check every cell before anything trains, run the unfinished ones on the
     chosen backend, and print one comparison table per scenario."""
-    from pathlib import Path
-
     from continual import execution
     from continual.report.terminal import comparison_table
     from continual.sweep.driver import run_sweep

@@ -19,17 +19,27 @@ from pathlib import Path
 from typing import IO, Any
 
 from continual.errors import ContinualError
+from continual.safe_io import nesting, read_regular
+from continual.schema import SchemaError, validate
 
 SCHEMA_VERSION = 1
 ID_LENGTH = 8  # hex digits of the run id in a file name
 STALE_SECONDS = 600  # a temporary file this old belongs to a killed write
+MAX_RESULT_BYTES = 64 << 20  # a result file larger than this is not one of ours
+MAX_RESULT_DEPTH = 32  # a result file nests 5 deep
 
 
 def result_path(out_dir: Path, scenario: str, strategy: str, seed: int, run_id: str) -> Path:
     """``SCENARIO__STRATEGY__seedN__RUNID.json`` in ``out_dir``."""
-    safe = lambda s: re.sub(r"[^A-Za-z0-9_.+\-]", "_", s)  # noqa: E731
-    name = f"{safe(scenario)}__{safe(strategy)}__seed{seed}__{run_id[:ID_LENGTH]}.json"
+    name = f"{safe_name(scenario)}__{safe_name(strategy)}__seed{seed}__{run_id[:ID_LENGTH]}.json"
     return out_dir / name
+
+
+def safe_name(name: str) -> str:
+    """``name`` as one file name: letters, digits and ``_.+-`` kept, the rest ``_``; never
+    ``.`` or ``..``."""
+    safe = re.sub(r"[^A-Za-z0-9_.+\-]", "_", name)
+    return "_" * len(safe) if set(safe) <= {"."} else safe
 
 
 def write_atomic(path: Path, write: Callable[[IO[Any]], object], binary: bool = False) -> Path:
@@ -82,15 +92,26 @@ def _umask() -> int:
 
 
 def read_result(path: Path) -> dict[str, Any]:
-    """Load a result file, checking its schema version."""
+    """Load a result file: a regular file of at most ``MAX_RESULT_BYTES``, JSON nested at most
+    ``MAX_RESULT_DEPTH`` deep, of this schema version, with every field a report reads
+    (:func:`continual.schema.validate`); anything else is a :class:`ContinualError` naming the
+    file (and the field)."""
+    data = read_regular(path, MAX_RESULT_BYTES, "result file")
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        text = data.decode("utf-8")
+        if nesting(text) > MAX_RESULT_DEPTH:
+            raise ValueError(f"brackets nested more than {MAX_RESULT_DEPTH} deep")
+        document = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # ValueError: 5000 digits
         raise ContinualError(f"{path}: not a readable result file ({error})") from None
     if not isinstance(document, dict) or document.get("schema_version") != SCHEMA_VERSION:
         version = document.get("schema_version") if isinstance(document, dict) else None
-        raise ContinualError(f"{path}: schema version {version!r}, expected {SCHEMA_VERSION}")
-    return document
+        shown = repr(version)[:40]
+        raise ContinualError(f"{path}: schema version {shown}, expected {SCHEMA_VERSION}")
+    try:
+        return validate(document)
+    except SchemaError as error:
+        raise ContinualError(f"{path}: {error}") from None
 
 
 def finished(path: Path, run_id: str) -> dict[str, Any] | None:

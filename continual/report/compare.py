@@ -11,6 +11,7 @@ from rich import box
 from rich.table import Table
 
 from continual.report.aggregate import Result, by_strategy, paired_difference
+from continual.report.sanitize import terminal
 from continual.report.statistics import holm_family
 from continual.report.tables import format_paired
 
@@ -40,8 +41,8 @@ def _scenarios(results: list[Result]) -> set[str]:
 def differences(first: list[Result], other: list[Result], title: str) -> Table:
     """other − first for every strategy name both folders ran, on shared seeds; the strategies'
     differences of one metric are one Holm family (a star: Holm-adjusted p < 0.05)."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("strategy", style="bold", no_wrap=True)
+    table = Table(title=terminal(title), box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("strategy", style="bold", overflow="fold")
     table.add_column("seeds", justify="right")
     for _, header in METRICS:
         table.add_column(header, justify="right", no_wrap=True)
@@ -59,11 +60,11 @@ def differences(first: list[Result], other: list[Result], title: str) -> Table:
     ]
     for row, (name, ok) in enumerate(zip(names, same)):
         if not ok:
-            table.add_row(name, "—", "other scenario", "—")
+            table.add_row(terminal(name), "—", "other scenario", "—")
             continue
         cells = [column[row] for column in columns]
         seeds = "—" if cells[0] is None else str(len(cells[0].seeds))
-        table.add_row(name, seeds, *(format_paired(c) for c in cells))
+        table.add_row(terminal(name), seeds, *(format_paired(c) for c in cells))
     table.caption = (
         "percentage points, mean ± 95 % paired-t CI; * Holm-adjusted paired-t p < 0.05 over the "
         "strategies (never without spread)"

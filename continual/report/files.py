@@ -16,19 +16,28 @@ from continual.results import read_result, write_atomic
 def load_results(folders: Iterable[Path]) -> list[Result]:
     """Every result file (``*.json`` with a schema version) in ``folders``, sorted by name;
     ablation ladder summaries beside them are not runs and are skipped, and a run found twice
-    (the same run id in two folders) counts once."""
+    (the same run id in two folders) counts once. A file that is not a valid result (see
+    :func:`continual.results.read_result`) is skipped with one line on stderr naming it and the
+    field; a folder without any valid result is an error."""
     results, seen = [], set()
     for folder in folders:
         folder = Path(folder)
         if not folder.is_dir():
             raise ContinualError(f"{folder}: no such folder (expected a folder of result files)")
         files = [p for p in sorted(folder.glob("*.json")) if not p.name.endswith(SUMMARY_SUFFIX)]
-        found = [read_result(p) for p in files]
+        found = []
+        for path in files:
+            try:
+                found.append(read_result(path))
+            except ContinualError as error:
+                print(f"skipped: {error}", file=sys.stderr)
         if not found:
-            raise ContinualError(f"{folder}: no result files (*.json) here; run `continual run`")
+            raise ContinualError(
+                f"{folder}: no valid result files (*.json) here; run `continual run`"
+            )
         for result in found:
-            if result.get("run_id") not in seen:
-                seen.add(result.get("run_id"))
+            if result["run_id"] not in seen:
+                seen.add(result["run_id"])
                 results.append(result)
     return results
 

@@ -10,6 +10,7 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
+from continual.report.sanitize import terminal
 from continual.report.statistics import format_p
 
 SHOWN = (("average_accuracy", "Δ acc"), ("forgetting", "Δ forgetting"))
@@ -58,7 +59,9 @@ def ladder_table(summary: dict[str, Any]) -> Table:
     the learner alone and the options alone) on the rows after it."""
     seeds = len(summary["seeds"])
     table = Table(
-        title=f"ablation of {summary['ablation']} on {summary['scenario']}, {seeds} seeds",
+        title=terminal(
+            f"ablation of {summary['ablation']} on {summary['scenario']}, {seeds} seeds"
+        ),
         caption=f"acc: final average accuracy %. Δ: rung − baseline per seed, mean "
         f"[{summary['confidence']:.0%} paired-t CI], points. Holm: paired-t p of Δ acc, "
         "Holm-adjusted over the ladder; * Holm p < 0.05 (Δ forgetting: its own family). "
@@ -79,12 +82,14 @@ def ladder_table(summary: dict[str, Any]) -> Table:
     for rung in summary["rungs"]:
         own = [c for c in summary["comparisons"] if c["rung"] == rung["name"]]
         if not own:  # the bottom rung: nothing below it
-            table.add_row(str(rung["index"]), label(rung), "", _accuracy(rung), "", "", "")
+            table.add_row(
+                str(rung["index"]), terminal(label(rung)), "", _accuracy(rung), "", "", ""
+            )
         for position, comparison in enumerate(own):
             first = position == 0
             table.add_row(
                 str(rung["index"]) if first else "",
-                label(rung) if first else f"└ {comparison['why'].removeprefix('full ')}",
+                terminal(label(rung) if first else f"└ {comparison['why'].removeprefix('full ')}"),
                 f"#{comparison['baseline_index']}",
                 _accuracy(rung) if first else "",
                 *(difference_text(comparison["difference"].get(m)) for m, _ in SHOWN),

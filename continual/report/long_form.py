@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from continual.report.aggregate import Result, forgetting_matrix
+from continual.report.sanitize import spreadsheet
 
 COLUMNS = ("run", "strategy", "seed", "train_exp", "eval_exp", "metric", "value")
 Row = tuple[Any, ...]
@@ -58,7 +59,7 @@ def render(results: list[Result]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
     for result in results:
-        writer.writerows(("" if v is None else v for v in row) for row in rows(result))
+        writer.writerows(("" if v is None else spreadsheet(v) for v in row) for row in rows(result))
     return buffer.getvalue()
 
 

@@ -9,6 +9,7 @@ import io
 from matplotlib.figure import Figure
 
 from continual.report.aggregate import Result, by_strategy, over_seeds
+from continual.report.sanitize import mathtext
 from continual.report.statistics import Estimate
 
 
@@ -38,7 +39,8 @@ def bars(results: list[Result]) -> bytes:
         means = [0.0 if e is None else e.mean * scale for e in estimates]
         errors = [_half(e, scale) for e in estimates]
         axes.barh(range(len(names)), means, xerr=errors, color="tab:blue", capsize=3)
-        axes.set_yticks(range(len(names)), names if k == 0 else [""] * len(names), fontsize=7)
+        shown = [mathtext(n) for n in names] if k == 0 else [""] * len(names)
+        axes.set_yticks(range(len(names)), shown, fontsize=7)
         axes.invert_yaxis()
         axes.set_xlabel(label, fontsize=8)
     figure.tight_layout()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from continual.errors import ContinualError
 from continual.report.aggregate import Result
+from continual.results import safe_name
 
 
 def write_events(results: list[Result], folder: Path) -> Path:
@@ -19,7 +20,7 @@ def write_events(results: list[Result], folder: Path) -> Path:
             "--tensorboard needs the tensorboard package: pip install tensorboard"
         ) from None
     for result in results:
-        name = result["strategy"]["name"].replace("/", "_")
+        name = safe_name(result["strategy"]["name"])  # never a path: "..", "/"
         with SummaryWriter(str(folder / name / f"seed{result['seed']}")) as writer:
             curves = result["curves"]
             for step, accuracy in zip(curves["step"], curves["accuracy"]):

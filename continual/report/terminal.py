@@ -1,5 +1,6 @@
 """The comparison table printed after ``continual run`` and by ``continual report``: it fits 80
-columns without breaking strategy names and shows mean ± 95 % CI when there are several seeds."""
+columns (a strategy name too long for its column folds onto more lines; numbers are never cut)
+and shows mean ± 95 % CI when there are several seeds."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from rich import box
 from rich.table import Table
 
 from continual.report.aggregate import Result, by_strategy, format_estimate, metric, timing
+from continual.report.sanitize import terminal
 
 COLUMNS = (("average_accuracy", "final acc"), ("forgetting", "forgetting"))
 
@@ -16,14 +18,15 @@ def comparison_table(results: list[Result], title: str | None = None) -> Table:
     mean ± 95 % CI over seeds (report.md has every metric)."""
     several = any(len(g) > 1 for g in by_strategy(results).values())
     table = Table(
-        title=title,
+        title=None if title is None else terminal(title),
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         caption="% (mean ± 95 % CI over seeds); forgetting: best − final (Chaudhry et al. 2018)"
         if several
         else "%; forgetting: best − final (Chaudhry et al. 2018)",
     )
-    table.add_column("strategy", style="bold", no_wrap=True)
+    # a long name (a sweep cell's parameters) folds onto more lines; numbers never shrink
+    table.add_column("strategy", style="bold", overflow="fold")
     table.add_column("n", justify="right", no_wrap=True)
     for _, header in COLUMNS:
         table.add_column(header, justify="right", no_wrap=True)
@@ -31,5 +34,5 @@ def comparison_table(results: list[Result], title: str | None = None) -> Table:
     for name, group in by_strategy(results).items():
         cells = [format_estimate(metric(group, key)) for key, _ in COLUMNS]
         wall = format_estimate(timing(group), 1.0, digits=0 if several else 1)
-        table.add_row(name, str(len(group)), *cells, wall)
+        table.add_row(terminal(name), str(len(group)), *cells, wall)
     return table

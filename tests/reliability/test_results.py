@@ -14,6 +14,7 @@ from continual import execution, specs
 from continual.errors import ContinualError
 from continual.results import clean_stale, finished, prepare_out, result_path, write_json_atomic
 from tests.conftest import SYNTHETIC_SCENARIO, write
+from tests.report.documents import document
 
 SMALL = '[learner]\nname = "backprop"\nhidden = [8]\n[training]\nepochs = 1\n'
 
@@ -82,10 +83,10 @@ def test_out_that_cannot_take_results_is_refused(tmp_path, where):
 def test_finished_reads_only_complete_results_of_the_same_run(tmp_path):
     path = tmp_path / "r.json"
     assert finished(path, "abc") is None
-    write_json_atomic(path, {"schema_version": 1, "run_id": "abc", "status": "complete"})
+    write_json_atomic(path, document("abc"))
     assert finished(path, "abc")["run_id"] == "abc"
     assert finished(path, "other") is None
-    write_json_atomic(path, {"schema_version": 1, "run_id": "abc", "status": "diverged"})
+    write_json_atomic(path, document("abc", status="diverged"))
     assert finished(path, "abc") is None
     path.unlink()
     path.mkdir()

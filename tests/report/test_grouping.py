@@ -4,17 +4,13 @@ import json
 
 from continual.report.aggregate import by_strategy
 from continual.report.files import load_results
+from tests.report.documents import document
 
 
 def _result(run_id: str, scenario: str, lr: float, seed: int = 0) -> dict:
-    return {
-        "schema_version": 1,
-        "run_id": run_id,
-        "seed": seed,
-        "scenario": {"name": scenario},
-        "strategy": {"name": "finetune", "learner": {"name": "backprop", "lr": lr}},
-        "metrics": {"average_accuracy": 0.5},
-    }
+    result = document(run_id, seed=seed, scenario=scenario)
+    result["strategy"]["learner"]["lr"] = lr
+    return result
 
 
 def test_one_name_over_scenarios_or_configs_is_never_averaged_together():
