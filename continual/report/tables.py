@@ -73,12 +73,13 @@ def _p(difference: Paired | None) -> str:
     )
 
 
-def paired_differences(results: list[Result]) -> Table | None:
-    """Each strategy minus the reference strategy, seed by seed, when they share seeds."""
+def paired_differences(results: list[Result], reference: str | None = None) -> Table | None:
+    """Each strategy minus the reference strategy (``reference``, or the default rule of
+    :func:`reference_strategy`), seed by seed, when they share seeds."""
     groups = by_strategy(results)
     if len(groups) < 2:
         return None
-    reference = reference_strategy(groups)
+    reference = reference_strategy(groups, reference)
     rows = []
     for name, group in groups.items():
         if name == reference:

@@ -137,3 +137,15 @@ def test_markdown_has_every_table_and_paired_differences():
         assert title in text
     assert "| replay | 3 | 10.0 ± 0.0 * |" in text
     assert "replay: forgetting matrix" in text
+
+
+def test_the_default_reference_is_finetune_then_naive_then_the_first_name():
+    from continual.errors import ContinualError
+    from continual.report.aggregate import reference_strategy
+
+    assert reference_strategy(dict.fromkeys(["zeta", "naive", "finetune"], [])) == "finetune"
+    assert reference_strategy(dict.fromkeys(["zeta", "naive", "alpha"], [])) == "naive"
+    assert reference_strategy(dict.fromkeys(["zeta", "beta", "alpha"], [])) == "alpha"
+    assert reference_strategy(dict.fromkeys(["zeta", "finetune"], []), "zeta") == "zeta"
+    with pytest.raises(ContinualError, match="--reference nope: .* one of finetune, zeta"):
+        reference_strategy(dict.fromkeys(["zeta", "finetune"], []), "nope")
