@@ -103,9 +103,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--tensorboard", action="store_true", help="also write TensorBoard event files"
     )
+    _reference_argument(report)
     compare = commands.add_parser("compare", help="put runs from several folders side by side")
     compare.add_argument("folders", nargs="+", type=Path, metavar="RUN_DIR")
     compare.add_argument("--out", type=Path, help="also write a combined report there")
+    _reference_argument(compare, "; a name without FOLDER: is taken from the first folder")
     _sweep_parser(commands)
     _ablate_parser(commands)
     return parser
@@ -151,6 +153,15 @@ def _sweep_parser(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--data-dir", metavar="DIR", help="where standard datasets' files are")
     _checkpoint_arguments(sweep, resume=False)
     sweep.add_argument("--quiet", action="store_true", help="no line per finished cell")
+
+
+def _reference_argument(parser: argparse.ArgumentParser, extra: str = "") -> None:
+    parser.add_argument(
+        "--reference",
+        metavar="STRATEGY",
+        help="the strategy the report's paired differences are taken against (default: "
+        "finetune if present, else naive, else the first name alphabetically)" + extra,
+    )
 
 
 def _workers_argument(parser: argparse.ArgumentParser) -> None:

@@ -222,10 +222,23 @@ def report_command(args: argparse.Namespace) -> int:
 
     results = load_results(args.folders)
     out = args.out or args.folders[0]
+    reference = _reference(results, args.reference)
     Console().print(comparison_table(results, title=", ".join(map(str, args.folders))))
-    for path in write_reports(results, out, tensorboard=args.tensorboard):
+    for path in write_reports(results, out, tensorboard=args.tensorboard, reference=reference):
         print(f"report: {path}", file=sys.stderr)
     return 0
+
+
+def _reference(results: list, requested: str | None) -> str:
+    """The report's reference strategy (checked before anything is written), and a line on
+    stderr saying which it is when the report has paired differences."""
+    from continual.report.aggregate import by_strategy, reference_strategy
+
+    groups = by_strategy(results)
+    reference = reference_strategy(groups, requested)
+    if len(groups) > 1:
+        print(f"paired differences against: {reference}", file=sys.stderr)
+    return reference
 
 
 def compare_command(args: argparse.Namespace) -> int:
@@ -250,7 +263,8 @@ def compare_command(args: argparse.Namespace) -> int:
     for other, label in zip(groups[1:], labels[1:]):
         console.print(compare.differences(groups[0], other, f"{label} − {labels[0]}"))
     if args.out is not None:
-        for path in write_reports(combined, args.out):
+        reference = _reference(combined, compare.reference(groups[0], labels[0], args.reference))
+        for path in write_reports(combined, args.out, reference=reference):
             print(f"report: {path}", file=sys.stderr)
     return 0
 

@@ -54,12 +54,32 @@ def linear_chain(module: nn.Module) -> list[nn.Linear]:
     return layers
 
 
+def refuse_multi_task(module: nn.Module) -> None:
+    """A ContinualError for an Avalanche ``MultiTaskModule`` anywhere in ``module`` (a multi-head
+    model, e.g. ``MTSimpleMLP``, called with task labels): we call ``module(x)`` without them, so
+    consolidation would fail after the first experience and sleep would find no linear chain."""
+    from avalanche.models import MultiTaskModule
+
+    for name, child in module.named_modules():
+        if isinstance(child, MultiTaskModule):
+            raise ContinualError(
+                f"{name or 'the model'} is an Avalanche MultiTaskModule "
+                f"({type(child).__name__}: one head per task, called with task labels), which "
+                "our plugins and ResultsPlugin do not support (they call model(x) without task "
+                "labels); use a single-head model (e.g. avalanche.models.SimpleMLP), or for "
+                "task-incremental learning one of our learners in "
+                "LearnerStrategy(learner=..., task_labels=True)"
+            )
+
+
 class ModuleLearner(Learner):
-    """Wraps ``module`` (its parameters appear under ``module.``) with an optimiser and loss."""
+    """Wraps ``module`` (its parameters appear under ``module.``) with an optimiser and loss.
+    A multi-head ``MultiTaskModule`` is refused (:func:`refuse_multi_task`)."""
 
     global_loss = True  # the criterion: components' loss terms (LwF) are added to it
 
     def __init__(self, module: nn.Module, optimizer: torch.optim.Optimizer, criterion: Criterion):
+        refuse_multi_task(module)
         linear = [m for m in module.modules() if isinstance(m, nn.Linear)]
         super().__init__(
             linear[0].in_features if linear else 0, linear[-1].out_features if linear else 0

@@ -8,6 +8,15 @@ A row is taken once every plugin has finished the experience (at the next experi
 at the end of ``train``), so sleep or consolidation plugins listed after this one are included.
 The forward-transfer baseline is the same architecture re-initialised by PyTorch's
 ``reset_parameters`` (our runner instead builds a fresh learner from the spec).
+
+The run's seed (part of its run id, and what the report pairs seeds by) is ``seed`` when given,
+else the seed torch was last seeded with (``torch.initial_seed()``) when the plugin is made: seed
+torch before making it, once per run. An unseeded torch (whose initial seed is a random 64-bit
+number) is refused rather than guessed at. The cost (FLOPs per phase, as
+:func:`continual.evaluation.cost.run_cost` counts them for our runs) is probed at the end of every
+``strategy.train`` call on copies of the model and of our plugins' components; the training
+FLOPs are those of the model's step with our components, not of other Avalanche plugins, and the
+evaluation FLOPs those of this plugin's evaluations, not of ``strategy.eval``.
 """
 
 from __future__ import annotations
@@ -24,11 +33,13 @@ from torch import nn
 
 from continual.avalanche.model import ModuleLearner
 from continual.avalanche.streams import to_stream
-from continual.errors import require
+from continual.errors import ContinualError, require
 from continual.evaluation import metrics
+from continual.evaluation.cost import memory_peaks, run_cost
 from continual.evaluation.evaluator import Evaluator
 from continual.evaluation.recorder import Recorder
 from continual.learners.base import Learner
+from continual.ranges import MAX_SEED
 from continual.results import SCHEMA_VERSION, write_json_atomic
 from continual.runner import describe, environment, run_id
 
@@ -51,10 +62,24 @@ def reinitialised(model: nn.Module, seed: int) -> nn.Module:
     return fresh
 
 
+def run_seed(seed: int | None) -> int:
+    """``seed``, or torch's initial seed when it is one a user set; refuses to guess."""
+    if seed is None:
+        seed = torch.initial_seed()
+        if seed > MAX_SEED:
+            raise ContinualError(
+                "ResultsPlugin: which seed is this run? torch was not seeded (its initial seed "
+                f"is the random {seed}); call torch.manual_seed(seed) before making the plugin, "
+                "or pass seed=...: runs of different seeds need different run ids"
+            )
+    require(0 <= seed <= MAX_SEED, "seed", f"must be in [0, {MAX_SEED}], got {seed}")
+    return int(seed)
+
+
 class ResultsPlugin(SupervisedPlugin):
     """Record our accuracy matrix and anytime curves on ``benchmark``'s test stream; write the
     result file to ``path`` (if given) with ``scenario`` and ``strategy`` as the names reports
-    group by."""
+    group by, and ``seed`` (default: torch's initial seed, see above) as the run's seed."""
 
     def __init__(
         self,
@@ -63,11 +88,12 @@ class ResultsPlugin(SupervisedPlugin):
         *,
         scenario: str = "avalanche",
         strategy: str = "avalanche",
-        seed: int = 0,
+        seed: int | None = None,
         every: int = 10,
     ):
         super().__init__()
         require(every >= 1, "every", f"must be at least 1 training iteration, got {every}")
+        seed = run_seed(seed)
         self.stream = to_stream(benchmark, scenario)
         self.path = None if path is None else Path(path)
         self.names = {"scenario": scenario, "strategy": strategy}
@@ -81,6 +107,8 @@ class ResultsPlugin(SupervisedPlugin):
         self._train_start = 0.0
         self.plugins: list[str] = []
         self.components: dict[str, Any] = {}
+        self.cost: dict[str, Any] = {}
+        self.memory: dict[str, Any] = {}
 
     @property
     def accuracy_matrix(self) -> list[list[float]]:
@@ -118,8 +146,27 @@ class ResultsPlugin(SupervisedPlugin):
         self.components = {
             p.component.name: p.summary() for p in strategy.plugins if hasattr(p, "component")
         }
+        self.cost = self._cost(strategy)
+        self.memory = memory_peaks(str(strategy.device))
         if self.path is not None:
             write_json_atomic(self.path, self.document(strategy.device))
+
+    def _cost(self, strategy: Any) -> dict[str, Any]:
+        """FLOPs per phase and synaptic operations, probed on the last trained experience."""
+        from continual.avalanche.plugins import ComponentPlugin
+
+        assert self.recorder is not None
+        last = self.stream[int(strategy.experience.current_experience)].to(strategy.device)
+        return run_cost(
+            self.recorder.learner,
+            [p.component for p in strategy.plugins if isinstance(p, ComponentPlugin)],
+            last,
+            train_steps=self.steps,
+            train_samples=self.samples,
+            experiences=len(self.accuracy_matrix) - 1,
+            predictions=self.recorder.predictions + len(self.recorder.evaluator.y),  # + baseline
+            device=str(strategy.device),
+        )
 
     def _take_row(self) -> None:
         """Always a fresh evaluation: an anytime point at the same step may predate the
@@ -158,7 +205,8 @@ class ResultsPlugin(SupervisedPlugin):
             "metrics": scores,
             "curves": self.recorder.curves,
             "components": self.components,
-            "cost": {"train_steps": self.steps, "train_samples": self.samples},
+            "cost": self.cost or {"train_steps": self.steps, "train_samples": self.samples},
+            "memory": self.memory,
             "timings": {
                 "train": self.train_seconds,
                 "eval": self.recorder.seconds,

@@ -34,10 +34,11 @@ from torch import Tensor
 from continual.errors import ContinualError
 from continual.learners.base import Learner
 
+IMPORT_OURS = "from continual.consolidation import EWC, LwF, SynapticIntelligence"
 OURS = (
     "continual.avalanche.HebbianConsolidationPlugin(...), or "
     "continual.avalanche.ComponentPlugin(EWC(...) | SynapticIntelligence(...) | LwF(...)) "
-    "from continual.consolidation"
+    f"after `{IMPORT_OURS}`"
 )
 
 
@@ -64,12 +65,14 @@ class LearnerStrategy(SupervisedTemplate):
     """Train one of our learners in an Avalanche pipeline. The learner keeps its own optimiser
     (e.g. Forward-Forward's per-layer rates); Avalanche does not rebuild it. With
     ``task_labels = True`` the experiences' task labels become our task ids (a multi-headed,
-    task-incremental protocol); by default they are ignored."""
+    task-incremental protocol); by default they are ignored. Every argument is a keyword
+    (``LearnerStrategy(learner=...)``), as Avalanche's strategies now require: it warns about
+    any constructor that takes a positional argument."""
 
     def __init__(
         self,
-        learner: Learner,
         *,
+        learner: Learner,
         train_mb_size: int = 32,
         train_epochs: int = 1,
         eval_mb_size: int = 512,

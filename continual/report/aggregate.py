@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from continual.errors import ContinualError
 from continual.report.statistics import Estimate, Paired, estimate, paired
 
 Result = dict[str, Any]
@@ -137,7 +138,19 @@ def paired_difference(a: list[Result], b: list[Result], path: str) -> Paired | N
     return paired(per_seed(a, path), per_seed(b, path))
 
 
-def reference_strategy(groups: dict[str, list[Result]]) -> str:
-    """What paired differences are taken against: ``finetune`` when present (the lower bound),
-    else the first strategy."""
-    return "finetune" if "finetune" in groups else next(iter(groups))
+DEFAULT_REFERENCES = ("finetune", "naive")  # the lower bound, by our name and Avalanche's
+
+
+def reference_strategy(groups: dict[str, list[Result]], requested: str | None = None) -> str:
+    """What paired differences are taken against: ``requested`` (``--reference``) when given,
+    else ``finetune`` when present (the lower bound), else ``naive`` (Avalanche's name for it),
+    else the first strategy name in alphabetical order."""
+    if requested is not None:
+        if requested not in groups:
+            raise ContinualError(
+                f"--reference {requested}: no such strategy in these results; choose one of "
+                + ", ".join(sorted(groups))
+            )
+        return requested
+    found = [name for name in DEFAULT_REFERENCES if name in groups]
+    return found[0] if found else min(groups)

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich import box
 from rich.table import Table
 
-from continual.report.aggregate import Result, by_strategy, paired_difference
+from continual.report.aggregate import Result, by_strategy, paired_difference, reference_strategy
 from continual.report.sanitize import terminal
 from continual.report.statistics import holm_family
 from continual.report.tables import format_paired
@@ -32,6 +32,15 @@ def labelled(results: list[Result], label: str) -> list[Result]:
         result["strategy"]["name"] = f"{label}:{result['strategy']['name']}"
         out.append(result)
     return out
+
+
+def reference(first: list[Result], label: str, requested: str | None) -> str:
+    """The combined report's reference: ``requested`` as given when it names a labelled
+    strategy (``FOLDER:NAME``), else that name in the first folder; by default the first
+    folder's reference by :func:`reference_strategy`'s rule."""
+    if requested is not None and ":" in requested:
+        return requested
+    return f"{label}:{reference_strategy(by_strategy(first), requested)}"
 
 
 def _scenarios(results: list[Result]) -> set[str]:

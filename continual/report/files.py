@@ -47,15 +47,19 @@ def _write_text(path: Path, text: str) -> Path:
     return write_atomic(path, lambda stream: stream.write(text))
 
 
-def write_reports(results: list[Result], out: Path, tensorboard: bool = False) -> list[Path]:
+def write_reports(
+    results: list[Result], out: Path, tensorboard: bool = False, reference: str | None = None
+) -> list[Path]:
     """``report.md``, ``report.html`` and ``metrics.csv`` in ``out`` (and TensorBoard event
-    files under ``out/tensorboard`` when asked); returns the paths written."""
+    files under ``out/tensorboard`` when asked), paired differences against ``reference``
+    (default: :func:`continual.report.aggregate.reference_strategy`'s rule); returns the paths
+    written."""
     if not results:
         raise ContinualError("no results to report")
     out.mkdir(parents=True, exist_ok=True)
     written = [
-        _write_text(out / "report.md", markdown.render(results)),
-        _write_text(out / "report.html", html.render(results)),
+        _write_text(out / "report.md", markdown.render(results, reference)),
+        _write_text(out / "report.html", html.render(results, reference)),
         _write_text(out / "metrics.csv", long_form.render(results)),
     ]
     if html.NO_PLOTS in written[1].read_text(encoding="utf-8"):

@@ -105,12 +105,12 @@ def _plotter() -> Callable[..., str] | None:
     return draw
 
 
-def render(results: list[Result]) -> str:
+def render(results: list[Result], reference: str | None = None) -> str:
     draw = _plotter()
     parts = [f"<h1>Forgetting report</h1><p>{html.escape(markdown.headline(results))}</p>"]
     if draw is None:
         parts.append(f'<p class="note">{html.escape(NO_PLOTS)}</p>')
-    for table in markdown.sections(results):
+    for table in markdown.sections(results, reference):
         parts.append(render_table(table))
         if table.title == "Summary" and draw is not None:
             parts.append(draw("bars", results, alt="final accuracy, forgetting and FLOPs"))

@@ -30,11 +30,12 @@ def headline(results: list[Result]) -> str:
     )
 
 
-def sections(results: list[Result]) -> list[Table]:
-    """The tables in report order (those that apply)."""
+def sections(results: list[Result], reference: str | None = None) -> list[Table]:
+    """The tables in report order (those that apply); paired differences against
+    ``reference`` (default: :func:`continual.report.aggregate.reference_strategy`'s rule)."""
     found = [
         tables.summary(results),
-        tables.paired_differences(results),
+        tables.paired_differences(results, reference),
         tables.cost(results),
         tables.robustness(results),
         *tables.ablation_ladders(results),
@@ -42,9 +43,9 @@ def sections(results: list[Result]) -> list[Table]:
     return [t for t in found if t is not None]
 
 
-def render(results: list[Result]) -> str:
+def render(results: list[Result], reference: str | None = None) -> str:
     parts = ["# Forgetting report", "", headline(results), ""]
-    parts += [render_table(t) for t in sections(results)]
+    parts += [render_table(t) for t in sections(results, reference)]
     parts.append("## Matrices (mean ± 95 % CI over seeds, %)\n")
     for name, group in by_strategy(results).items():
         for kind in ("accuracy", "forgetting"):

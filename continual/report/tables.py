@@ -85,13 +85,14 @@ HOLM_NOTE = (
 )
 
 
-def paired_differences(results: list[Result]) -> Table | None:
-    """Each strategy minus the reference strategy, seed by seed, when they share seeds; the
-    strategies' comparisons of one metric are one Holm family."""
+def paired_differences(results: list[Result], reference: str | None = None) -> Table | None:
+    """Each strategy minus the reference strategy (``reference``, or the default rule of
+    :func:`reference_strategy`), seed by seed, when they share seeds; the strategies'
+    comparisons of one metric are one Holm family."""
     groups = by_strategy(results)
     if len(groups) < 2:
         return None
-    reference = reference_strategy(groups)
+    reference = reference_strategy(groups, reference)
     names = [name for name in groups if name != reference]
     acc, forgetting = (
         holm_family([paired_difference(groups[n], groups[reference], path) for n in names])

@@ -133,6 +133,29 @@ def test_sleep_refuses_models_that_are_not_a_linear_chain(benchmark):
             strategy.train(benchmark.train_stream[0])
 
 
+@pytest.mark.parametrize("plugin", ["HebbianConsolidationPlugin", "SpikingSleepPlugin", "results"])
+def test_multi_head_models_are_refused_before_training(plugin):
+    """An Avalanche MultiTaskModule (called with task labels) on a task-labelled benchmark is
+    refused when training starts, before any step, not with a TypeError after the first
+    experience (consolidation) or a chain error (sleep)."""
+    from avalanche.models import MTSimpleMLP
+
+    import continual.avalanche as bridge
+    from continual.scenarios.sources import synthetic
+    from continual.scenarios.split import task_incremental
+
+    data = synthetic(samples=120, features=16, classes=4)
+    benchmark = bridge.to_benchmark(task_incremental(data, 0, experiences=2))
+    torch.manual_seed(0)
+    model = MTSimpleMLP(input_size=16, hidden_size=8)
+    make = getattr(bridge, plugin, None) or (lambda: bridge.ResultsPlugin(benchmark, seed=0))
+    strategy = naive(model, [make()])
+    before = snapshot(model)
+    with pytest.raises(ContinualError, match="MultiTaskModule .MTSimpleMLP.*single-head"):
+        strategy.train(benchmark.train_stream[0])
+    assert all(torch.equal(before[k], v) for k, v in snapshot(model).items())  # nothing trained
+
+
 def test_replay_sleep_recovers_old_classes_offline(stream, benchmark):
     from continual.avalanche import ComponentPlugin, ReplaySleepPlugin
     from continual.replay.experience_replay import Replay

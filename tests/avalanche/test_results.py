@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from continual.errors import ContinualError
 from continual.evaluation import metrics
 from continual.evaluation.evaluator import Evaluator
 from continual.learners.backprop import Backprop
@@ -147,3 +148,59 @@ def test_rows_include_plugins_listed_after_the_recorder(stream, benchmark):
     assert recorder.accuracy_matrix[-1] == pytest.approx(now)
     before_sleep = recorder.document()["curves"]["accuracy"][-2]  # the anytime point
     assert before_sleep != pytest.approx(now)  # sleep did change something
+
+
+def test_the_seed_is_the_runs_not_a_silent_zero(benchmark):
+    """Three seeds of one pipeline are three runs: the seed torch was seeded with becomes the
+    run's seed (and run id); an explicit seed wins; an unseeded torch is refused."""
+    from continual.avalanche import ResultsPlugin
+
+    made = []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        made.append(ResultsPlugin(benchmark, strategy="naive"))
+    assert [plugin.seed for plugin in made] == [0, 1, 2]
+    torch.manual_seed(5)
+    assert ResultsPlugin(benchmark, seed=3).seed == 3
+    torch.seed()  # what an unseeded process has: a random 64-bit seed
+    with pytest.raises(ContinualError, match=r"torch.manual_seed\(seed\).*or pass seed="):
+        ResultsPlugin(benchmark)
+    with pytest.raises(ContinualError, match="seed"):
+        ResultsPlugin(benchmark, seed=-1)
+    torch.manual_seed(0)
+
+
+def test_result_file_counts_flops_like_our_runs(stream, benchmark, tmp_path):
+    """The cost table reads FLOPs from the result file: per trained sample of an MLP
+    16-32-6 with SGD, a step costs 2·(16·32 + 32·6) FLOPs forward and twice that backward
+    (input gradient of the second layer, weight gradients of both: 2·(16·32 + 2·32·6)), and a
+    prediction 2·(16·32 + 32·6)."""
+    from avalanche.training import Naive
+
+    from continual.avalanche import HebbianConsolidationPlugin, ResultsPlugin
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 6))
+    path = tmp_path / "run.json"
+    recorder = ResultsPlugin(benchmark, path, every=1000)
+    naive = Naive(
+        model=model,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        train_mb_size=32,
+        plugins=[recorder, HebbianConsolidationPlugin(strength=1.0)],
+        evaluator=quiet_evaluator(),
+    )
+    for experience in list(benchmark.train_stream)[:2]:
+        naive.train(experience)
+    cost = read_result(path)["cost"]
+    forward = 2 * (16 * 32 + 32 * 6)
+    assert cost["flops_per_test_sample"] == forward
+    assert cost["flops_per_train_sample"] == forward + 2 * (16 * 32 + 2 * 32 * 6)
+    trained = sum(e.train_size for e in list(stream)[:2])
+    assert cost["train_samples"] == trained
+    assert cost["flops"]["train"] >= cost["flops_per_train_sample"] * trained  # + the pull
+    tests = sum(len(e.y_test) for e in stream)
+    assert cost["flops"]["eval"] == forward * tests * 4  # baseline, row 0, a row per experience
+    assert cost["flops"]["consolidation"] > 0  # the importances, after each experience
+    row = aggregate.over_seeds([read_result(path)], "cost.flops.train")
+    assert row is not None and row.mean == cost["flops"]["train"]

@@ -3,6 +3,8 @@ fire, Avalanche's own metrics see the learning, and loss-based Avalanche plugins
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
@@ -85,7 +87,7 @@ def test_forward_forward_strategy_learns_under_avalanche_metrics(stream, benchma
     )
     log = callback_log()
     strategy = LearnerStrategy(
-        learner, train_mb_size=32, train_epochs=5, plugins=[log], evaluator=evaluator
+        learner=learner, train_mb_size=32, train_epochs=5, plugins=[log], evaluator=evaluator
     )
     just_learned = []
     for index, experience in enumerate(list(benchmark.train_stream)[:2]):
@@ -113,7 +115,7 @@ def test_other_local_learners_learn_as_strategies(stream, benchmark, make):
 
     torch.manual_seed(0)
     learner = make()
-    strategy = LearnerStrategy(learner, train_epochs=3, evaluator=quiet_evaluator())
+    strategy = LearnerStrategy(learner=learner, train_epochs=3, evaluator=quiet_evaluator())
     strategy.train(benchmark.train_stream[0])
     experience = stream[0]
     with torch.no_grad():
@@ -132,8 +134,15 @@ def test_loss_based_avalanche_plugins_are_refused(name):
         "SynapticIntelligencePlugin": lambda: plugins.SynapticIntelligencePlugin(si_lambda=1.0),
         "LwFPlugin": lambda: plugins.LwFPlugin(),
     }[name]()
-    with pytest.raises(ContinualError, match=f"{name} acts in .*HebbianConsolidationPlugin"):
-        LearnerStrategy(ForwardForward(16, 6, hidden=(8,)), plugins=[plugin])
+    with pytest.raises(
+        ContinualError, match=f"{name} acts in .*HebbianConsolidationPlugin"
+    ) as error:
+        LearnerStrategy(learner=ForwardForward(16, 6, hidden=(8,)), plugins=[plugin])
+    statement = re.search(r"`(from continual\.\S+ import [^`]+)`", str(error.value))
+    assert statement is not None, str(error.value)
+    names: dict = {}
+    exec(statement[1], names)  # the import the message suggests works as written
+    assert {"EWC", "LwF", "SynapticIntelligence"} <= set(names)
 
 
 def test_our_consolidation_runs_with_a_local_learner(benchmark):
@@ -143,7 +152,7 @@ def test_our_consolidation_runs_with_a_local_learner(benchmark):
     torch.manual_seed(0)
     learner = ForwardForward(16, 6, hidden=(16,), lr=0.01)
     plugin = ComponentPlugin(SynapticIntelligence(strength=1.0))
-    strategy = LearnerStrategy(learner, plugins=[plugin], evaluator=quiet_evaluator())
+    strategy = LearnerStrategy(learner=learner, plugins=[plugin], evaluator=quiet_evaluator())
     for experience in list(benchmark.train_stream)[:2]:
         strategy.train(experience)
     # SI's path integral needs adjust_update (the learner's update in p.grad) and after_batch
@@ -157,7 +166,7 @@ def test_strategy_refuses_a_plain_module():
     from continual.avalanche import LearnerStrategy
 
     with pytest.raises(ContinualError, match="Naive and our plugins"):
-        LearnerStrategy(torch.nn.Linear(16, 6))
+        LearnerStrategy(learner=torch.nn.Linear(16, 6))
 
 
 def test_our_lwf_joins_the_learners_loss_in_a_learner_strategy(benchmark):
@@ -173,7 +182,9 @@ def test_our_lwf_joins_the_learners_loss_in_a_learner_strategy(benchmark):
     added = []
     original = lwf.loss_term
     lwf.loss_term = lambda *args: added.append(term := original(*args)) or term
-    strategy = LearnerStrategy(learner, plugins=[ComponentPlugin(lwf)], evaluator=quiet_evaluator())
+    strategy = LearnerStrategy(
+        learner=learner, plugins=[ComponentPlugin(lwf)], evaluator=quiet_evaluator()
+    )
     first, second = list(benchmark.train_stream)[:2]
     strategy.train(first)
     assert added and all(term is None for term in added)  # no teacher yet
@@ -181,3 +192,17 @@ def test_our_lwf_joins_the_learners_loss_in_a_learner_strategy(benchmark):
     strategy.train(second)
     assert added and all(term is not None and float(term) >= 0 for term in added)
     assert any(float(term) > 0 for term in added)
+
+
+def test_construction_with_keywords_warns_nothing():
+    """Avalanche warns about strategy constructors that take positional arguments (it wraps
+    every subclass's __init__); ours takes keywords only, so a keyword call is silent."""
+    import warnings
+
+    from continual.avalanche import LearnerStrategy
+
+    learner, evaluator = ForwardForward(16, 6, hidden=(8,)), quiet_evaluator()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LearnerStrategy(learner=learner, evaluator=evaluator)
+    assert [str(w.message)[:80] for w in caught] == []

@@ -69,3 +69,44 @@ def test_bad_input_gets_one_clear_message(cli, synthetic_scenario, tmp_path):
     bad = write(tmp_path, "bad.toml", STRATEGY_WITH_ROBUSTNESS.replace("noise =", "nois ="))
     code, _, err = cli("run", "--scenario", str(synthetic_scenario), "--strategy", str(bad))
     assert code == 2 and "did you mean 'noise'" in err and "[evaluation]" in err
+
+
+SMALL_BACKPROP = """
+[learner]
+name = "backprop"
+hidden = [8]
+[training]
+epochs = 1
+"""
+
+
+def test_the_reference_strategy_is_chosen_and_said(cli, synthetic_scenario, tmp_path):
+    """Paired differences are taken against --reference; by default finetune, else naive (not
+    the first name: here 'alpha'); the choice is printed, and an unknown name is refused before
+    anything is written. compare takes a name from the first folder or a labelled one."""
+    strategies = [str(write(tmp_path, f"{n}.toml", SMALL_BACKPROP)) for n in ("alpha", "naive")]
+    folders = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        args = ["run", "--scenario", str(synthetic_scenario), "--seed", "0", "--out", str(out)]
+        for strategy in strategies:
+            args += ["--strategy", strategy]
+        assert cli(*args, "--quiet", "--no-report")[0] == 0
+        folders.append(str(out))
+    report = tmp_path / "a" / "report.md"
+    code, _, err = cli("report", folders[0])
+    assert code == 0 and "paired differences against: naive" in err
+    assert "## Paired differences against naive" in report.read_text()
+    code, _, err = cli("report", folders[0], "--reference", "alpha")
+    assert code == 0 and "paired differences against: alpha" in err
+    assert "## Paired differences against alpha" in report.read_text()
+    report.unlink()
+    code, _, err = cli("report", folders[0], "--reference", "finetune")
+    assert code == 2 and "--reference finetune: no such strategy" in err and "alpha, naive" in err
+    assert not report.exists()
+    both = tmp_path / "both"
+    code, _, err = cli("compare", *folders, "--out", str(both), "--reference", "alpha")
+    assert code == 0 and "paired differences against: a:alpha" in err
+    assert "## Paired differences against a:alpha" in (both / "report.md").read_text()
+    code, _, err = cli("compare", *folders, "--out", str(both), "--reference", "b:naive")
+    assert code == 0 and "## Paired differences against b:naive" in (both / "report.md").read_text()

@@ -158,3 +158,15 @@ def test_paired_differences_star_only_what_survives_holm():
     assert cells["b"] == ("1.3 ± 1.1", "0.034 (0.052)", "0.031")
     assert cells["c"] == ("1.4 ± 1.1", "0.026 (0.052)", "0.031")
     assert "Holm" in table.note and "n too small" in table.note
+
+
+def test_the_default_reference_is_finetune_then_naive_then_the_first_name():
+    from continual.errors import ContinualError
+    from continual.report.aggregate import reference_strategy
+
+    assert reference_strategy(dict.fromkeys(["zeta", "naive", "finetune"], [])) == "finetune"
+    assert reference_strategy(dict.fromkeys(["zeta", "naive", "alpha"], [])) == "naive"
+    assert reference_strategy(dict.fromkeys(["zeta", "beta", "alpha"], [])) == "alpha"
+    assert reference_strategy(dict.fromkeys(["zeta", "finetune"], []), "zeta") == "zeta"
+    with pytest.raises(ContinualError, match="--reference nope: .* one of finetune, zeta"):
+        reference_strategy(dict.fromkeys(["zeta", "finetune"], []), "nope")
