@@ -143,11 +143,24 @@ COMPONENTS: dict[str, Entry] = {
     ),
 }
 
+# A strategy's [readout] name; "trained" (no entry) keeps the learner's own trained readout.
+READOUTS: dict[str, Entry] = {
+    "ncm": Entry(
+        "continual.readouts.class_means:NearestClassMean",
+        "nearest class mean of the features (Mensink et al. 2013; iCaRL's classifier)",
+    ),
+    "slda": Entry(
+        "continual.readouts.slda:StreamingLDA",
+        "streaming LDA: class means + shared shrunk covariance (Hayes & Kanan 2020)",
+    ),
+}
+
 TABLES: dict[str, dict[str, Entry]] = {
     "dataset": DATASETS,
     "generator": GENERATORS,
     "learner": LEARNERS,
     "component": COMPONENTS,
+    "readout": READOUTS,
 }
 
 
