@@ -8,6 +8,7 @@ names the file, the line and the field.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import sys
@@ -352,9 +353,30 @@ def _check_entry(kind: str, section: Section) -> None:
         registry.check_fields(entry.load(), section.options())
 
 
-def load_scenario(ref: str) -> ScenarioSpec:
-    """Load and validate a scenario spec (a preset name or a path)."""
-    name, origin, table = _read("scenarios", ref)
+def _from_mapping(kind: str, spec: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(name, origin, table) for a spec given as a plain dict (from Python: the table a TOML
+    file would hold, plus its ``name``), copied so that later changes to it change nothing."""
+    if not isinstance(spec, Mapping):
+        raise SpecError(
+            f"a {SINGULAR[kind]} is a preset name, a TOML path or a dict, not "
+            f"{type(spec).__name__}"
+        )
+    table = copy.deepcopy(dict(spec))
+    name = table.pop("name", None)
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.+\-]{1,100}", name):
+        raise SpecError(
+            f"a {SINGULAR[kind]} given as a dict needs a 'name' (letters, digits, '_.+-', at "
+            f"most 100), got {name!r}"
+        )
+    return name, f"{SINGULAR[kind]} dict {name!r}", {"__text__": "", **table}
+
+
+def load_scenario(ref: str | Mapping[str, Any]) -> ScenarioSpec:
+    """Load and validate a scenario spec (a preset name, a path, or a dict as a TOML file's
+    table with its ``name``)."""
+    name, origin, table = (
+        _read("scenarios", ref) if isinstance(ref, str) else _from_mapping("scenarios", ref)
+    )
     text = table.pop("__text__")
     _check_top(table, ("description", "seed", "dataset", "generator"), origin, text)
     dataset = _section(table, "dataset", origin, text)
@@ -370,11 +392,15 @@ def load_scenario(ref: str) -> ScenarioSpec:
     return ScenarioSpec(name, str(table.get("description", "")), dataset, generator, seed)
 
 
-def load_strategy(ref: str) -> StrategySpec:
-    """Load and validate a strategy spec: a preset name, a path, or ``LEARNER+COMPONENT+...``."""
-    if "+" in ref and not Path(ref).exists() and ref not in presets("strategies"):
+def load_strategy(ref: str | Mapping[str, Any]) -> StrategySpec:
+    """Load and validate a strategy spec: a preset name, a path, ``LEARNER+COMPONENT+...``, or a
+    dict as a TOML file's table with its ``name``."""
+    if not isinstance(ref, str):
+        name, origin, table = _from_mapping("strategies", ref)
+    elif "+" in ref and not Path(ref).exists() and ref not in presets("strategies"):
         return compose(ref)
-    name, origin, table = _read("strategies", ref)
+    else:
+        name, origin, table = _read("strategies", ref)
     text = table.pop("__text__")
     _check_top(
         table,
