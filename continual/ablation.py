@@ -227,7 +227,8 @@ def ablate(
 def summarise(results: Iterable[dict[str, Any]], confidence: float = CONFIDENCE) -> dict[str, Any]:
     """The ladder summary of tagged result documents: each rung's metrics over seeds, and for each
     rung against its baseline (and the full strategy against the learner alone and the options
-    alone) the paired per-seed difference of every metric."""
+    alone) the paired per-seed difference of every metric, with its p-value Holm-adjusted over
+    the ladder's comparisons of that metric."""
     results = list(results)
     ladder = _group(results)
     if not ladder:
