@@ -14,6 +14,7 @@ from rich.table import Table
 from continual import execution, registry, specs
 from continual.errors import ContinualError
 from continual.execution import DoneHook, StartHook
+from continual.limits import MAX_SEEDS
 from continual.ranges import MAX_EXPERIENCES, MAX_SEED
 from continual.report.sanitize import markup, plain
 from continual.results import prepare_out
@@ -101,8 +102,10 @@ def _seeds(seed: list[int] | None, count: int | None, default: int) -> list[int]
     ``default`` seeds when neither is given."""
     if seed and count is not None:
         raise ContinualError("give either --seed N (repeatable) or --seeds COUNT, not both")
-    if count is not None and not 1 <= count <= MAX_SEED:
-        raise ContinualError(f"--seeds {count}: must be in [1, {MAX_SEED}]")
+    if count is not None and not 1 <= count <= MAX_SEEDS:
+        raise ContinualError(
+            f"--seeds {count}: must be in [1, {MAX_SEEDS:,}] (at most {MAX_SEEDS:,} seeds)"
+        )
     seeds = list(dict.fromkeys(seed or range(count if count is not None else default)))
     for value in seeds:
         if not 0 <= value <= MAX_SEED:
@@ -181,6 +184,10 @@ def run_command(args: argparse.Namespace) -> int:
     strategies = [specs.load_strategy(ref) for ref in strategy_refs]
     plan = execution.cells(scenario, strategies, seeds)
     prepare_out(args.out, keep=False)  # a folder that cannot take results: refused up front
+    if not args.no_report:
+        from continual.report.files import check_targets
+
+        check_targets(args.out)
     cache: dict = {}  # streams and reference evaluations shared by the runs
     steps = execution.prepare(plan, args.data_dir, cache)  # build everything before training
 

@@ -41,8 +41,10 @@ def cells(
     Repeated seeds count once; two different strategies may not share a name (the table and
     the result files tell strategies apart by name)."""
     from continual.errors import ContinualError
+    from continual.limits import check_cells
 
     seeds = list(dict.fromkeys(seeds))
+    check_cells(len(strategies) * len(seeds))
     unique: dict[str, StrategySpec] = {}
     for strategy in strategies:
         other = unique.setdefault(strategy.name, strategy)
@@ -126,8 +128,9 @@ def prepare(
     here go into ``cache`` (pass the same one to :func:`execute`)."""
     from continual import runner
     from continual.errors import ContinualError
-    from continual.limits import MAX_STEPS_PER_RUN
+    from continual.limits import MAX_STEPS_PER_COMMAND, MAX_STEPS_PER_RUN, check_cells
 
+    check_cells(len(plan))
     streams: dict[int, Any] = {}
     steps: dict[tuple[int, int], int] = {}
     planned = []
@@ -154,6 +157,11 @@ def prepare(
                     "lower epochs, steps or experiences"
                 )
         planned.append(steps[pair])
+    if sum(planned) > MAX_STEPS_PER_COMMAND:
+        raise ContinualError(
+            f"{len(plan):,} runs of {sum(planned):,} training steps in all is more than one "
+            f"command may take ({MAX_STEPS_PER_COMMAND:,}); lower epochs, steps, seeds or cells"
+        )
     return planned
 
 
