@@ -80,25 +80,29 @@ def run_cell(
     """Train one cell and return its result document (nothing written but its checkpoint,
     kept under ``out/checkpoints`` unless ``checkpoint_every`` is None). A run that diverges
     raises :class:`~continual.errors.Diverged` carrying its partial result, tagged."""
+    from contextlib import nullcontext
+
     from continual import runner
-    from continual.checkpoint import Checkpointing, checkpoint_path
+    from continual.checkpoint import Checkpointing, checkpoint_path, locked, prepare_folder
     from continual.errors import Diverged
 
-    checkpoint = None
+    checkpoint, guard = None, nullcontext()
     if checkpoint_every is not None:
+        prepare_folder(Path(out) / CHECKPOINTS)
         path = checkpoint_path(Path(out) / CHECKPOINTS, cell_id(cell))
-        checkpoint = Checkpointing(path, checkpoint_every, resume)
+        checkpoint, guard = Checkpointing(path, checkpoint_every, resume), locked(path)
     try:
-        result = runner.run(
-            cell.scenario,
-            cell.strategy,
-            cell.seed,
-            device=device,
-            data_dir=data_dir,
-            progress=progress,
-            cache=cache,
-            checkpoint=checkpoint,
-        )
+        with guard:
+            result = runner.run(
+                cell.scenario,
+                cell.strategy,
+                cell.seed,
+                device=device,
+                data_dir=data_dir,
+                progress=progress,
+                cache=cache,
+                checkpoint=checkpoint,
+            )
     except Diverged as error:
         if cell.tags and error.result is not None:
             error.result["tags"] = dict(cell.tags)
