@@ -161,6 +161,9 @@ def _progress(quiet: bool) -> Iterator[tuple[StartHook, DoneHook]]:
         yield start, done
 
 
+MAX_THREADS = 1024  # torch threads per worker
+
+
 def _workers(count: int) -> int:
     if not 1 <= count <= 1024:
         raise ContinualError(f"--workers {count}: must be between 1 and 1024")
@@ -282,16 +285,16 @@ def sweep_command(args: argparse.Namespace) -> int:
     chosen backend, and print one comparison table per scenario."""
     from continual import execution
     from continual.report.terminal import comparison_table
-    from continual.sweep.driver import run_sweep
+    from continual.sweep.driver import MAX_RETRIES, run_sweep
     from continual.sweep.grid import load_grid
     from continual.sweep.job import Job
 
-    if args.workers < 1:
-        raise ContinualError(f"--workers {args.workers}: must be at least 1")
+    _workers(args.workers)
+    if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
+        raise ContinualError(f"--threads {args.threads}: must be between 1 and {MAX_THREADS}")
+    if not 0 <= args.retries <= MAX_RETRIES:
+        raise ContinualError(f"--retries {args.retries}: must be between 0 and {MAX_RETRIES}")
     _check_device(args.device, here=args.backend == "local")  # Ray: the cluster's GPUs
-    grid = load_grid(args.grid)
-    plan = grid.cells()
-    execution.prepare(plan, args.data_dir)  # a bad value fails here, before any cell trains
     if args.backend == "ray":
         from continual.sweep.ray_backend import RayBackend
 
@@ -301,12 +304,18 @@ def sweep_command(args: argparse.Namespace) -> int:
 
         if args.address:
             raise ContinualError("--address is for --backend ray")
-        if args.threads is not None and args.threads < 1:
-            raise ContinualError(f"--threads {args.threads}: must be at least 1")
         backend = LocalPool(args.workers, args.threads)
+    from continual.checkpoint import prepare_folder
+
+    every = _checkpoint_every(args)
+    prepare_out(args.out)  # a file, /dev/full, an unwritable folder: refused before anything
+    prepare_folder(args.out / execution.CHECKPOINTS)
+    grid = load_grid(args.grid)
+    plan = grid.cells()
+    execution.prepare(plan, args.data_dir)  # a bad value fails here, before any cell trains
     # absolute: a Ray worker runs in its own folder
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).resolve())
-    job = Job(Path(args.out).resolve(), args.device, data_dir, _checkpoint_every(args))
+    job = Job(Path(args.out).resolve(), args.device, data_dir, every)
     done = [0]
 
     def report(cell: execution.Cell, path) -> None:
