@@ -1,9 +1,10 @@
+import sys
+
 try:
     from continual.cli import main
-except KeyboardInterrupt:  # Ctrl-C while still importing
-    import sys
 
+    code = main()
+except KeyboardInterrupt:  # Ctrl-C while still importing, or after the command's handlers
     print("interrupted", file=sys.stderr)
-    raise SystemExit(130) from None
-
-raise SystemExit(main())
+    code = 130
+raise SystemExit(code)

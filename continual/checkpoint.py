@@ -10,10 +10,22 @@ and read with ``torch.load(weights_only=True)``: a checkpoint file cannot run co
 A run resumed from a checkpoint rebuilds stream and strategy from the same specs and seed, loads
 the state and takes exactly the batches and random draws the uninterrupted run takes, so the
 result file is the same except for timings and creation time.
+
+A checkpoint is data from disk, so it is checked before use: only a regular file is read (a
+FIFO, device or link loop is an error, not a hang or "no checkpoint"), at most as large as the
+memory available, and one of another shape, an older format or with out-of-range fields is
+refused with what to do. While a run checkpoints it holds an advisory lock (``RUNID.pt.lock``,
+``fcntl.flock``), so a second process resuming the same run is refused instead of racing it.
 """
 
 from __future__ import annotations
 
+import io
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +33,9 @@ from typing import Any
 import torch
 
 from continual.errors import ContinualError
+from continual.limits import available_memory
 from continual.results import write_atomic
+from continual.safe_io import read_regular, regular
 
 FORMAT = 1
 
@@ -83,14 +97,67 @@ def capture(
     }
 
 
-def restore(state: dict[str, Any], strategy: Any, recorder: Any) -> tuple[Position, float]:
-    """Load ``state`` (from :func:`load`) into a freshly built strategy and recorder; return
-    where to continue and the seconds the interrupted run had already taken."""
-    strategy.load_state_dict(state["strategy"])
-    recorder.load_state_dict(state["recorder"])
-    restore_random_states(state["random"])
+def restore(
+    state: dict[str, Any], strategy: Any, recorder: Any, experiences: int, path: Path | str = ""
+) -> tuple[Position, float]:
+    """Load ``state`` (from :func:`load`) into a freshly built strategy and recorder of a run
+    of ``experiences`` training phases; return where to continue and the seconds the
+    interrupted run had already taken. A state that does not fit (another network shape, an
+    older format, a position out of range, a field of the wrong type) is a
+    :class:`ContinualError` naming the checkpoint ``path``."""
+    try:
+        position, elapsed = _checked(state, experiences)
+        strategy.load_state_dict(state["strategy"])
+        recorder.load_state_dict(state["recorder"])
+        restore_random_states(state["random"])
+    except ContinualError as error:
+        raise _mismatch(path, str(error)) from None
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as error:
+        detail = f"missing {error}" if isinstance(error, KeyError) else str(error).split("\n")[0]
+        raise _mismatch(path, f"{type(error).__name__}: {detail[:300]}") from None
+    return position, elapsed
+
+
+def _mismatch(path: Path | str, detail: str) -> ContinualError:
+    return ContinualError(
+        f"checkpoint {path} does not match this run: {detail}; delete it or run without --resume"
+    )
+
+
+def _checked(state: dict[str, Any], experiences: int) -> tuple[Position, float]:
+    """The position and elapsed seconds of ``state``, after checking its plain fields."""
     position = state["position"]
-    return Position(int(position["experience"]), bool(position["started"])), float(state["elapsed"])
+    experience, started, elapsed = position["experience"], position["started"], state["elapsed"]
+    if not _whole(experience) or not 0 <= experience <= experiences:
+        raise ContinualError(f"experience {experience!r} is not in [0, {experiences}]")
+    if not isinstance(started, bool):
+        raise ContinualError(f"position.started {started!r} is not true or false")
+    if not isinstance(elapsed, (int, float)) or not (math.isfinite(elapsed) and elapsed >= 0):
+        raise ContinualError(f"elapsed {elapsed!r} is not a number of seconds")
+    for key in ("batch", "step", "samples_seen"):
+        value = state["strategy"][key]
+        if not _whole(value) or value < 0:
+            raise ContinualError(f"strategy.{key} {value!r} is not a count")
+    if not isinstance(state["random"]["torch"], torch.Tensor):
+        raise ContinualError("random.torch is not a random state")
+    recorder = state["recorder"]
+    for key, depth in (("matrix", 2), ("points", 2), ("steps", 1), ("end_steps", 1)):
+        if not _numbers(recorder[key], depth):
+            raise ContinualError(f"recorder.{key} is not a list of numbers")
+    return Position(experience, started), float(elapsed)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _numbers(value: Any, depth: int) -> bool:
+    """Whether ``value`` is a list (of lists, ``depth`` deep) of numbers."""
+    if not isinstance(value, list):
+        return False
+    if depth == 1:
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    return all(_numbers(v, depth - 1) for v in value)
 
 
 def save(path: Path, state: dict[str, Any]) -> None:
@@ -99,13 +166,15 @@ def save(path: Path, state: dict[str, Any]) -> None:
 
 
 def load(path: Path, run_id: str) -> dict[str, Any] | None:
-    """The checkpoint at ``path`` for the run ``run_id``, or ``None`` if there is none. Loaded
-    with ``weights_only=True``: only tensors and plain containers are accepted."""
+    """The checkpoint at ``path`` for the run ``run_id``, or ``None`` if there is none. Only a
+    regular file is read (see :mod:`continual.safe_io`), and loaded with
+    ``weights_only=True``: only tensors and plain containers are accepted."""
     path = Path(path)
-    if not path.exists():
+    if regular(path, "checkpoint") is None:
         return None
+    data = read_regular(path, available_memory(), "checkpoint")
     try:
-        state = torch.load(path, weights_only=True)
+        state = torch.load(io.BytesIO(data), weights_only=True)
     except Exception as error:  # a truncated or foreign file: say which and what to do
         raise ContinualError(
             f"{path}: not a readable checkpoint ({type(error).__name__}: {error}); delete it to "
@@ -123,3 +192,56 @@ def load(path: Path, run_id: str) -> dict[str, Any] | None:
 def remove(path: Path) -> None:
     """Delete a finished run's checkpoint (once its result file is written)."""
     Path(path).unlink(missing_ok=True)
+
+
+def prepare_folder(folder: Path) -> None:
+    """Make sure checkpoints can be written into ``folder`` (created if needed), before a run
+    trains: a file, a dangling link or a read-only folder in its place is refused."""
+    folder = Path(folder)
+    if folder.is_symlink() and not folder.exists():
+        raise ContinualError(f"{folder}: a link to nothing stands where checkpoints go; remove it")
+    if folder.exists() and not folder.is_dir():
+        raise ContinualError(f"{folder}: is not a folder, but checkpoints go there; move it")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".probe.", suffix=".tmp")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise ContinualError(
+            f"{folder}: cannot write checkpoints there ({error.strerror or error}); "
+            "make it writable or run without --checkpoint-every/--resume"
+        ) from None
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold the advisory lock of the run whose checkpoint is ``path`` while the run trains; a
+    run already locked by another process is refused (two processes resuming one run would
+    write the same checkpoint). The lock file goes when the run ends; a killed process's lock
+    is released by the kernel."""
+    import fcntl
+
+    lock = Path(f"{path}.lock")
+    while True:
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            raise ContinualError(
+                f"run {Path(path).stem} is running in another process (it holds {lock}); "
+                "wait for it to finish, then run again to reuse its result"
+            ) from None
+        try:
+            same = os.fstat(handle).st_ino == os.stat(lock).st_ino
+        except FileNotFoundError:  # its holder finished and removed it while we waited
+            same = False
+        if same:
+            break
+        os.close(handle)  # locked a file that is gone: take the new one
+    try:
+        yield
+    finally:
+        Path(lock).unlink(missing_ok=True)
+        os.close(handle)

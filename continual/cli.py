@@ -7,8 +7,12 @@ Only what a command needs is imported (torch is not needed to list presets), and
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from continual.errors import ContinualError
@@ -226,37 +230,156 @@ def _ablate_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure a user can meet ends in one line on stderr and a status:
+    2 for a bad input or environment (:class:`ContinualError`, a file system error, memory),
+    130 for Ctrl-C, 143 for SIGTERM."""
+    _safe_output()
+    with _signals():
+        try:
+            code = _command(argv)
+        except ContinualError as error:
+            code = _fail(str(error))
+        except OSError as error:  # the file system refused: full, too long, a folder, read-only
+            code = _fail(_os_message(error))
+        except MemoryError:
+            code = _fail(OUT_OF_MEMORY)
+        except RuntimeError as error:  # the allocator's own words (torch CPU or CUDA)
+            if not _out_of_memory(error):
+                raise
+            code = _fail(f"{OUT_OF_MEMORY} ({str(error).splitlines()[0][:200]})")
+        except KeyboardInterrupt as interrupt:
+            code = _interrupted(interrupt)
+    return _flushed(code)
+
+
+OUT_OF_MEMORY = (
+    "out of memory: this process may not allocate what the run needs; use a smaller network, "
+    "buffer or batch, fewer workers, or raise the process's memory limit"
+)
+
+
+def _command(argv: Sequence[str] | None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        from continual.commands import list_command
+
+        return list_command(args.data_dir)
+    if args.command == "run":
+        from continual.commands import run_command
+
+        return run_command(args)
+    if args.command in ("report", "compare"):
+        from continual import commands
+
+        return getattr(commands, f"{args.command}_command")(args)
+    if args.command == "sweep":
+        from continual.commands import sweep_command
+
+        return sweep_command(args)
+    if args.command == "ablate":
+        from continual.commands import ablate_command
+
+        return ablate_command(args)
+    parser.print_help()
+    return 0
+
+
+def _fail(message: str) -> int:
+    from continual.report.sanitize import plain
+
+    print(f"error: {plain(message)}", file=sys.stderr)
+    return 2
+
+
+def _os_message(error: OSError) -> str:
+    where = error.filename if error.filename is not None else "output"
+    return f"{where}: {error.strerror or error}"
+
+
+def _out_of_memory(error: RuntimeError) -> bool:
+    text = str(error).lower()
+    return type(error).__name__ == "OutOfMemoryError" or any(
+        words in text for words in ("not enough memory", "out of memory", "cannot allocate memory")
+    )
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup that Ctrl-C runs runs too."""
+
+
+_announced = False  # "interrupted" (or "terminated") was printed
+
+
+def _interrupted(interrupt: KeyboardInterrupt) -> int:
+    global _announced
+    terminated = isinstance(interrupt, Terminated)
+    if not _announced:
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        _announced = True
+    return 143 if terminated else 130
+
+
+@contextmanager
+def _signals() -> Iterator[None]:
+    """While a command runs: SIGTERM unwinds like Ctrl-C (temporary files removed, workers
+    stopped, Ray shut down); a second Ctrl-C or SIGTERM during that shutdown exits at once
+    without a traceback; SIGXFSZ (a file-size limit) becomes an EFBIG error on the write.
+    The previous handlers come back afterwards (the CLI also runs inside tests)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    global _announced
+    _announced = False
+    pressed = []
+
+    def stop(number: int, frame: object) -> None:
+        if pressed:  # the second time: the shutdown itself is being interrupted
+            if not _announced:
+                os.write(2, b"interrupted\n")
+            os._exit(143 if number == signal.SIGTERM else 130)
+        pressed.append(number)
+        raise Terminated() if number == signal.SIGTERM else KeyboardInterrupt()
+
+    wanted = {signal.SIGINT: stop, signal.SIGTERM: stop}
+    if hasattr(signal, "SIGXFSZ"):
+        wanted[signal.SIGXFSZ] = signal.SIG_IGN
+    previous = {}
+    for number, handler in wanted.items():
+        if number == signal.SIGINT and signal.getsignal(number) is signal.SIG_IGN:
+            continue  # started with Ctrl-C ignored (nohup, a background job): keep it so
+        previous[number] = signal.signal(number, handler)
     try:
-        parser = _parser()
-        args = parser.parse_args(argv)
-        if args.command == "list":
-            from continual.commands import list_command
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
-            return list_command(args.data_dir)
-        if args.command == "run":
-            from continual.commands import run_command
 
-            return run_command(args)
-        if args.command in ("report", "compare"):
-            from continual import commands
+def _safe_output() -> None:
+    """Text that the terminal's encoding cannot show (an ASCII locale, a file name that is not
+    UTF-8) is replaced, never a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace" if stream is sys.stderr else "replace")
+        except (AttributeError, ValueError, OSError):  # not a text file, or already closed
+            continue
 
-            return getattr(commands, f"{args.command}_command")(args)
-        if args.command == "sweep":
-            from continual.commands import sweep_command
 
-            return sweep_command(args)
-        if args.command == "ablate":
-            from continual.commands import ablate_command
-
-            return ablate_command(args)
-        parser.print_help()
-        return 0
-    except ContinualError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+def _flushed(code: int) -> int:
+    """``code``, or 2 when what was printed cannot be written (stdout on a full disk or a
+    closed pipe); stdout then goes to /dev/null so Python's exit does not fail on it again."""
+    try:
+        sys.stdout.flush()
+    except OSError as error:
+        try:
+            sink = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(sink, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        if code == 0:
+            code = _fail(_os_message(error))
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,7 @@ from rich.table import Table
 from continual import execution, registry, specs
 from continual.errors import ContinualError
 from continual.execution import DoneHook, StartHook
+from continual.limits import MAX_SEEDS
 from continual.ranges import MAX_EXPERIENCES, MAX_SEED
 from continual.report.sanitize import markup, plain
 from continual.results import prepare_out
@@ -109,8 +110,10 @@ def _seeds(seed: list[int] | None, count: int | None, default: int) -> list[int]
     ``default`` seeds when neither is given."""
     if seed and count is not None:
         raise ContinualError("give either --seed N (repeatable) or --seeds COUNT, not both")
-    if count is not None and not 1 <= count <= MAX_SEED:
-        raise ContinualError(f"--seeds {count}: must be in [1, {MAX_SEED}]")
+    if count is not None and not 1 <= count <= MAX_SEEDS:
+        raise ContinualError(
+            f"--seeds {count}: must be in [1, {MAX_SEEDS:,}] (at most {MAX_SEEDS:,} seeds)"
+        )
     seeds = list(dict.fromkeys(seed or range(count if count is not None else default)))
     for value in seeds:
         if not 0 <= value <= MAX_SEED:
@@ -166,6 +169,9 @@ def _progress(quiet: bool) -> Iterator[tuple[StartHook, DoneHook]]:
         yield start, done
 
 
+MAX_THREADS = 1024  # torch threads per worker
+
+
 def _workers(count: int) -> int:
     if not 1 <= count <= 1024:
         raise ContinualError(f"--workers {count}: must be between 1 and 1024")
@@ -189,6 +195,10 @@ def run_command(args: argparse.Namespace) -> int:
     strategies = [specs.load_strategy(ref) for ref in strategy_refs]
     plan = execution.cells(scenario, strategies, seeds)
     prepare_out(args.out, keep=False)  # a folder that cannot take results: refused up front
+    if not args.no_report:
+        from continual.report.files import check_targets
+
+        check_targets(args.out)
     cache: dict = {}  # streams and reference evaluations shared by the runs
     steps = execution.prepare(plan, args.data_dir, cache)  # build everything before training
 
@@ -297,16 +307,16 @@ def sweep_command(args: argparse.Namespace) -> int:
     chosen backend, and print one comparison table per scenario."""
     from continual import execution
     from continual.report.terminal import comparison_table
-    from continual.sweep.driver import run_sweep
+    from continual.sweep.driver import MAX_RETRIES, run_sweep
     from continual.sweep.grid import load_grid
     from continual.sweep.job import Job
 
-    if args.workers < 1:
-        raise ContinualError(f"--workers {args.workers}: must be at least 1")
+    _workers(args.workers)
+    if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
+        raise ContinualError(f"--threads {args.threads}: must be between 1 and {MAX_THREADS}")
+    if not 0 <= args.retries <= MAX_RETRIES:
+        raise ContinualError(f"--retries {args.retries}: must be between 0 and {MAX_RETRIES}")
     _check_device(args.device, here=args.backend == "local")  # Ray: the cluster's GPUs
-    grid = load_grid(args.grid)
-    plan = grid.cells()
-    execution.prepare(plan, args.data_dir)  # a bad value fails here, before any cell trains
     if args.backend == "ray":
         from continual.sweep.ray_backend import RayBackend
 
@@ -316,12 +326,18 @@ def sweep_command(args: argparse.Namespace) -> int:
 
         if args.address:
             raise ContinualError("--address is for --backend ray")
-        if args.threads is not None and args.threads < 1:
-            raise ContinualError(f"--threads {args.threads}: must be at least 1")
         backend = LocalPool(args.workers, args.threads)
+    from continual.checkpoint import prepare_folder
+
+    every = _checkpoint_every(args)
+    prepare_out(args.out)  # a file, /dev/full, an unwritable folder: refused before anything
+    prepare_folder(args.out / execution.CHECKPOINTS)
+    grid = load_grid(args.grid)
+    plan = grid.cells()
+    execution.prepare(plan, args.data_dir)  # a bad value fails here, before any cell trains
     # absolute: a Ray worker runs in its own folder
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).resolve())
-    job = Job(Path(args.out).resolve(), args.device, data_dir, _checkpoint_every(args))
+    job = Job(Path(args.out).resolve(), args.device, data_dir, every)
     done = [0]
 
     def report(cell: execution.Cell, path) -> None:

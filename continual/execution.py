@@ -41,8 +41,10 @@ def cells(
     Repeated seeds count once; two different strategies may not share a name (the table and
     the result files tell strategies apart by name)."""
     from continual.errors import ContinualError
+    from continual.limits import check_cells
 
     seeds = list(dict.fromkeys(seeds))
+    check_cells(len(strategies) * len(seeds))
     unique: dict[str, StrategySpec] = {}
     for strategy in strategies:
         other = unique.setdefault(strategy.name, strategy)
@@ -78,25 +80,29 @@ def run_cell(
     """Train one cell and return its result document (nothing written but its checkpoint,
     kept under ``out/checkpoints`` unless ``checkpoint_every`` is None). A run that diverges
     raises :class:`~continual.errors.Diverged` carrying its partial result, tagged."""
+    from contextlib import nullcontext
+
     from continual import runner
-    from continual.checkpoint import Checkpointing, checkpoint_path
+    from continual.checkpoint import Checkpointing, checkpoint_path, locked, prepare_folder
     from continual.errors import Diverged
 
-    checkpoint = None
+    checkpoint, guard = None, nullcontext()
     if checkpoint_every is not None:
+        prepare_folder(Path(out) / CHECKPOINTS)
         path = checkpoint_path(Path(out) / CHECKPOINTS, cell_id(cell))
-        checkpoint = Checkpointing(path, checkpoint_every, resume)
+        checkpoint, guard = Checkpointing(path, checkpoint_every, resume), locked(path)
     try:
-        result = runner.run(
-            cell.scenario,
-            cell.strategy,
-            cell.seed,
-            device=device,
-            data_dir=data_dir,
-            progress=progress,
-            cache=cache,
-            checkpoint=checkpoint,
-        )
+        with guard:
+            result = runner.run(
+                cell.scenario,
+                cell.strategy,
+                cell.seed,
+                device=device,
+                data_dir=data_dir,
+                progress=progress,
+                cache=cache,
+                checkpoint=checkpoint,
+            )
     except Diverged as error:
         if cell.tags and error.result is not None:
             error.result["tags"] = dict(cell.tags)
@@ -126,8 +132,9 @@ def prepare(
     here go into ``cache`` (pass the same one to :func:`execute`)."""
     from continual import runner
     from continual.errors import ContinualError
-    from continual.limits import MAX_STEPS_PER_RUN
+    from continual.limits import MAX_STEPS_PER_COMMAND, MAX_STEPS_PER_RUN, check_cells
 
+    check_cells(len(plan))
     streams: dict[int, Any] = {}
     steps: dict[tuple[int, int], int] = {}
     planned = []
@@ -154,6 +161,11 @@ def prepare(
                     "lower epochs, steps or experiences"
                 )
         planned.append(steps[pair])
+    if sum(planned) > MAX_STEPS_PER_COMMAND:
+        raise ContinualError(
+            f"{len(plan):,} runs of {sum(planned):,} training steps in all is more than one "
+            f"command may take ({MAX_STEPS_PER_COMMAND:,}); lower epochs, steps, seeds or cells"
+        )
     return planned
 
 

@@ -12,6 +12,9 @@ from continual.errors import ContinualError
 
 MAX_CLASSES = 100_000  # labels must lie in [0, MAX_CLASSES)
 MAX_STEPS_PER_RUN = 100_000_000  # training steps of one run (about a day at 1 ms a step)
+MAX_SEEDS = 10_000  # seeds of one command (--seeds, a grid's seeds)
+MAX_CELLS = 10_000  # runs of one command (strategies x seeds, a grid's cells)
+MAX_STEPS_PER_COMMAND = 10 * MAX_STEPS_PER_RUN  # training steps of all runs of one command
 FLOAT_BYTES = 4
 # Copies of every weight a run may hold: the weight, its update (p.grad), two Adam moments,
 # and a consolidation anchor and importance.
@@ -49,6 +52,15 @@ def check_bytes(what: str, size: int, hint: str = "") -> None:
         raise ContinualError(
             f"{what} needs about {human(size)} of memory but {human(free)} is available"
             + (f"; {hint}" if hint else "")
+        )
+
+
+def check_cells(count: int, what: str = "this command") -> None:
+    """Refuse a command of more than ``MAX_CELLS`` runs, counted before any is built."""
+    if count > MAX_CELLS:
+        raise ContinualError(
+            f"{what} has {count:,} runs, more than one command may take ({MAX_CELLS:,}); "
+            "use fewer seeds, strategies or parameter values, or split it"
         )
 
 

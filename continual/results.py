@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -48,7 +49,8 @@ def write_atomic(path: Path, write: Callable[[IO[Any]], object], binary: bool = 
     half of it. The file honours the umask (``mkstemp`` alone would make it 0600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    prefix = f".{path.name}.{_writer()}."  # whose it is: see clean_stale
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
     try:
         os.fchmod(handle, 0o666 & ~_umask())
         mode = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8"}
@@ -153,15 +155,40 @@ def prepare_out(out: Path, keep: bool = True) -> None:
         clean_stale(out)
 
 
+def _writer() -> str:
+    """``HOST-PID`` of this process, as it appears in its temporary files' names."""
+    host = re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:32] or "host"
+    return f"{host}-{os.getpid()}"
+
+
+def _dead_writer(temporary: Path) -> bool:
+    """Whether the temporary file ``.NAME.HOST-PID.XXXX.tmp`` was written by a process of this
+    machine that no longer exists (killed with SIGKILL mid-write)."""
+    parts = temporary.name.rsplit(".", 3)
+    if len(parts) != 4 or "-" not in parts[1]:
+        return False  # an older name without its writer
+    host, _, pid = parts[1].rpartition("-")
+    if host != _writer().rpartition("-")[0] or not pid.isdigit():
+        return False  # another machine's (a shared folder): only its age tells
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, ValueError):
+        return False
+    return False
+
+
 def clean_stale(out: Path, age: float = STALE_SECONDS) -> list[Path]:
-    """Remove ``.NAME.XXXX.tmp`` files of atomic writes (results, and checkpoints in
-    ``out/checkpoints``) older than ``age`` seconds (a live write takes milliseconds, so these
-    belong to writes that were killed); return what was removed."""
+    """Remove the temporary files of atomic writes (results, and checkpoints in
+    ``out/checkpoints``) that were killed: those whose writer process is gone (the name says
+    which, ``.NAME.HOST-PID.XXXX.tmp``) or, for another machine's, older than ``age`` seconds
+    (a live write takes milliseconds); return what was removed."""
     now, removed = time.time(), []
     candidates = [*out.glob(".*.json.*.tmp"), *out.glob("checkpoints/.*.tmp")]
     for temporary in candidates:
         try:
-            if now - temporary.stat().st_mtime > age:
+            if _dead_writer(temporary) or now - temporary.stat().st_mtime > age:
                 temporary.unlink()
                 removed.append(temporary)
         except OSError:

@@ -193,7 +193,9 @@ def run(
     if state is None:
         recorder.start()
     else:
-        position, elapsed = checkpoints.restore(state, strategy, recorder)
+        position, elapsed = checkpoints.restore(
+            state, strategy, recorder, len(plan), checkpoint.path
+        )
         if progress is not None:
             progress(strategy.step)
 

@@ -298,32 +298,19 @@ MAX_SPEC_DEPTH = 32  # brackets and braces nested deeper than this are not a spe
 def decode(path: Path) -> str:
     """The text of a spec file, refused before parsing when it is too large, not UTF-8 or nested
     too deeply (the TOML parser recurses once per level)."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            raise SpecError(f"{path}: {size} bytes is too large for a spec (limit 1 MiB)")
-        data = path.read_bytes()
-    except OSError as error:
-        raise SpecError(f"{path}: cannot read ({error.strerror or error})") from None
+    from continual.safe_io import nesting, read_regular
+
+    try:  # a regular file only: a FIFO would hang the read, /dev/zero fill the memory
+        data = read_regular(path, MAX_SPEC_BYTES, "spec")
+    except ContinualError as error:
+        raise SpecError(str(error)) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise SpecError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
-    if _nesting(text) > MAX_SPEC_DEPTH:
+    if nesting(text) > MAX_SPEC_DEPTH:
         raise SpecError(f"{path}: brackets nested more than {MAX_SPEC_DEPTH} deep")
     return text
-
-
-def _nesting(text: str) -> int:
-    """An upper bound on the bracket nesting depth (brackets inside strings count too)."""
-    depth = deepest = 0
-    for char in text:
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth = max(depth - 1, 0)
-    return deepest
 
 
 def _section(table: dict[str, Any], key: str, origin: str, text: str) -> Section:

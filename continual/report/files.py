@@ -47,6 +47,19 @@ def _write_text(path: Path, text: str) -> Path:
     return write_atomic(path, lambda stream: stream.write(text))
 
 
+REPORT_FILES = ("report.md", "report.html", "metrics.csv")
+
+
+def check_targets(out: Path) -> None:
+    """Refuse, before anything is written (or trained), a report file's name taken by a folder
+    or anything else that is not a file."""
+    for name in REPORT_FILES:
+        path = Path(out) / name
+        if path.exists() and not path.is_file():
+            kind = "a folder" if path.is_dir() else "not a regular file"
+            raise ContinualError(f"{path}: is {kind}; move it (or run with --no-report)")
+
+
 def write_reports(
     results: list[Result], out: Path, tensorboard: bool = False, reference: str | None = None
 ) -> list[Path]:
@@ -56,6 +69,7 @@ def write_reports(
     written."""
     if not results:
         raise ContinualError("no results to report")
+    check_targets(out)
     out.mkdir(parents=True, exist_ok=True)
     written = [
         _write_text(out / "report.md", markdown.render(results, reference)),

@@ -42,7 +42,10 @@ def find(folder: Path, name: str) -> Path | None:
 def readable(root: str | None = None) -> bool:
     """Whether the data folder is absent or can be listed and entered."""
     base = resolve_data_dir(root)
-    return not base.exists() or os.access(base, os.R_OK | os.X_OK)
+    try:
+        return not base.exists() or os.access(base, os.R_OK | os.X_OK)
+    except OSError:  # a folder above it cannot be entered (Permission denied), a name too long
+        return False
 
 
 def ready(name: str, root: str | None = None) -> bool:

@@ -19,6 +19,8 @@ from continual.results import finished as finished_result
 from continual.results import result_path
 from continual.sweep.job import Job
 
+MAX_RETRIES = 100  # a cell that failed this often fails for a reason a retry does not change
+
 
 class Backend(Protocol):
     def run(
@@ -52,8 +54,8 @@ def run_sweep(
     on_done: Callable[[Cell, Path], None] | None = None,
 ) -> SweepOutcome:
     """Run every unfinished cell of ``plan`` on ``backend``; see the module docstring."""
-    if retries < 0:
-        raise ContinualError(f"--retries {retries}: must be 0 or positive")
+    if not 0 <= retries <= MAX_RETRIES:
+        raise ContinualError(f"--retries {retries}: must be between 0 and {MAX_RETRIES}")
     outcome = SweepOutcome()
     results: dict[int, dict[str, Any]] = {}
     pending = []

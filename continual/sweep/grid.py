@@ -19,6 +19,7 @@ the run id (a hash of its resolved config and seed), so it is the same on every 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from typing import Any
 from continual import registry, specs
 from continual.errors import ConfigError, did_you_mean
 from continual.execution import Cell
+from continual.limits import MAX_SEEDS, check_cells
+from continual.ranges import MAX_SEED
 from continual.specs import Section, SpecError, Training
 
 TOP = ("description", "scenarios", "strategies", "seeds", "parameters")
@@ -39,6 +42,20 @@ class Grid:
     strategies: tuple[specs.StrategySpec, ...]
     seeds: tuple[int, ...]
     parameters: dict[str, list[Any]]
+
+    def count(self) -> int:
+        """How many cells :meth:`cells` makes, counted without making them."""
+        scenario_keys = [k for k in self.parameters if _section_of(k) in SCENARIO_SECTIONS]
+        strategy_keys = [k for k in self.parameters if k not in scenario_keys]
+
+        def variants(items, keys: list[str]) -> int:
+            return sum(
+                math.prod(len(self.parameters[k]) for k in keys if _has_section(s, _section_of(k)))
+                for s in items
+            )
+
+        scenarios = variants(self.scenarios, scenario_keys)
+        return scenarios * variants(self.strategies, strategy_keys) * len(self.seeds)
 
     def cells(self) -> list[Cell]:
         """Every scenario × strategy × parameter combination × seed."""
@@ -116,11 +133,8 @@ def _checked(kind: str, section: Section, field_name: str, value: Any, origin: s
 def load_grid(path: str | Path) -> Grid:
     """Read and validate a grid file; every problem is a :class:`SpecError` naming the field."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        table = specs.tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(f"{path}: cannot read the grid ({error})") from None
+    try:  # size, encoding and nesting checked before the TOML parser sees it
+        table = specs.tomllib.loads(specs.decode(path))
     except specs.tomllib.TOMLDecodeError as error:
         raise SpecError(f"{path}: malformed TOML: {error}") from None
     for key in table:
@@ -134,13 +148,17 @@ def load_grid(path: str | Path) -> Grid:
     if (
         not isinstance(seeds, list)
         or not seeds
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+        or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+        or not all(0 <= s <= MAX_SEED for s in seeds)
     ):
-        raise SpecError(f"{path}: seeds must be a non-empty list of non-negative integers")
+        raise SpecError(f"{path}: seeds must be a non-empty list of integers in [0, {MAX_SEED}]")
+    if len(seeds) > MAX_SEEDS:
+        raise SpecError(f"{path}: {len(seeds):,} seeds, more than {MAX_SEEDS:,}")
     if len(set(seeds)) != len(seeds):
-        raise SpecError(f"{path}: seeds repeat a value ({seeds})")
+        raise SpecError(f"{path}: seeds repeat a value")
     parameters = _parameters(table.get("parameters", {}), path, scenarios, strategies)
     grid = Grid(str(table.get("description", "")), scenarios, strategies, tuple(seeds), parameters)
+    check_cells(grid.count(), f"the grid {path}")  # before expanding: 10^6 cells is refused at once
     _unique_names(grid.cells(), path)
     return grid
 

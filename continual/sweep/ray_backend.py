@@ -4,6 +4,7 @@ Ray is an optional dependency (``pip install 'continual[sweep]'``)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from continual.execution import Cell
 from continual.sweep.job import Job, run_job
 
 Outcome = dict[str, Any] | BaseException
+MAX_PER_CELL = 1024  # CPUs or GPUs one cell may ask for
 
 
 def _ray() -> Any:
@@ -29,23 +31,26 @@ class RayBackend:
     as many torch threads as CPUs it asked for."""
 
     def __init__(self, address: str | None = None, cpus: float = 1, gpus: float = 0):
-        if cpus <= 0 or gpus < 0:
-            raise ContinualError("--cpus-per-cell must be positive and --gpus-per-cell >= 0")
+        if not (math.isfinite(cpus) and 0 < cpus <= MAX_PER_CELL):
+            raise ContinualError(f"--cpus-per-cell {cpus}: must be in (0, {MAX_PER_CELL}]")
+        if not (math.isfinite(gpus) and 0 <= gpus <= MAX_PER_CELL):
+            raise ContinualError(f"--gpus-per-cell {gpus}: must be in [0, {MAX_PER_CELL}]")
         self.address, self.cpus, self.gpus = address, cpus, gpus
 
     def run(self, cells: Sequence[Cell], job: Job) -> Iterator[tuple[int, Outcome]]:
-        """Yield (index in ``cells``, result or exception) as tasks finish."""
+        """Yield (index in ``cells``, result or exception) as tasks finish. Ray started here is
+        shut down however this ends (Ctrl-C during its start-up included)."""
         ray = _ray()
         started_here = not ray.is_initialized()
-        if started_here:
-            try:
-                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
-            except Exception as error:  # an unreachable cluster: say which address
-                raise ContinualError(
-                    f"cannot connect to Ray at {self.address or 'a new local instance'}: {error}"
-                ) from None
         pending: dict[Any, int] = {}
         try:
+            if started_here:
+                try:
+                    ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+                except Exception as error:  # an unreachable cluster: say which address
+                    where = self.address or "a new local instance"
+                    raise ContinualError(f"cannot connect to Ray at {where}: {error}") from None
+            self._check_resources(ray.cluster_resources())
             job = Job(
                 job.out, job.device, job.data_dir, job.checkpoint_every, int(max(1, self.cpus))
             )
@@ -67,3 +72,15 @@ class RayBackend:
                 ray.cancel(reference, force=True)
             if started_here:
                 ray.shutdown()
+
+    def _check_resources(self, resources: dict[str, float]) -> None:
+        """Refuse a cell that asks for more CPUs or GPUs than the whole cluster has: Ray would
+        queue it forever."""
+        for kind, wanted, option in (("CPU", self.cpus, "--cpus-per-cell"),
+                                     ("GPU", self.gpus, "--gpus-per-cell")):  # fmt: skip
+            have = float(resources.get(kind, 0.0))
+            if wanted > have:
+                raise ContinualError(
+                    f"{option} {wanted:g}: the Ray cluster has {have:g} {kind}s in all, so no "
+                    f"cell could ever start; ask for at most {have:g}"
+                )

@@ -74,7 +74,10 @@ def test_bad_parameters_are_clear_errors(tmp_path, parameters, message):
         ),
         ('scenarios = ["tiny.toml"]\nstrategies = []', "non-empty list"),
         ('scenarios = ["tiny.toml"]\nstrategies = ["mlp.toml"]\nseeds = [0, 0]', "repeat"),
-        ('scenarios = ["tiny.toml"]\nstrategies = ["mlp.toml"]\nseeds = [-1]', "non-negative"),
+        (
+            'scenarios = ["tiny.toml"]\nstrategies = ["mlp.toml"]\nseeds = [-1]',
+            "integers in \\[0, 4294967295\\]",
+        ),
         ('scenarios = ["tiny.toml"]\nstrategies = ["nope.toml"]', "no such file"),
         ('scenarios = ["tiny.toml"]\nstrategies = ["finetun"]', "did you mean 'finetune'"),
         ("scenarios = [", "malformed TOML"),
@@ -102,12 +105,12 @@ def test_two_strategies_with_one_name_are_refused(tmp_path):
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (["--workers", "0"], "--workers 0: must be at least 1"),
+        (["--workers", "0"], "--workers 0: must be between 1 and 1024"),
         (["--retries", "-1"], "--retries -1"),
         (["--checkpoint-every", "-5"], "--checkpoint-every -5"),
         (["--address", "auto"], "--address is for --backend ray"),
         (["--device", "tpu"], "expected cpu or cuda"),
-        (["--threads", "0"], "--threads 0: must be at least 1"),
+        (["--threads", "0"], "--threads 0: must be between 1 and 1024"),
     ],
 )
 def test_bad_sweep_options_end_in_one_clear_message(tmp_path, cli, arguments, message):
