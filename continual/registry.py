@@ -161,6 +161,10 @@ READOUTS: dict[str, Entry] = {
         "continual.readouts.slda:StreamingLDA",
         "streaming LDA: class means + shared shrunk covariance (Hayes & Kanan 2020)",
     ),
+    "hebbian": Entry(
+        "continual.readouts.hebbian:HebbianReadout",
+        "SLDA by local rules: Hebbian means/covariance, lateral-inhibition settling (Foldiak 1990)",
+    ),
 }
 
 TABLES: dict[str, dict[str, Entry]] = {
