@@ -89,7 +89,11 @@ def load_suite(path: Path = SUITE) -> tuple[str, list[Row]]:
         if values["name"] in names:
             raise SuiteError(f"{where}: the name is used twice")
         names.add(values["name"])
-        needs = {"accuracy": ("strategy",), "gain": ("strategy", "control"), "exactness": ("check",)}
+        needs = {
+            "accuracy": ("strategy",),
+            "gain": ("strategy", "control"),
+            "exactness": ("check",),
+        }
         for key in needs[values["kind"]]:
             if not isinstance(values.get(key), str):
                 raise SuiteError(f"{where}: a {values['kind']} row needs '{key}'")
@@ -177,9 +181,7 @@ def run_row(
     from continual import execution, specs
     from continual.report.statistics import estimate, paired
 
-    scenario = specs.with_overrides(
-        specs.load_scenario(scenario_name), dataset, row.experiences
-    )
+    scenario = specs.with_overrides(specs.load_scenario(scenario_name), dataset, row.experiences)
     references = [row.strategy] + ([row.control] if row.control else [])
     strategies = [specs.load_strategy(row.strategy_path(r)) for r in references]  # type: ignore[arg-type]
     plan = execution.cells(scenario, strategies, seeds)
@@ -188,7 +190,9 @@ def run_row(
         from continual.results import finished, result_path
 
         results = [
-            finished(result_path(folder, c.scenario.name, c.strategy.name, c.seed, c.run_id), c.run_id)
+            finished(
+                result_path(folder, c.scenario.name, c.strategy.name, c.seed, c.run_id), c.run_id
+            )
             for c in plan
         ]
         results = [r for r in results if r is not None]
@@ -227,7 +231,9 @@ def run_row(
         "control_mean": (
             None if numbers.get("control") is None else numbers["control"].mean  # type: ignore[union-attr]
         ),
-        "per_seed": {name: {str(k): v for k, v in seeds_.items()} for name, seeds_ in values.items()},
+        "per_seed": {
+            name: {str(k): v for k, v in seeds_.items()} for name, seeds_ in values.items()
+        },
         "configs": {s.name: s.to_dict() for s in strategies},
     }
 
@@ -330,10 +336,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     data = (
-        f"`{Path(args.dataset).name}` ({args.dataset})" if args.dataset else f"MNIST files in {args.data_dir}"
+        f"`{Path(args.dataset).name}` ({args.dataset})"
+        if args.dataset
+        else f"MNIST files in {args.data_dir}"
     )
     if args.dataset and Path(args.dataset).name == "mnist-dev.npz":
-        data = "the MNIST development set `mnist-dev.npz` (2,000 training / 500 test digits, real MNIST)"
+        data = "the MNIST development set `mnist-dev.npz` (real MNIST: 2,000 train / 500 test)"
     source_flag = f"--dataset {args.dataset}" if args.dataset else f"--data-dir {args.data_dir}"
     command = f"python scripts/reproduce.py {source_flag} --seeds {args.seeds}"
     write_json_atomic(

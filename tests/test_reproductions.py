@@ -76,8 +76,12 @@ def test_table_shows_each_row_with_its_numbers_and_verdict():
     numbers = {
         "finetune": {"value": 19.0, "low": 18.0, "high": 20.0, "n": 10},
         "src": {
-            "value": 25.0, "low": 20.0, "high": 30.0, "n": 10,
-            "strategy_mean": 44.0, "control_mean": 19.0,
+            "value": 25.0,
+            "low": 20.0,
+            "high": 30.0,
+            "n": 10,
+            "strategy_mean": 44.0,
+            "control_mean": 19.0,
         },  # fmt: skip
     }
     text = reproduce.render(rows, numbers, "test data", "python scripts/reproduce.py")
