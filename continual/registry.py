@@ -120,6 +120,11 @@ LEARNERS: dict[str, Entry] = {
         "continual.learners.random_features:RandomFeatures",
         "fixed random ReLU layers (none: raw inputs) + delta-rule readout; for [readout] baselines",
     ),
+    "generative-classifier": Entry(
+        "continual.learners.generative_classifier:GenerativeClassifier",
+        "one VAE per class, likelihood by importance sampling (van de Ven et al. 2021)",
+        "generative-classifier",
+    ),
 }
 
 COMPONENTS: dict[str, Entry] = {
@@ -148,6 +153,10 @@ COMPONENTS: dict[str, Entry] = {
     "replay-sleep": Entry(
         "continual.sleep.replay_sleep:ReplaySleep",
         "offline phase on stored or generated samples (FF: negative phase offline)",
+    ),
+    "generative-replay": Entry(
+        "continual.replay.generative:GenerativeReplay",
+        "deep generative replay: VAE samples labelled by the previous model (Shin et al. 2017)",
     ),
 }
 

@@ -33,6 +33,7 @@ COMPONENTS = [
     {"name": "sleep", "steps": 40, "steps_increment": 10, "every": 7},
     {"name": "replay-sleep", "steps": 5},
     {"name": "replay-sleep", "steps": 5, "source": "buffer", "budget": 30},
+    {"name": "generative-replay", "hidden": [16], "latent": 4},
 ]
 
 

@@ -1,5 +1,5 @@
 """Every preset spec loads, and every strategy preset runs end to end on a tiny stream (its
-learner, components and training as written; sleep phases shortened)."""
+learner, components and training as written; sleep phases and iteration counts shortened)."""
 
 import dataclasses
 import json
@@ -42,6 +42,9 @@ def test_presets_exist_for_every_named_strategy():
         # SRC's own protocol and its no-sleep control (docs/components.md)
         "src-paper",
         "src-paper-nosleep",
+        # no-storage references (van de Ven, Li & Tolias 2021)
+        "dgr",
+        "generative-classifier",
     }
 
 
@@ -61,7 +64,10 @@ def test_strategy_preset_runs_end_to_end(name, synthetic_scenario):
         else c
         for c in spec.components
     )
-    spec = dataclasses.replace(spec, components=components)
+    training = spec.training  # iteration counts (van de Ven's protocol) capped for the tiny stream
+    if training.steps is not None:
+        training = dataclasses.replace(training, steps=min(training.steps, 50))
+    spec = dataclasses.replace(spec, components=components, training=training)
     result = runner.run(specs.load_scenario(str(synthetic_scenario)), spec, seed=0)
     if spec.training.mode == "joint":
         assert result["metrics"]["average_accuracy"] > 0.9
