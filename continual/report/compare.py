@@ -13,7 +13,11 @@ from rich.table import Table
 from continual.report.aggregate import Result, by_strategy, paired_difference
 from continual.report.tables import format_paired
 
-METRICS = (("average_accuracy", "Δ final acc"), ("forgetting", "Δ forgetting"))
+METRICS = (
+    ("average_accuracy", "Δ final acc"),
+    ("learning_accuracy", "Δ learn acc"),
+    ("forgetting", "Δ forgetting"),
+)
 
 
 def labels(folders: list[Path]) -> list[str]:
@@ -48,7 +52,7 @@ def differences(first: list[Result], other: list[Result], title: str) -> Table:
         if name not in b:
             continue
         if _scenarios(a[name]) != _scenarios(b[name]):  # not the same experiment: no pairing
-            table.add_row(name, "—", "other scenario", "—")
+            table.add_row(name, "—", "other scenario", *["—"] * (len(METRICS) - 1))
             continue
         cells = [paired_difference(b[name], a[name], f"metrics.{key}") for key, _ in METRICS]
         seeds = "—" if cells[0] is None else str(len(cells[0].seeds))

@@ -113,7 +113,9 @@ def render(results: list[Result]) -> str:
     for table in markdown.sections(results):
         parts.append(render_table(table))
         if table.title == "Summary" and draw is not None:
-            parts.append(draw("bars", results, alt="final accuracy, forgetting and FLOPs"))
+            parts.append(
+                draw("bars", results, alt="final accuracy, learning accuracy, forgetting and FLOPs")
+            )
     for name, group in by_strategy(results).items():
         parts.append(f"<h2>{html.escape(name)}</h2>")
         parts.append('<div class="figures">')

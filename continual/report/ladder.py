@@ -1,6 +1,9 @@
 """The terminal table of an ablation ladder (a summary from :func:`continual.ablation.summarise`):
 one row per comparison, with each rung's final accuracy and the paired differences of final
-accuracy and forgetting against its baseline, in percentage points, in 80 columns."""
+accuracy, learning accuracy and forgetting against its baseline, in percentage points, in 80
+columns. Learning accuracy (mean_j R[j, j], Riemer et al. 2019) stands beside forgetting so a
+component that buys stability with all its plasticity shows: its forgetting falls, and so does
+its learning accuracy."""
 
 from __future__ import annotations
 
@@ -9,17 +12,26 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
-SHOWN = (("average_accuracy", "Δ acc"), ("forgetting", "Δ forgetting"))
+SHOWN = (
+    ("average_accuracy", "Δ acc"),
+    ("learning_accuracy", "Δ learn acc"),
+    ("forgetting", "Δ forgetting"),
+)
 
 
-def difference_text(difference: dict[str, Any] | None) -> str:
-    """'+3.1 [+1.2,+5.0]*' in percentage points: mean and paired-t interval; * when the
-    interval excludes zero; just the mean when there is one seed."""
+def difference_text(difference: dict[str, Any] | None, brackets: bool = True) -> str:
+    """'+3.1 [+1.2,+5.0]*' in percentage points: mean and paired-t interval (``brackets=False``:
+    '+3.1±1.9*', the same symmetric interval as mean ± half-width, for the 80-column table);
+    * when the interval excludes zero; just the mean when there is one seed."""
     if difference is None:
         return "—"
     text = f"{difference['mean'] * 100:+.1f}"
-    if difference.get("low") is not None and difference.get("high") is not None:
-        text += f" [{difference['low'] * 100:+.1f},{difference['high'] * 100:+.1f}]"
+    low, high = difference.get("low"), difference.get("high")
+    if low is not None and high is not None:
+        if brackets:
+            text += f" [{low * 100:+.1f},{high * 100:+.1f}]"
+        else:
+            text += f"±{(high - low) * 50:.1f}"
     return text + ("*" if difference.get("distinguishable") else " ")
 
 
@@ -38,8 +50,8 @@ def label(rung: dict[str, Any]) -> str:
     return rung["name"]
 
 
-def _accuracy(rung: dict[str, Any]) -> str:
-    value = rung["metrics"].get("average_accuracy")
+def _accuracy(rung: dict[str, Any], metric: str = "average_accuracy") -> str:
+    value = rung["metrics"].get(metric)
     return "—" if value is None else f"{value['mean'] * 100:.1f}"
 
 
@@ -49,9 +61,9 @@ def ladder_table(summary: dict[str, Any]) -> Table:
     seeds = len(summary["seeds"])
     table = Table(
         title=f"ablation of {summary['ablation']} on {summary['scenario']}, {seeds} seeds",
-        caption=f"acc: final average accuracy %. Δ: rung − baseline per seed, mean "
-        f"[{summary['confidence']:.0%} paired-t CI], points; * CI excludes 0. "
-        "Every metric: the summary JSON.",
+        caption=f"acc: final average accuracy %; learn acc: mean_j R\\[j, j]. Δ: rung − "
+        f"baseline per seed, mean ± {summary['confidence']:.0%} paired-t half-width, points; "
+        "* CI excludes 0. Every metric: the summary JSON.",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
@@ -66,7 +78,8 @@ def ladder_table(summary: dict[str, Any]) -> Table:
     for rung in summary["rungs"]:
         own = [c for c in summary["comparisons"] if c["rung"] == rung["name"]]
         if not own:  # the bottom rung: nothing below it
-            table.add_row(str(rung["index"]), label(rung), "", _accuracy(rung), "", "")
+            blank = [""] * len(SHOWN)
+            table.add_row(str(rung["index"]), label(rung), "", _accuracy(rung), *blank)
         for position, comparison in enumerate(own):
             first = position == 0
             table.add_row(
@@ -74,19 +87,25 @@ def ladder_table(summary: dict[str, Any]) -> Table:
                 label(rung) if first else f"└ {comparison['why'].removeprefix('full ')}",
                 f"#{comparison['baseline_index']}",
                 _accuracy(rung) if first else "",
-                *(difference_text(comparison["difference"].get(m)) for m, _ in SHOWN),
+                *(difference_text(comparison["difference"].get(m), False) for m, _ in SHOWN),
             )
     return table
 
 
 def ladder_markdown(summary: dict[str, Any]) -> str:
     """The same ladder as a Markdown table (for docs), with the Wilcoxon p-value of Δ acc."""
-    head = "| # | rung | vs | acc % | Δ acc (pp) | Δ forgetting (pp) | Wilcoxon p (Δ acc) |"
-    lines = [head, "|---:|---|---:|---:|---:|---:|---:|"]
+    head = (
+        "| # | rung | vs | acc % | learn acc % | Δ acc (pp) | Δ learn acc (pp) "
+        "| Δ forgetting (pp) | Wilcoxon p (Δ acc) |"
+    )
+    lines = [head, "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for rung in summary["rungs"]:
         own = [c for c in summary["comparisons"] if c["rung"] == rung["name"]]
         if not own:
-            lines.append(f"| {rung['index']} | {rung['name']} | | {_accuracy(rung)} | | | |")
+            lines.append(
+                f"| {rung['index']} | {rung['name']} | | {_accuracy(rung)} "
+                f"| {_accuracy(rung, 'learning_accuracy')} | | | | |"
+            )
         for position, comparison in enumerate(own):
             first = position == 0
             shown = [difference_text(comparison["difference"].get(m)) for m, _ in SHOWN]
@@ -100,6 +119,7 @@ def ladder_markdown(summary: dict[str, Any]) -> str:
                         f"`{rung['name']}`" if first else f"└ {comparison['why']}",
                         f"#{comparison['baseline_index']}",
                         _accuracy(rung) if first else "",
+                        _accuracy(rung, "learning_accuracy") if first else "",
                         *(text.replace("*", "\\*").strip() for text in shown),
                         "—" if p_value is None else f"{p_value:.3f}",
                     ]

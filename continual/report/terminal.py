@@ -8,20 +8,25 @@ from rich.table import Table
 
 from continual.report.aggregate import Result, by_strategy, format_estimate, metric, timing
 
-COLUMNS = (("average_accuracy", "final acc"), ("forgetting", "forgetting"))
+COLUMNS = (
+    ("average_accuracy", "final acc"),
+    ("learning_accuracy", "learn acc"),
+    ("forgetting", "forgetting"),
+)
 
 
 def comparison_table(results: list[Result], title: str | None = None) -> Table:
-    """One row per strategy: seeds (n), final accuracy and forgetting in percent and wall time,
-    mean ± 95 % CI over seeds (report.md has every metric)."""
+    """One row per strategy: seeds (n), final accuracy, learning accuracy and forgetting in
+    percent and wall time, mean ± 95 % CI over seeds (report.md has every metric)."""
     several = any(len(g) > 1 for g in by_strategy(results).values())
     table = Table(
         title=title,
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        caption="% (mean ± 95 % CI over seeds); forgetting: best − final (Chaudhry et al. 2018)"
-        if several
-        else "%; forgetting: best − final (Chaudhry et al. 2018)",
+        collapse_padding=True,  # one space between columns: four metrics fit in 80 columns
+        caption=("% (mean ± 95 % CI over seeds); " if several else "%; ")
+        + "learn acc: just after learning, mean_j R\\[j, j] (Riemer et al. 2019); "
+        "forgetting: best − final (Chaudhry et al. 2018)",
     )
     table.add_column("strategy", style="bold", no_wrap=True)
     table.add_column("n", justify="right", no_wrap=True)

@@ -24,7 +24,11 @@ def result(strategy, seed, matrix, **extra):
         "scenario": {"name": "hand"},
         "seed": seed,
         "accuracy_matrix": matrix,
-        "metrics": {"average_accuracy": acc, "forgetting": matrix[1][0] - matrix[2][0]},
+        "metrics": {
+            "average_accuracy": acc,
+            "learning_accuracy": (matrix[1][0] + matrix[2][1]) / 2,
+            "forgetting": matrix[1][0] - matrix[2][0],
+        },
         "curves": {"step": [0, 5, 10], "accuracy": matrix, "experience_end_steps": [5, 10]},
         "cost": {"flops": {"train": 100.0 * (seed + 1), "eval": 10.0}, "sleep_synops": 0},
         "timings": {"total": 1.0 + seed},
