@@ -11,8 +11,11 @@ The rungs of a strategy ``LEARNER + options + COMPONENTS``:
 3. each component alone on top of the options (only when there are two or more components;
    with one, it is the full strategy);
 4. the full strategy, exactly as given; its baseline is the rung listed just below it;
-5. for learners with unsupervised features (``Entry.untrained_control``) the untrained-feature
-   control: the full strategy with its features left untrained, against the full strategy.
+5. for learners with features of their own (``Entry.untrained_control``: every learner with
+   hidden layers) the untrained-feature control: the full strategy with
+   ``[readout] features = "untrained"`` — the same layers at their initialisation, the same
+   readout (the strategy's, trained or statistics), options and components — against the full
+   strategy.
 
 Every rung is an ordinary run (:mod:`continual.execution`), tagged with its place in the ladder.
 The comparison is a paired t interval on the per-seed differences (rung − baseline), with the
@@ -87,12 +90,10 @@ def rungs(strategy: StrategySpec) -> list[Rung]:
     else:
         ladder[-1] = replace(ladder[-1], role="full")
 
-    control = _untrained(entry.untrained_control, values)
-    if control is not None:
-        untrained = {**values, control[0]: control[1]}
+    if entry.untrained_control and not _is_control(strategy):
         marks = "[batch,untrained]" if option is not None else "[untrained]"
         name = f"{learner.name}{marks}" + "".join(f"+{label}" for label in labels)
-        spec = _spec(strategy, untrained, components)
+        spec = replace(_spec(strategy, values, components), readout=_untrained(strategy))
         ladder.append(Rung(name, "control", spec, ladder[-1].name))
     if len(ladder) < 2:
         raise ContinualError(
@@ -112,11 +113,21 @@ def _enabled(option: tuple[str, Any] | None, values: dict[str, Any]) -> tuple[st
     return None
 
 
-def _untrained(control: tuple[str, Any] | None, values: dict[str, Any]) -> tuple[str, Any] | None:
-    """The untrained-feature control, unless the strategy is already that control."""
-    if control is not None and values.get(control[0]) != control[1]:
-        return control
-    return None
+def _is_control(strategy: StrategySpec) -> bool:
+    """Whether the strategy's features are already untrained: ``[readout] features =
+    "untrained"``, or the Hebbian learner's own switch for the same, ``train_features = false``."""
+    readout = strategy.readout
+    untrained = readout is not None and readout.values.get("features") == "untrained"
+    return untrained or strategy.learner.values.get("train_features") is False
+
+
+def _untrained(strategy: StrategySpec) -> Section:
+    """The strategy's ``[readout]`` (the learner's own when absent) with untrained features."""
+    readout = strategy.readout
+    if readout is None:
+        origin, text = strategy.learner.origin, strategy.learner.text
+        return Section({"name": "trained", "features": "untrained"}, origin, text, "readout")
+    return replace(readout, values={**readout.values, "features": "untrained"})
 
 
 def _default(entry: registry.Entry, field: str) -> Any:

@@ -72,10 +72,18 @@ def list_command(data_dir: str | None = None) -> int:
             extra = [_ready(path, data_dir)] if kind == "scenarios" else []
             table.add_row(name, *extra, _description(path))
         console.print(table)
-    for kind, entries in (("learners", registry.LEARNERS), ("components", registry.COMPONENTS)):
-        table = Table(
-            title=f"{kind} (compose with --strategy LEARNER+COMPONENT+...)", title_justify="left"
-        )
+    titles = {
+        "learners": "compose with --strategy LEARNER+COMPONENT+...",
+        "components": "compose with --strategy LEARNER+COMPONENT+...",
+        "readouts": "a strategy's [readout] name; 'trained' keeps the learner's own readout",
+    }
+    tables = {
+        "learners": registry.LEARNERS,
+        "components": registry.COMPONENTS,
+        "readouts": registry.READOUTS,
+    }
+    for kind, entries in tables.items():
+        table = Table(title=f"{kind} ({titles[kind]})", title_justify="left")
         table.add_column("name", style="bold")
         table.add_column("what it is")
         for name, entry in entries.items():

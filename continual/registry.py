@@ -34,9 +34,10 @@ class Entry:
     # for learners: (field, value) of the batch-local option (the labels trick: only the classes
     # present in the batch compete), which ablation ladders add as a rung of its own
     batch_option: tuple[str, Any] | None = None
-    # for learners with unsupervised features: (field, value) that leaves them untrained, the
-    # control an ablation ladder runs with the strategy's options and components
-    untrained_control: tuple[str, Any] | None = None
+    # for learners with features of their own (hidden layers): an ablation ladder adds the
+    # untrained-feature control, the strategy with [readout] features = "untrained" (the same
+    # layers at initialisation, the same readout, the same options and components)
+    untrained_control: bool = False
 
     def load(self) -> Callable[..., Any]:
         module, _, attribute = self.target.partition(":")
@@ -92,25 +93,32 @@ LEARNERS: dict[str, Entry] = {
         "MLP trained by backpropagation",
         "finetune",
         batch_option=("loss_classes", "batch"),
+        untrained_control=True,
     ),
     "ff": Entry(
         "continual.learners.forward_forward:ForwardForward",
         "Forward-Forward: layer-local goodness, label in the input (Hinton 2022)",
         "ff",
         batch_option=("negatives", "batch"),
+        untrained_control=True,
     ),
     "pc": Entry(
         "continual.learners.predictive_coding:PredictiveCoding",
         "predictive coding: relaxed value nodes, local error x activity updates",
         "pc",
         batch_option=("output_clamp", "batch"),
+        untrained_control=True,
     ),
     "hebbian": Entry(
         "continual.learners.hebbian:Hebbian",
         "SoftHebb feature layer + delta-rule readout, no backprop (Journe et al. 2023)",
         "hebbian",
         batch_option=("readout_competition", "batch"),
-        untrained_control=("train_features", False),
+        untrained_control=True,
+    ),
+    "random-features": Entry(
+        "continual.learners.random_features:RandomFeatures",
+        "fixed random ReLU layers (none: raw inputs) + delta-rule readout; for [readout] baselines",
     ),
 }
 
@@ -143,11 +151,28 @@ COMPONENTS: dict[str, Entry] = {
     ),
 }
 
+# A strategy's [readout] name; "trained" (no entry) keeps the learner's own trained readout.
+READOUTS: dict[str, Entry] = {
+    "ncm": Entry(
+        "continual.readouts.class_means:NearestClassMean",
+        "nearest class mean of the features (Mensink et al. 2013; iCaRL's classifier)",
+    ),
+    "slda": Entry(
+        "continual.readouts.slda:StreamingLDA",
+        "streaming LDA: class means + shared shrunk covariance (Hayes & Kanan 2020)",
+    ),
+    "hebbian": Entry(
+        "continual.readouts.hebbian:HebbianReadout",
+        "SLDA by local rules: Hebbian means/covariance, lateral-inhibition settling (Foldiak 1990)",
+    ),
+}
+
 TABLES: dict[str, dict[str, Entry]] = {
     "dataset": DATASETS,
     "generator": GENERATORS,
     "learner": LEARNERS,
     "component": COMPONENTS,
+    "readout": READOUTS,
 }
 
 

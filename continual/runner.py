@@ -29,7 +29,7 @@ from continual.evaluation.robustness import robustness
 from continual.learners.base import Learner
 from continual.results import SCHEMA_VERSION
 from continual.scenarios.experience import Experience, Stream, merge, online_experiences
-from continual.specs import ScenarioSpec, StrategySpec, scenario_to_dict
+from continual.specs import ScenarioSpec, StrategySpec, readout_parts, scenario_to_dict
 from continual.strategy import Strategy
 
 Progress = Callable[[int], None]
@@ -78,7 +78,25 @@ def build_stream(spec: ScenarioSpec, seed: int, data_dir: str | None = None) -> 
 
 def build_learner(spec: StrategySpec, stream: Stream) -> Learner:
     with spec.learner.errors():
-        return registry.build("learner", spec.learner.values, stream.input_dim, stream.num_classes)
+        learner = registry.build(
+            "learner", spec.learner.values, stream.input_dim, stream.num_classes
+        )
+    if spec.readout is not None:
+        with spec.readout.errors():
+            attach_readout(learner, spec.readout.values)
+    return learner
+
+
+def attach_readout(learner: Learner, values: dict[str, Any]) -> None:
+    """Give ``learner`` the ``[readout]`` table's readout (a statistics readout sized to its
+    features, or its own trained one) and, for ``features = "untrained"``, freeze its features."""
+    name, train_features, options = readout_parts(values)
+    readout = None
+    if name != "trained":
+        with torch.no_grad():
+            width = learner.features(torch.zeros(1, learner.input_dim)).shape[1]
+        readout = registry.build("readout", {"name": name, **options}, width, learner.num_classes)
+    learner.attach_readout(readout, train_features=train_features)
 
 
 def build_strategy(spec: StrategySpec, stream: Stream, seed: int, device: str = "cpu") -> Strategy:
@@ -144,6 +162,8 @@ def run(
     learner = strategy.learner
     evaluator = cached(cache, ("evaluator", *data, device), lambda: Evaluator(stream, device))
     architecture = (*data, device, _key(strategy_spec.learner.values))
+    if strategy_spec.readout is not None:  # what a prediction goes through
+        architecture += (_key(strategy_spec.readout.values),)
 
     def reference() -> list[float]:
         with torch.random.fork_rng(devices=[]):

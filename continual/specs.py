@@ -160,6 +160,7 @@ class StrategySpec:
     training: Training
     components: tuple[Section, ...] = field(default=())
     evaluation: Evaluation = field(default_factory=Evaluation)
+    readout: Section | None = None  # [readout]; None: the learner's own, features trained
 
     def to_dict(self) -> dict[str, Any]:
         document = {
@@ -170,7 +171,53 @@ class StrategySpec:
         }
         if self.evaluation != Evaluation():  # absent by default, so earlier run ids still hold
             document["evaluation"] = self.evaluation.to_dict()
+        if self.readout is not None:  # likewise
+            document["readout"] = dict(self.readout.values)
         return document
+
+
+READOUT_FEATURES = ("trained", "untrained")
+
+
+def readout_parts(values: Mapping[str, Any]) -> tuple[str, bool, dict[str, Any]]:
+    """A ``[readout]`` table as (name, whether the features train, the readout's options)."""
+    options = {k: v for k, v in values.items() if k not in ("name", "features")}
+    return str(values.get("name")), values.get("features", "trained") == "trained", options
+
+
+def check_readout(section: Section, learner: Section) -> None:
+    """``[readout]``: ``name`` is "trained" (the learner's own readout) or a registry readout,
+    ``features`` is "trained" (default) or "untrained", the other keys are the readout's options,
+    and the learner exposes features when a statistics readout reads them."""
+    with section.errors():
+        name, _, options = readout_parts(section.values)
+        if not isinstance(section.values.get("name"), str):
+            choices = ", ".join(["trained", *registry.READOUTS])
+            raise ConfigError(f"needs a name, one of: {choices}", "name")
+        features = section.values.get("features", "trained")
+        if features not in READOUT_FEATURES:
+            raise ConfigError(
+                f"{features!r} is not one of 'trained', 'untrained'"
+                + (did_you_mean(features, READOUT_FEATURES) if isinstance(features, str) else ""),
+                "features",
+            )
+        if name == "trained":
+            if options:
+                key = next(iter(options))
+                raise ConfigError(f"the learner's own readout takes no option {key!r}", key)
+            return
+        if name not in registry.READOUTS:
+            known = ["trained", *registry.READOUTS]
+            raise ConfigError(f"unknown readout {name!r}{did_you_mean(name, known)}", "name")
+        registry.check_fields(registry.READOUTS[name].load(), options)
+    from continual.learners.base import Learner  # torch: only when a statistics readout is used
+
+    factory = registry.lookup("learner", str(learner.name)).load()
+    if getattr(factory, "features", None) is Learner.features:
+        raise SpecError(
+            f"{section.locate('name')}: the {learner.name} learner exposes no features for "
+            f"a {name} readout"
+        )
 
 
 def scenario_to_dict(spec: ScenarioSpec) -> dict[str, Any]:
@@ -314,7 +361,10 @@ def load_strategy(ref: str) -> StrategySpec:
     name, origin, table = _read("strategies", ref)
     text = table.pop("__text__")
     _check_top(
-        table, ("description", "learner", "training", "components", "evaluation"), origin, text
+        table,
+        ("description", "learner", "training", "components", "evaluation", "readout"),
+        origin,
+        text,
     )
     learner = _section(table, "learner", origin, text)
     _check_entry("learner", learner)
@@ -334,8 +384,12 @@ def load_strategy(ref: str) -> StrategySpec:
         _check_entry("component", component)
     _check_unique(components)
     evaluation = _evaluation(table.get("evaluation", {}), origin, text)
+    readout = None
+    if "readout" in table:
+        readout = _section(table, "readout", origin, text)
+        check_readout(readout, learner)
     return StrategySpec(
-        name, str(table.get("description", "")), learner, training, components, evaluation
+        name, str(table.get("description", "")), learner, training, components, evaluation, readout
     )
 
 

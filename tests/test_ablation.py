@@ -44,7 +44,10 @@ def test_hebbian_ladder_has_option_components_full_and_untrained_control(tmp_pat
     rungs = ablation.rungs(spec)
     learners = [r.strategy.learner.values for r in rungs]
     assert [v["readout_competition"] for v in learners] == ["all"] + ["batch"] * 5
-    assert [v.get("train_features", True) for v in learners] == [True] * 5 + [False]
+    # the control: the same learner settings, [readout] features = "untrained"
+    assert learners[5] == learners[4]
+    assert [r.strategy.readout for r in rungs[:5]] == [None] * 5
+    assert rungs[5].strategy.readout.values == {"name": "trained", "features": "untrained"}
     assert all(v["hidden"] == [8] for v in learners)  # other settings kept on every rung
     names = [[c.name for c in r.strategy.components] for r in rungs]
     assert names == [[], [], ["consolidation"], ["sleep"], ["consolidation", "sleep"]] * 1 + [
@@ -72,20 +75,33 @@ def test_learner_alone_takes_the_plain_default_of_its_batch_option(tmp_path, lea
         (f"{short}[batch]+consolidation", "component", f"{short}[batch]"),
         (f"{short}[batch]+sleep", "component", f"{short}[batch]"),
         (f"{short}[batch]+consolidation+sleep", "full", f"{short}[batch]+sleep"),
+        (
+            f"{short}[batch,untrained]+consolidation+sleep",
+            "control",
+            f"{short}[batch]+consolidation+sleep",
+        ),
     ]
     values = [r.strategy.learner.values[field] for r in ablation.rungs(spec)]
-    assert values == [plain, "batch", "batch", "batch", "batch"]
+    assert values == [plain, "batch", "batch", "batch", "batch", "batch"]
 
 
 def test_one_component_and_no_option_gives_learner_then_full(tmp_path):
     spec = strategy(tmp_path, "bs", 'name = "backprop"\nhidden = [8]\nbias = false', SLEEP)
-    assert ladder(spec) == [("backprop", "learner", None), ("backprop+sleep", "full", "backprop")]
+    assert ladder(spec) == [
+        ("backprop", "learner", None),
+        ("backprop+sleep", "full", "backprop"),
+        ("backprop[untrained]+sleep", "control", "backprop+sleep"),
+    ]
     assert ablation.rungs(spec)[0].strategy.learner.values["bias"] is False
 
 
 def test_option_only_strategy_and_repeated_components(tmp_path):
     spec = strategy(tmp_path, "fb", 'name = "ff"\nhidden = [8]\nnegatives = "batch"')
-    assert ladder(spec) == [("ff", "learner", None), ("ff[batch]", "full", "ff")]
+    assert ladder(spec) == [
+        ("ff", "learner", None),
+        ("ff[batch]", "full", "ff"),
+        ("ff[batch,untrained]", "control", "ff[batch]"),
+    ]
     with pytest.raises(ContinualError, match="appears twice"):  # refused when the spec loads
         strategy(tmp_path, "t", 'name = "pc"\nhidden = [8]', SLEEP, SLEEP)
 
@@ -96,13 +112,29 @@ def test_untrained_hebbian_alone_gets_only_its_control_and_nothing_to_ablate_is_
         ("hebbian", "full", None),
         ("hebbian[untrained]", "control", "hebbian"),
     ]
-    plain = strategy(tmp_path, "b", 'name = "backprop"\nhidden = [8]')
+    plain = strategy(tmp_path, "b", 'name = "random-features"\nhidden = [8]')
     with pytest.raises(ContinualError, match="nothing to ablate"):
-        ablation.rungs(plain)
+        ablation.rungs(plain)  # fixed random features: no control to run
     untrained = strategy(tmp_path, "u", 'name = "hebbian"\nhidden = [8]\ntrain_features = false')
     with pytest.raises(ContinualError, match="nothing to ablate"):
         ablation.rungs(untrained)
+    text = '[readout]\nname = "slda"\nfeatures = "untrained"\n'
+    already = strategy(tmp_path, "v", 'name = "backprop"\nhidden = [8]', text)
+    with pytest.raises(ContinualError, match="nothing to ablate"):
+        ablation.rungs(already)
 
+
+def test_control_keeps_a_statistics_readout(tmp_path):
+    readout = '[readout]\nname = "slda"\nshrinkage = 0.01\n'
+    spec = strategy(tmp_path, "hs", 'name = "hebbian"\nhidden = [8]', readout)
+    rungs = ablation.rungs(spec)
+    assert [r.role for r in rungs] == ["full", "control"]
+    assert rungs[0].strategy.readout is spec.readout
+    assert rungs[1].strategy.readout.values == {
+        "name": "slda",
+        "shrinkage": 0.01,
+        "features": "untrained",
+    }
 
 def test_plan_tags_every_cell_and_pairs_seeds(tmp_path, synthetic_scenario):
     spec = strategy(tmp_path, "bs", 'name = "backprop"\nhidden = [8]', SLEEP)
@@ -113,6 +145,8 @@ def test_plan_tags_every_cell_and_pairs_seeds(tmp_path, synthetic_scenario):
         ("backprop", 7),
         ("backprop+sleep", 3),
         ("backprop+sleep", 7),
+        ("backprop[untrained]+sleep", 3),
+        ("backprop[untrained]+sleep", 7),
     ]
     assert cells[2].tags == {
         "ablation": "bs",
@@ -272,7 +306,7 @@ def test_ablate_command_bad_input_is_one_clear_message(cli, tmp_path, synthetic_
     assert code == 2 and "did you mean 'hebbian'" in err and "Traceback" not in err
     code, _, err = cli("ablate", "hebbian+sleep", "--seeds", "0")
     assert code == 2 and "--seeds 0" in err
-    plain = write(tmp_path, "plain.toml", '[learner]\nname = "backprop"\nhidden = [4]\n')
+    plain = write(tmp_path, "plain.toml", '[learner]\nname = "random-features"\nhidden = [4]\n')
     code, _, err = cli(
         "ablate", str(plain), "--scenario", str(synthetic_scenario), "--out", str(tmp_path / "o")
     )

@@ -103,7 +103,7 @@ class LearnerStrategy(SupervisedTemplate):
         return self.mb_task_id if self.task_labels else None
 
     def forward(self) -> Tensor:
-        return self.model.predict(self.mb_x, self._task())
+        return self.model.scores(self.mb_x, self._task())
 
     def _before_training_exp(self, **kwargs: Any) -> None:
         if self.task_labels:

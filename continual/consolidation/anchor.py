@@ -85,7 +85,9 @@ class Anchor:
         if self._cache is None or self._cache[0] != key or not constant:
             params, steps, importances, anchors = [], [], [], []
             for name, p in learner.named_parameters():
-                if name in self.importance and id(p) in rates:
+                # a parameter the step left without a gradient (untrained features) did not
+                # move: nothing to pull back, and (θ + cθ*)/(1 + c) would still round it
+                if name in self.importance and id(p) in rates and p.grad is not None:
                     params.append(p)
                     steps.append(rates[id(p)])
                     importances.append(self.importance[name])

@@ -65,7 +65,7 @@ def flops_per_sample(
     probe = copy.deepcopy(learner)
     train = count_flops(probe.observe, x, y, task) / len(x)
     with torch.inference_mode():
-        test = count_flops(probe.predict, x, task) / len(x)
+        test = count_flops(probe.scores, x, task) / len(x)
     return {"flops_per_train_sample": train, "flops_per_test_sample": test}
 
 

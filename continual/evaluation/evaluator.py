@@ -68,7 +68,7 @@ class Evaluator:
                 part = slice(start, start + self.batch_size)
                 owner = self.owner[part]
                 task = self.tasks[owner] if self.mask is not None else None
-                scores = learner.predict(as_float(self.x[part]), task)
+                scores = learner.scores(as_float(self.x[part]), task)
                 if self.mask is not None:
                     scores = scores.masked_fill(~self.mask[owner], float("-inf"))
                 correct = (scores.argmax(1) == self.y[part]).double()

@@ -44,7 +44,7 @@ def _accuracies(evaluator: Evaluator, learner: Learner, inputs: Tensor) -> list[
 def _scores(evaluator: Evaluator, learner: Learner, x: Tensor, part: slice) -> Tensor:
     owner = evaluator.owner[part]
     task = evaluator.tasks[owner] if evaluator.mask is not None else None
-    scores = learner.predict(x, task)
+    scores = learner.scores(x, task)
     if evaluator.mask is not None:
         scores = scores.masked_fill(~evaluator.mask[owner], float("-inf"))
     return scores

@@ -59,6 +59,13 @@ class Backprop(Learner):
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.net(x.flatten(1))
 
+    def features(self, x: Tensor) -> Tensor:
+        """The last hidden layer's activity after its nonlinearity (the input without one)."""
+        return self.net[:-1](x.flatten(1))
+
+    def readout_modules(self) -> list[nn.Module]:
+        return [self.net[-1]]
+
     def _load_from_state_dict(self, state: dict, prefix: str, *args: Any, **kwargs: Any) -> None:
         # a state dict saved before trained_classes existed (checkpoints, LwF teachers) loads with
         # none marked as trained: EWC's Fisher then uses every class, as it did then

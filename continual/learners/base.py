@@ -73,6 +73,14 @@ class Learner(nn.Module):
     Subclasses implement :meth:`predict` (class scores) and :meth:`local_update` (fill ``p.grad``
     for one batch, return statistics) and set ``self.optimizer`` in their constructor.
     :meth:`observe` is the same for all: zero, compute, let components adjust, step.
+
+    A learner that exposes its representation (:meth:`features`) can answer through a
+    class-statistics readout instead of its own trained one (:meth:`attach_readout`, a
+    strategy's ``[readout]`` section): :meth:`scores`, what evaluation asks, then goes through
+    it, and :meth:`observe` feeds it the batch's features after each step. The learner keeps
+    training as before (its own readout included), so every component works unchanged. With
+    ``train_features = False`` the learner's rule never moves the feature parameters (everything
+    but :meth:`readout_modules`): the untrained-feature control.
     """
 
     optimizer: torch.optim.Optimizer
@@ -85,6 +93,8 @@ class Learner(nn.Module):
         self.task_classes: dict[int, list[int]] = {}
         self._task_mask: Tensor | None = None  # (tasks, classes), rebuilt when tasks change
         self.objective: Objective | None = None  # components' loss terms, during observe only
+        self.statistics_readout: nn.Module | None = None  # see attach_readout
+        self.frozen_features = False  # attach_readout(train_features=False)
 
     # -- the contract ---------------------------------------------------------------------------
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
@@ -95,6 +105,40 @@ class Learner(nn.Module):
         """Write this batch's weight change into ``p.grad`` (``None`` on entry: assign it, or let
         ``backward`` create it); return statistics."""
         raise NotImplementedError
+
+    def features(self, x: Tensor) -> Tensor:
+        """The representation ``(N, D)`` a class-statistics readout reads: each learner says which
+        activity (typically its last hidden layer after the nonlinearity)."""
+        raise ContinualError(
+            f"the {type(self).__name__} learner exposes no features for a statistics readout"
+        )
+
+    def readout_modules(self) -> list[nn.Module]:
+        """The modules of the learner's own trained readout; every other parameter belongs to the
+        features (what ``train_features = False`` keeps at its initial value). By default the
+        submodule called ``readout``, if any."""
+        readout = getattr(self, "readout", None)
+        return [readout] if isinstance(readout, nn.Module) else []
+
+    def feature_parameters(self) -> list[nn.Parameter]:
+        """The parameters outside :meth:`readout_modules`."""
+        own = {id(p) for m in self.readout_modules() for p in m.parameters()}
+        return [p for p in self.parameters() if id(p) not in own]
+
+    def attach_readout(self, readout: nn.Module | None, *, train_features: bool = True) -> None:
+        """Answer through ``readout`` (a class-statistics readout: ``update(features, y)`` and
+        ``forward(features) -> scores``; ``None`` keeps the learner's own), and with
+        ``train_features = False`` leave the feature parameters untouched by the learning rule
+        and the optimiser. Components that write weights directly (sleep) still act on them."""
+        self.statistics_readout = readout
+        self.frozen_features = not train_features
+
+    def scores(self, x: Tensor, task: Tensor | None = None) -> Tensor:
+        """What the learner answers: the attached statistics readout's scores on
+        :meth:`features`, masked to each sample's task, or :meth:`predict` without one."""
+        if self.statistics_readout is None:
+            return self.predict(x, task)
+        return self.restrict(self.statistics_readout(self.features(x)), task)
 
     def sleep_layers(self) -> list[nn.Linear]:
         """The feed-forward chain of linear layers, input to output, that a sleep phase runs as a
@@ -149,7 +193,13 @@ class Learner(nn.Module):
         self.fill_update()
         if adjust is not None:
             adjust(self)
+        if self.frozen_features:  # the optimiser skips a parameter without a gradient
+            for p in self.feature_parameters():
+                p.grad = None
         self.optimizer.step()
+        if self.statistics_readout is not None:
+            with torch.no_grad():
+                self.statistics_readout.update(self.features(x), y)
         return stats
 
     def plus_objective(self, loss: Tensor, outputs: Tensor) -> Tensor:

@@ -187,6 +187,12 @@ class ForwardForward(Learner):
         features = [rms_normalise(h).detach() if detach else rms_normalise(h) for h in hidden]
         return self.readout(torch.cat(features, dim=1))
 
+    def features(self, x: Tensor) -> Tensor:
+        """Every hidden layer's RMS-normalised activity under a neutral label, concatenated: the
+        input of the ``classify = "readout"`` linear readout. Hinton (2022) reads all layers but
+        the first for his linear classifier; all are kept here, as the trained readout does."""
+        return torch.cat([rms_normalise(h) for h in self.activities(self.embed(x, None))], dim=1)
+
     def fisher_scores(self, x: Tensor) -> Tensor:
         """The same scores as :meth:`predict` with no layer detached, so EWC's Fisher is that of
         the predictive distribution, every path from a weight to the scores included (the

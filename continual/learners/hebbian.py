@@ -121,6 +121,10 @@ class Hebbian(Learner):
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.readout(self.layer_inputs(x)[-1])
 
+    def features(self, x: Tensor) -> Tensor:
+        """What the readout reads: the last layer's normalised rectified power activity."""
+        return self.layer_inputs(x)[-1]
+
     def sleep_layers(self) -> list[nn.Linear]:
         return [*self.layers, self.readout]
 

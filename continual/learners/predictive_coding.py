@@ -98,6 +98,14 @@ class PredictiveCoding(Learner):
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.feedforward(x)[-1]
 
+    def features(self, x: Tensor) -> Tensor:
+        """φ of the last hidden value nodes at their feed-forward values (the input without
+        hidden layers): what the output layer reads."""
+        return self._presynaptic(self.feedforward(x))[-1]
+
+    def readout_modules(self) -> list[nn.Module]:
+        return [self.layers[-1]]
+
     def sleep_layers(self) -> list[nn.Linear]:
         return list(self.layers)
 

@@ -85,3 +85,35 @@ def test_unbounded_training_is_refused(tmp_path):
         path = write(tmp_path, "s.toml", LEARNER + f"[training]\n{training}\n")
         with pytest.raises(ContinualError):
             specs.load_strategy(str(path))
+
+
+@pytest.mark.parametrize(
+    ("readout", "message"),
+    [
+        ('name = "sdla"', "unknown readout 'sdla' \\(did you mean 'slda'"),
+        ('name = "slda"\nshrinkge = 0.1', "unknown field 'shrinkge' \\(did you mean 'shrinkage'"),
+        ('name = "slda"\nshrinkage = 0.0', "shrinkage: must be"),
+        ('name = "slda"\nshrinkage = "big"', "expected float"),
+        ('name = "ncm"\nfeatures = "frozen"', "'frozen' is not one of 'trained', 'untrained'"),
+        ('name = "trained"\nshrinkage = 0.1', "own readout takes no option 'shrinkage'"),
+        ("features = \"untrained\"", "needs a name, one of: trained, ncm, slda, hebbian"),
+        ('name = "hebbian"\nsettle_steps = 0', "settle_steps: must be"),
+    ],
+)
+def test_a_bad_readout_section_is_one_located_error(tmp_path, readout, message):
+    text = LEARNER + "[readout]\n" + readout + "\n"
+    with pytest.raises(specs.SpecError, match=message) as error:
+        specs.load_strategy(str(write(tmp_path, "s.toml", text)))
+    assert "s.toml:" in str(error.value) and "[readout]" in str(error.value)
+
+
+def test_a_readout_section_is_recorded_and_an_absent_one_is_not(tmp_path):
+    absent = specs.load_strategy(str(write(tmp_path, "a.toml", LEARNER)))
+    assert absent.readout is None and "readout" not in absent.to_dict()  # run ids unchanged
+    text = LEARNER + '[readout]\nname = "slda"\nshrinkage = 0.01\nfeatures = "untrained"\n'
+    present = specs.load_strategy(str(write(tmp_path, "p.toml", text)))
+    assert present.to_dict()["readout"] == {
+        "name": "slda",
+        "shrinkage": 0.01,
+        "features": "untrained",
+    }
