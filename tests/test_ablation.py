@@ -136,6 +136,7 @@ def test_control_keeps_a_statistics_readout(tmp_path):
         "features": "untrained",
     }
 
+
 def test_plan_tags_every_cell_and_pairs_seeds(tmp_path, synthetic_scenario):
     spec = strategy(tmp_path, "bs", 'name = "backprop"\nhidden = [8]', SLEEP)
     scenario = specs.load_scenario(str(synthetic_scenario))
