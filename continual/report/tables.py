@@ -15,6 +15,7 @@ from continual.report.aggregate import (
     metric,
     over_seeds,
     paired_difference,
+    probed,
     reference_strategy,
     timing,
 )
@@ -108,6 +109,41 @@ def paired_differences(results: list[Result]) -> Table | None:
     return Table(f"Paired differences against {reference}", headers, rows, note)
 
 
+PROBE_COLUMNS = (
+    ("average_accuracy", "final acc"),
+    ("probe_accuracy", "probe acc"),
+    ("forgetting", "forgetting"),
+    ("probe_forgetting", "probe forgetting"),
+    ("probe_untrained_accuracy", "untrained probe acc"),
+)
+
+
+def probe(results: list[Result]) -> Table | None:
+    """The learner's own accuracy beside its representation probe's, for the strategies whose
+    runs have a probe (``[evaluation] probe``)."""
+    rows = []
+    for name, group in by_strategy(results).items():
+        group = probed(group)
+        if group:
+            kind = str(group[0]["probe"].get("kind", "?"))
+            cells = [format_estimate(metric(group, key)) for key, _ in PROBE_COLUMNS]
+            rows.append((name, kind, str(len(group)), *cells))
+    if not rows:
+        return None
+    note = (
+        "Representation probe (Davari et al. 2022): after each experience a class-statistics "
+        "readout (slda: streaming LDA, Hayes & Kanan 2020; ncm: nearest class mean) is fitted "
+        "on the learner's features of the training data of every experience seen so far and "
+        "scored on every test set: probe matrix P. probe acc = mean_j P[T, j]; probe forgetting "
+        "= mean_{j<T} max_{l<T} P[l, j] − P[T, j]; untrained probe acc = mean_j P[0, j], the "
+        "probe on the initial features fitted on every experience. Final acc far below probe "
+        "acc: the features still separate the classes and the readout forgot; probe "
+        "forgetting high: the features themselves drifted."
+    )
+    headers = ("strategy", "probe", "seeds", *(h for _, h in PROBE_COLUMNS))
+    return Table("Representation probe", headers, rows, note)
+
+
 COST_COLUMNS = (
     ("cost.flops.train", "train GFLOP", 1e-9),
     ("cost.flops.eval", "eval GFLOP", 1e-9),
@@ -196,18 +232,20 @@ def ablation_ladders(results: list[Result]) -> list[Table]:
         below[str(tags["rung"])] = tags.get("baseline")
     tables = []
     for ablation, rungs in ladders.items():
+        with_probe = any(probed(group) for group in rungs.values())
+        shown = PAIRED + ((("probe_accuracy", "Δ probe acc"),) if with_probe else ())
         rows = []
         for rung in sorted(rungs, key=lambda r: order[r]):
             group, base = rungs[rung], below.get(rung)
             cells = []
-            for key, _ in PAIRED:
+            for key, _ in shown:
                 gain = None
                 if base in rungs:
                     gain = paired_difference(group, rungs[base], f"metrics.{key}")
                 cells += [format_estimate(metric(group, key)), format_paired(gain)]
             rows.append((rung, base or "—", *cells))
         headers = ("rung", "against")
-        headers += tuple(t for _, h in PAIRED for t in (h.removeprefix("Δ "), h))
+        headers += tuple(t for _, h in shown for t in (h.removeprefix("Δ "), h))
         note = (
             "Δ: paired difference to the rung named under 'against', same seeds, 95 % CI; "
             "* excludes 0. Learning acc = mean_j R[j, j] (Riemer et al. 2019): a rung that "

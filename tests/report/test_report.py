@@ -141,3 +141,39 @@ def test_markdown_has_every_table_and_paired_differences():
         assert title in text
     assert "| replay | 3 | 10.0 ± 0.0 * |" in text
     assert "replay: forgetting matrix" in text
+
+
+def test_the_representation_probe_shows_in_the_markdown_html_and_csv():
+    probes = [[[0.9, 0.8], [0.95, 0.0], [0.85 + 0.05 * s, 0.9]] for s in range(3)]
+    results = [
+        result(
+            "s",
+            seed,
+            m,
+            probe={"kind": "slda", "matrix": p},
+            metrics={
+                "average_accuracy": 0.5,
+                "forgetting": 0.6,
+                "probe_accuracy": (p[2][0] + p[2][1]) / 2,
+                "probe_forgetting": p[1][0] - p[2][0],
+                "probe_untrained_accuracy": 0.85,
+            },
+        )
+        for seed, (m, p) in enumerate(zip(matrices(0.3, 0.4, 0.5), probes))
+    ]
+    results.append(result("plain", 0, matrices(0.3, 0.4, 0.5)[0]))  # no probe: no row
+    table = tables.probe(results)
+    assert [row[:3] for row in table.rows] == [("s", "slda", "3")]
+    # probe acc over seeds: (0.85 + 0.9) / 2, (0.9 + 0.9) / 2, (0.95 + 0.9) / 2 → mean 90.0
+    assert table.rows[0][4].startswith("90.0 ± ") and table.rows[0][3] == "50.0 ± 0.0"
+    text = markdown.render(results)
+    assert "## Representation probe" in text and "### s: probe matrix" in text
+    assert "### plain: probe matrix" not in text
+    assert "| exp 1 | 90.0 ± 12.4 | 90.0 ± 0.0 |" in text  # 0.85, 0.9, 0.95: t·0.05/√3
+    rows = list(csv.DictReader(io.StringIO(long_form.render(results))))
+    cells = [r for r in rows if r["metric"] == "probe" and r["run"] == "s-2"]
+    assert [(r["train_exp"], r["eval_exp"], float(r["value"])) for r in cells][-2:] == [
+        ("2", "0", 0.95),
+        ("2", "1", 0.9),
+    ]
+    assert tables.probe([result("plain", 0, matrices(0.3, 0.4, 0.5)[0])]) is None
