@@ -128,6 +128,16 @@ def test_ablation_ladder_shows_paired_gains_between_rungs():
     (ladder,) = tables.ablation_ladders(results)
     assert [row[0] for row in ladder.rows] == ["learner", "+ sleep"]
     assert ladder.rows[1][3] == "5.0 ± 0.0 *"  # +0.1 on R[2, 0] is +5 points of the mean
+    # learning accuracy beside forgetting: (R[1, 0] + R[2, 1]) / 2 = 85 %, unchanged by the rung
+    assert ladder.headers[4:8] == ("learning acc", "Δ learning acc", "forgetting", "Δ forgetting")
+    assert ladder.rows[1][4:6] == ("85.0 ± 0.0", "0.0 ± 0.0")
+    assert "probe acc" not in ladder.headers  # no run has a probe
+    for r in results:
+        r["probe"] = {"kind": "ncm", "matrix": [[0.5, 0.5], [0.9, 0.0], [0.8, 0.9]]}
+        r["metrics"]["probe_accuracy"] = 0.85
+    (ladder,) = tables.ablation_ladders(results)
+    assert ladder.headers[-2:] == ("probe acc", "Δ probe acc")
+    assert ladder.rows[1][-2:] == ("85.0 ± 0.0", "0.0 ± 0.0")
 
 
 def test_markdown_has_every_table_and_paired_differences():
