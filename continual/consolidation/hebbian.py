@@ -2,10 +2,16 @@
 variant of Memory Aware Synapses (Aljundi, Babiloni, Elhoseiny, Rohrbach & Tuytelaars 2018):
 Ω_ij = mean over the experience's data of |pre_j · post_i| for every synapse of every linear
 layer (bias: |post_i|), post_i being the neuron's output after its nonlinearity (a silent ReLU
-neuron co-activates with nothing), accumulated over experiences; then a quadratic pull of
-important synapses towards their consolidated values, applied as a proximal step after
-whatever update the learner made (anchor.py). Nothing but each synapse's own pre- and
-postsynaptic activity is used: no loss, no gradient.
+neuron co-activates with nothing), normalised per tensor (max 1 or mean 1) and accumulated over
+experiences (summed, or averaged so that it stays bounded); then a quadratic pull of important
+synapses towards their consolidated values, applied as a proximal step after whatever update
+the learner made (anchor.py). Nothing but each synapse's own pre- and postsynaptic activity is
+used: no loss, no gradient.
+
+Bounded importance and mean normalisation are this toolkit's additions (MAS sums importances;
+Avalanche's MAS averages them with a running factor α, which ``accumulate = "mean"`` with
+``decay`` < 1 reproduces). Measured in docs/components.md: with the sum and max 1, a strength
+tuned on 64-pixel digits left predictive coding a learning accuracy of 0.46 on 784-pixel MNIST.
 """
 
 from __future__ import annotations
