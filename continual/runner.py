@@ -20,10 +20,11 @@ import torch
 from continual import __version__, registry
 from continual import checkpoint as checkpoints
 from continual.checkpoint import Checkpointing, Position
-from continual.errors import Diverged
+from continual.errors import ConfigError, Diverged
 from continual.evaluation import metrics
 from continual.evaluation.cost import learner_flops, memory_peaks, reset_memory_peak, run_cost
 from continual.evaluation.evaluator import Evaluator
+from continual.evaluation.probe import RepresentationProbe
 from continual.evaluation.recorder import Recorder
 from continual.evaluation.robustness import robustness
 from continual.learners.base import Learner
@@ -184,6 +185,7 @@ def run(
         strategy.batch_size,
     )
     recorder = Recorder(evaluator, learner, every, row_steps, progress, anytime)
+    probe = representation_probe(strategy_spec, stream, evaluator)
     config = {"scenario": described, "strategy": strategy_spec.to_dict()}
     identity = run_id(config, seed)
 
@@ -192,19 +194,24 @@ def run(
     position, elapsed = Position(), 0.0
     if state is None:
         recorder.start()
+        if probe is not None:  # row 0: the untrained features, fitted on every experience
+            probe.row(learner, plan)
     else:
         position, elapsed = checkpoints.restore(
             state, strategy, recorder, len(plan), checkpoint.path
         )
+        if probe is not None:  # the run id names the probe: its checkpoints carry its state
+            probe.load_state_dict(state["probe"])
         if progress is not None:
             progress(strategy.step)
 
     def save(at: Position) -> None:
         if checkpoint is not None:
             spent = elapsed + time.perf_counter() - started
-            checkpoints.save(
-                checkpoint.path, checkpoints.capture(identity, at, strategy, recorder, spent)
-            )
+            captured = checkpoints.capture(identity, at, strategy, recorder, spent)
+            if probe is not None:
+                captured["probe"] = probe.state_dict()
+            checkpoints.save(checkpoint.path, captured)
 
     diverged = None
     try:
@@ -219,6 +226,8 @@ def run(
             strategy.train_experience(plan[number], on_step, resume=resume)
             if not row_steps:
                 recorder.end_experience(strategy.step)
+            if probe is not None:
+                probe.row(learner, plan[: number + 1])
             save(Position(number + 1))
     except Diverged as error:  # keep what was measured; the caller writes it as partial
         diverged = error
@@ -231,6 +240,8 @@ def run(
         scores = metrics.final_only(matrix[-1])
     else:
         scores = metrics.all_metrics(matrix, baseline)
+        if probe is not None:
+            scores.update(metrics.probe_metrics(probe.matrix))
     timings = dict(strategy.timings)
     timings["eval"] = recorder.seconds
     accounting = time.perf_counter()
@@ -272,6 +283,8 @@ def run(
         "memory": memory_peaks(device),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+    if probe is not None:  # absent without [evaluation] probe: earlier results unchanged
+        document["probe"] = {"kind": strategy_spec.evaluation.probe, "matrix": probe.matrix}
     if diverged is not None:
         document["divergence"] = {
             "experience": diverged.experience,
@@ -306,6 +319,23 @@ def anytime_period(per_experience: int, points: int, evaluated: int, batch_size:
 def divergence_message(strategy: str, seed: int, detail: str) -> str:
     """How a diverged run is reported: the strategy and seed, then where and what diverged."""
     return f"training diverged: strategy {strategy}, seed {seed}, {detail}"
+
+
+def representation_probe(
+    spec: StrategySpec, stream: Stream, evaluator: Evaluator
+) -> RepresentationProbe | None:
+    """The probe the spec's ``[evaluation] probe`` asks for, or None. It needs experience
+    boundaries: a task-free stream is refused."""
+    kind = spec.evaluation.probe
+    if kind is None:
+        return None
+    if stream.online is not None:
+        raise ConfigError(
+            f"[evaluation] probe = {kind!r} needs experience boundaries; {stream.name} is "
+            "task-free (remove the probe or use a stream with experiences)",
+            field="probe",
+        )
+    return RepresentationProbe(kind, evaluator)
 
 
 def training_plan(

@@ -12,6 +12,7 @@ import copy
 import hashlib
 import re
 import sys
+import typing
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
@@ -115,16 +116,35 @@ class Robustness:
                 raise ConfigError(f"{name}: strengths must be non-negative", field=name)
 
 
+Probe = Literal["slda", "ncm"]  # the representation probe's readout (evaluation/probe.py)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Evaluation:
     """What a run measures besides the accuracy matrix (the ``[evaluation]`` table), e.g.
-    ``robustness = {noise = [0.1, 0.3], fgsm = [0.05]}``."""
+    ``robustness = {noise = [0.1, 0.3], fgsm = [0.05]}`` and ``probe = "slda"`` (a probe
+    matrix: a class-statistics readout fitted on the learner's features after each
+    experience, Davari et al. 2022)."""
 
     robustness: Robustness = field(default_factory=Robustness)
+    probe: Probe | None = None
+
+    def __post_init__(self) -> None:
+        kinds = typing.get_args(Probe)
+        if self.probe is not None and self.probe not in kinds:
+            shown = ", ".join(map(repr, kinds))
+            hint = did_you_mean(str(self.probe), kinds) if isinstance(self.probe, str) else ""
+            raise ConfigError(f"probe: {self.probe!r} is not one of {shown}{hint}", field="probe")
 
     def to_dict(self) -> dict[str, Any]:
         r = self.robustness
-        return {"robustness": {"noise": list(r.noise), "fgsm": list(r.fgsm)}}
+        document: dict[str, Any] = {"robustness": {"noise": list(r.noise), "fgsm": list(r.fgsm)}}
+        if self.probe is not None:  # absent by default, so earlier run ids still hold
+            document["probe"] = self.probe
+        return document
+
+
+EVALUATION_FIELDS = ("robustness", "probe")
 
 
 def _evaluation(table: Any, origin: str, text: str) -> Evaluation:
@@ -132,16 +152,19 @@ def _evaluation(table: Any, origin: str, text: str) -> Evaluation:
         raise SpecError(f"{origin}: evaluation must be a table")
     section = Section(table, origin, text, "evaluation")
     with section.errors():
-        unknown = [k for k in table if k != "robustness"]
+        unknown = [k for k in table if k not in EVALUATION_FIELDS]
         if unknown:
             raise ConfigError(
-                f"unknown field {unknown[0]!r}{did_you_mean(unknown[0], ['robustness'])}",
+                f"unknown field {unknown[0]!r}{did_you_mean(unknown[0], EVALUATION_FIELDS)}",
                 field=unknown[0],
             )
         robustness = table.get("robustness", {})
         if not isinstance(robustness, dict):
             raise ConfigError("must be a table like {noise = [0.1], fgsm = [0.05]}", "robustness")
-        return Evaluation(robustness=Robustness(**registry.check_fields(Robustness, robustness)))
+        return Evaluation(
+            robustness=Robustness(**registry.check_fields(Robustness, robustness)),
+            probe=table.get("probe"),
+        )
 
 
 @dataclass(frozen=True)

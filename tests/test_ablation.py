@@ -136,6 +136,7 @@ def test_control_keeps_a_statistics_readout(tmp_path):
         "features": "untrained",
     }
 
+
 def test_plan_tags_every_cell_and_pairs_seeds(tmp_path, synthetic_scenario):
     spec = strategy(tmp_path, "bs", 'name = "backprop"\nhidden = [8]', SLEEP)
     scenario = specs.load_scenario(str(synthetic_scenario))
@@ -168,6 +169,11 @@ RUNGS = [  # name, role, baseline, accuracy per seed 0..2
     ("L[batch]", "option", "L", [0.60, 0.80, 1.00]),  # +0.1, +0.2, +0.3
     ("L[batch]+c", "full", "L[batch]", [0.70, 0.91, 1.12]),  # +0.10, +0.11, +0.12
 ]
+LEARNING = {  # learning accuracy per seed: the component gives up plasticity (−0.35, −0.34, −0.33)
+    "L": [0.95, 0.96, 0.97],
+    "L[batch]": [0.95, 0.96, 0.97],
+    "L[batch]+c": [0.60, 0.62, 0.64],
+}
 
 
 def documents() -> list[dict]:
@@ -182,7 +188,11 @@ def documents() -> list[dict]:
                     "scenario": {"name": "toy"},
                     "stream": {"name": "toy stream"},
                     "strategy": {"name": f"L+c~{name}"},
-                    "metrics": {"average_accuracy": value, "forgetting": 1 - value},
+                    "metrics": {
+                        "average_accuracy": value,
+                        "learning_accuracy": LEARNING[name][seed],
+                        "forgetting": 1 - value,
+                    },
                     "tags": {**tags, "role": role},
                 }
             )
@@ -271,14 +281,17 @@ def test_table_fits_80_columns_and_marks_distinguishable_rows():
     text = console.export_text()
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "…" not in text
-    assert "+11.0 [+8.5,+13.5]*" in text  # hand-computed: 0.11 ± 4.303 · 0.01/√3
-    assert "+20.0 [-4.8,+44.8] " in text  # not distinguishable: no star
-    assert "+31.0 [+3.7,+58.3] " in text  # its interval excludes 0, its Holm p does not
+    assert "+11.0±2.5*" in text  # hand-computed: 0.11 ± 4.303 · 0.01/√3
+    assert "+20.0±24.8 " in text  # not distinguishable: no star
+    assert "+31.0±27.3 " in text  # its interval excludes 0, its Holm p does not
+    assert "-34.0±2.5*" in text  # learning accuracy lost: −0.34 ± 4.303 · 0.01/√3
     assert "0.079" in text and "0.008" in text and "Holm" in text
     markdown = ladder_markdown(ablation.summarise(documents()))
     assert "+11.0 [+8.5,+13.5]\\*" in markdown and markdown.count("\n") == 2 + 4
+    assert "-34.0 [-36.5,-31.5]\\*" in markdown  # beside Δ acc, in the Markdown ladder too
+    assert "| 91.0 | 62.0 |" in markdown  # the rung's own final and learning accuracy
     # raw p, Holm p, Wilcoxon (3 pairs: n too small) of the full strategy vs the learner alone
-    assert "| +31.0 [+3.7,+58.3] | -31.0 [-58.3,-3.7] | 0.040 | 0.079 | n too small |" in markdown
+    assert "| +31.0 [+3.7,+58.3] |" in markdown and "| 0.040 | 0.079 | n too small |" in markdown
 
 
 # -- the command, end to end --------------------------------------------------------------------

@@ -34,21 +34,35 @@ class Anchor:
     def __init__(self) -> None:
         self.importance: dict[str, Tensor] = {}
         self.anchor: dict[str, Tensor] = {}
+        self.weight = 0.0  # W = Σ_k decay^(T−k): the total weight of the experiences in Ω
         self._cache: tuple[Any, ...] | None = None  # the proximal step's per-weight factors
 
     def __bool__(self) -> bool:
         return bool(self.importance)
 
     def consolidate(
-        self, learner: Learner, importance: dict[str, Tensor], decay: float = 1.0
+        self,
+        learner: Learner,
+        importance: dict[str, Tensor],
+        decay: float = 1.0,
+        average: bool = False,
     ) -> None:
-        """Ω ← decay·Ω + new importance; θ* ← current weights."""
+        """Ω ← decay·Ω + new importance (a sum, bounded only for decay < 1), or with ``average``
+        the weighted mean of the experiences' importances, Ω ← (decay·W·Ω + new) / (decay·W + 1)
+        with W ← decay·W + 1: Ω = Σ_k decay^(T−k) Ω_k / Σ_k decay^(T−k), never larger than the
+        largest Ω_k, however many experiences come (decay 1: the plain mean over experiences;
+        decay < 1: the running average of Avalanche's MAS, Ω ← αΩ + (1 − α)Ω_new with
+        α = decay·W / (decay·W + 1)). θ* ← current weights."""
+        previous_weight, self.weight = self.weight, decay * self.weight + 1.0
+        keep = decay * previous_weight / self.weight if average else decay
         for name, p in learner.named_parameters():
             if name not in importance:
                 continue
             previous = self.importance.get(name)
             new = importance[name].detach()
-            self.importance[name] = new if previous is None else decay * previous + new
+            if average:
+                new = new / self.weight
+            self.importance[name] = new if previous is None else keep * previous + new
             self.anchor[name] = p.detach().clone()
         self._cache = None
 
@@ -100,11 +114,16 @@ class Anchor:
         return total
 
     def state_dict(self) -> dict[str, Any]:
-        return {"importance": dict(self.importance), "anchor": dict(self.anchor)}
+        return {
+            "importance": dict(self.importance),
+            "anchor": dict(self.anchor),
+            "weight": self.weight,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.importance = dict(state["importance"])
         self.anchor = dict(state["anchor"])
+        self.weight = float(state.get("weight", 0.0))
         self._cache = None
 
 

@@ -109,3 +109,21 @@ def all_metrics(R: Matrix, baseline: Sequence[float]) -> dict[str, float | None]
         "backward_transfer": backward_transfer(R),
         "forward_transfer": forward_transfer(R, baseline),
     }
+
+
+PROBE_METRICS = ("probe_accuracy", "probe_forgetting", "probe_untrained_accuracy")
+
+
+def probe_metrics(P: Matrix) -> dict[str, float | None]:
+    """Metrics of a representation probe matrix ``P`` (:mod:`continual.evaluation.probe`; the
+    shape of R, row 0 the probe on the untrained features fitted on every experience):
+    probe_accuracy = (1/T) Σ_j P[T, j], the final accuracy the learned features support;
+    probe_forgetting = Chaudhry et al.'s forgetting of P (:func:`forgetting`), how much the
+    features themselves forgot (Davari et al. 2022); probe_untrained_accuracy =
+    (1/T) Σ_j P[0, j], the untrained-feature control."""
+    P = _matrix(P)
+    return {
+        "probe_accuracy": average_accuracy(P),
+        "probe_forgetting": forgetting(P),
+        "probe_untrained_accuracy": float(P[0].mean()),
+    }

@@ -104,6 +104,11 @@ def forgetting_matrix(R: Any) -> np.ndarray:
     return F
 
 
+def probed(group: list[Result]) -> list[Result]:
+    """The runs of ``group`` that carry a representation probe matrix."""
+    return [r for r in group if (r.get("probe") or {}).get("matrix")]
+
+
 def most_common(values: list[Any]) -> Any:
     """The value most runs share, the larger on a tie (complete runs over a diverged one's
     partial rows): which seeds a group's matrices and curves are drawn from."""
@@ -111,10 +116,14 @@ def most_common(values: list[Any]) -> Any:
 
 
 def matrix_estimates(group: list[Result], kind: str = "accuracy") -> list[list[Estimate | None]]:
-    """Cell-wise estimates over seeds of the accuracy matrix (``kind="accuracy"``) or of the
-    forgetting matrix. Runs whose matrix has another shape than most runs' (the larger shape on
-    a tie: complete runs over a diverged one's partial rows) are left out."""
-    matrices = [np.asarray(r["accuracy_matrix"], dtype=np.float64) for r in group]
+    """Cell-wise estimates over seeds of the accuracy matrix (``kind="accuracy"``), of the
+    forgetting matrix, or of the representation probe's matrix (``kind="probe"``, from the runs
+    that have one). Runs whose matrix has another shape than most runs' (the larger shape on a
+    tie: complete runs over a diverged one's partial rows) are left out."""
+    if kind == "probe":
+        matrices = [np.asarray(r["probe"]["matrix"], dtype=np.float64) for r in probed(group)]
+    else:
+        matrices = [np.asarray(r["accuracy_matrix"], dtype=np.float64) for r in group]
     shape = most_common([m.shape for m in matrices])
     matrices = [m for m in matrices if m.shape == shape]
     if kind == "forgetting":

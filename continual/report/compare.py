@@ -15,7 +15,11 @@ from continual.report.sanitize import terminal
 from continual.report.statistics import holm_family
 from continual.report.tables import format_paired
 
-METRICS = (("average_accuracy", "Δ final acc"), ("forgetting", "Δ forgetting"))
+METRICS = (
+    ("average_accuracy", "Δ final acc"),
+    ("learning_accuracy", "Δ learn acc"),
+    ("forgetting", "Δ forgetting"),
+)
 
 
 def labels(folders: list[Path]) -> list[str]:
@@ -69,7 +73,7 @@ def differences(first: list[Result], other: list[Result], title: str) -> Table:
     ]
     for row, (name, ok) in enumerate(zip(names, same)):
         if not ok:
-            table.add_row(terminal(name), "—", "other scenario", "—")
+            table.add_row(terminal(name), "—", "other scenario", *["—"] * (len(METRICS) - 1))
             continue
         cells = [column[row] for column in columns]
         seeds = "—" if cells[0] is None else str(len(cells[0].seeds))

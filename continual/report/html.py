@@ -66,7 +66,7 @@ def heat_table(group: list[Result], kind: str, name: str | None = None) -> str:
     cells = matrix_estimates(group, kind)
     table = tables.matrix(group, kind, name, cells)
     means = [[None if c is None else c.mean for c in row] for row in cells]
-    hue = 130 if kind == "accuracy" else 0
+    hue = {"accuracy": 130, "probe": 210}.get(kind, 0)
     head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
     rows = []
     for (label, *cells), values in zip(table.rows, means):
@@ -113,11 +113,13 @@ def render(results: list[Result], reference: str | None = None) -> str:
     for table in markdown.sections(results, reference):
         parts.append(render_table(table))
         if table.title == "Summary" and draw is not None:
-            parts.append(draw("bars", results, alt="final accuracy, forgetting and FLOPs"))
+            parts.append(
+                draw("bars", results, alt="final accuracy, learning accuracy, forgetting and FLOPs")
+            )
     for name, group in by_strategy(results).items():
         parts.append(f"<h2>{html.escape(name)}</h2>")
         parts.append('<div class="figures">')
-        parts += [heat_table(group, kind, name) for kind in ("accuracy", "forgetting")]
+        parts += [heat_table(group, kind, name) for kind in markdown.matrix_kinds(group)]
         parts.append(svg.anytime(group, name))
         parts.append("</div>")
     parts.append(render_table(tables.provenance(results)))

@@ -1,7 +1,10 @@
 """The terminal table of an ablation ladder (a summary from :func:`continual.ablation.summarise`):
 one row per comparison, with each rung's final accuracy, the paired differences of final
-accuracy and forgetting against its baseline, in percentage points, and the Holm-adjusted
-p-value of the accuracy difference, in 80 columns."""
+accuracy, learning accuracy and forgetting against its baseline, in percentage points, and
+the Holm-adjusted p-value of the accuracy difference, in 80 columns. Learning accuracy
+(mean_j R[j, j], Riemer et al. 2019) stands beside forgetting so a component that buys
+stability with all its plasticity shows: its forgetting falls, and so does its learning
+accuracy."""
 
 from __future__ import annotations
 
@@ -13,18 +16,27 @@ from rich.table import Table
 from continual.report.sanitize import terminal
 from continual.report.statistics import format_p
 
-SHOWN = (("average_accuracy", "Δ acc"), ("forgetting", "Δ forgetting"))
+SHOWN = (
+    ("average_accuracy", "Δ acc"),
+    ("learning_accuracy", "Δ learn acc"),
+    ("forgetting", "Δ forgetting"),
+)
 
 
-def difference_text(difference: dict[str, Any] | None) -> str:
-    """'+3.1 [+1.2,+5.0]*' in percentage points: mean and paired-t interval; * when the
-    difference is distinguishable from zero (Holm-adjusted p < 0.05 and a spread); just the
-    mean when there is one seed."""
+def difference_text(difference: dict[str, Any] | None, brackets: bool = True) -> str:
+    """'+3.1 [+1.2,+5.0]*' in percentage points: mean and paired-t interval (``brackets=False``:
+    '+3.1±1.9*', the same symmetric interval as mean ± half-width, for the 80-column table);
+    * when the difference is distinguishable from zero (Holm-adjusted p < 0.05 and a
+    spread); just the mean when there is one seed."""
     if difference is None:
         return "—"
     text = f"{difference['mean'] * 100:+.1f}"
-    if difference.get("low") is not None and difference.get("high") is not None:
-        text += f" [{difference['low'] * 100:+.1f},{difference['high'] * 100:+.1f}]"
+    low, high = difference.get("low"), difference.get("high")
+    if low is not None and high is not None:
+        if brackets:
+            text += f" [{low * 100:+.1f},{high * 100:+.1f}]"
+        else:
+            text += f"±{(high - low) * 50:.1f}"
     return text + ("*" if difference.get("distinguishable") else " ")
 
 
@@ -49,8 +61,8 @@ def _p(comparison: dict[str, Any], key: str, note: str | None = None) -> str:
     return format_p(accuracy.get(key), accuracy.get(note) if note else None)
 
 
-def _accuracy(rung: dict[str, Any]) -> str:
-    value = rung["metrics"].get("average_accuracy")
+def _accuracy(rung: dict[str, Any], metric: str = "average_accuracy") -> str:
+    value = rung["metrics"].get(metric)
     return "—" if value is None else f"{value['mean'] * 100:.1f}"
 
 
@@ -62,8 +74,9 @@ def ladder_table(summary: dict[str, Any]) -> Table:
         title=terminal(
             f"ablation of {summary['ablation']} on {summary['scenario']}, {seeds} seeds"
         ),
-        caption=f"acc: final average accuracy %. Δ: rung − baseline per seed, mean "
-        f"[{summary['confidence']:.0%} paired-t CI], points. Holm: paired-t p of Δ acc, "
+        caption=f"acc: final average accuracy %. learn acc: mean_j R\\[j, j]. Δ: rung − "
+        f"baseline per seed, mean ± {summary['confidence']:.0%} paired-t half-width, points. "
+        "Holm: paired-t p of Δ acc, "
         "Holm-adjusted over the ladder; * Holm p < 0.05 (Δ forgetting: its own family). "
         "Raw p, Wilcoxon, every metric: the summary JSON.",
         caption_justify="left",
@@ -82,9 +95,8 @@ def ladder_table(summary: dict[str, Any]) -> Table:
     for rung in summary["rungs"]:
         own = [c for c in summary["comparisons"] if c["rung"] == rung["name"]]
         if not own:  # the bottom rung: nothing below it
-            table.add_row(
-                str(rung["index"]), terminal(label(rung)), "", _accuracy(rung), "", "", ""
-            )
+            blank = [""] * (len(SHOWN) + 1)
+            table.add_row(str(rung["index"]), terminal(label(rung)), "", _accuracy(rung), *blank)
         for position, comparison in enumerate(own):
             first = position == 0
             table.add_row(
@@ -92,7 +104,7 @@ def ladder_table(summary: dict[str, Any]) -> Table:
                 terminal(label(rung) if first else f"└ {comparison['why'].removeprefix('full ')}"),
                 f"#{comparison['baseline_index']}",
                 _accuracy(rung) if first else "",
-                *(difference_text(comparison["difference"].get(m)) for m, _ in SHOWN),
+                *(difference_text(comparison["difference"].get(m), False) for m, _ in SHOWN),
                 _p(comparison, "holm_p"),
             )
     return table
@@ -102,14 +114,17 @@ def ladder_markdown(summary: dict[str, Any]) -> str:
     """The same ladder as a Markdown table (for docs), with the p-values of Δ acc: the paired
     t test's, raw and Holm-adjusted over the ladder, and the Wilcoxon check's."""
     head = (
-        "| # | rung | vs | acc % | Δ acc (pp) | Δ forgetting (pp) | p (Δ acc) | Holm p (Δ acc) "
-        "| Wilcoxon p (Δ acc) |"
+        "| # | rung | vs | acc % | learn acc % | Δ acc (pp) | Δ learn acc (pp) "
+        "| Δ forgetting (pp) | p (Δ acc) | Holm p (Δ acc) | Wilcoxon p (Δ acc) |"
     )
-    lines = [head, "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [head, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for rung in summary["rungs"]:
         own = [c for c in summary["comparisons"] if c["rung"] == rung["name"]]
         if not own:
-            lines.append(f"| {rung['index']} | {rung['name']} | | {_accuracy(rung)} | | | | | |")
+            lines.append(
+                f"| {rung['index']} | {rung['name']} | | {_accuracy(rung)} "
+                f"| {_accuracy(rung, 'learning_accuracy')} | | | | | | |"
+            )
         for position, comparison in enumerate(own):
             first = position == 0
             shown = [difference_text(comparison["difference"].get(m)) for m, _ in SHOWN]
@@ -121,6 +136,7 @@ def ladder_markdown(summary: dict[str, Any]) -> str:
                         f"`{rung['name']}`" if first else f"└ {comparison['why']}",
                         f"#{comparison['baseline_index']}",
                         _accuracy(rung) if first else "",
+                        _accuracy(rung, "learning_accuracy") if first else "",
                         *(text.replace("*", "\\*").strip() for text in shown),
                         _p(comparison, "t_p"),
                         _p(comparison, "holm_p"),

@@ -4,6 +4,8 @@
 - ``accuracy``: the matrix cell R[train_exp, eval_exp], with train_exp = 0 before training and
   i = 1..T after experience i − 1 (the JSON's row index);
 - ``forgetting``: the same cells of the forgetting matrix (where defined);
+- ``probe``: the cells of the representation probe matrix P (runs with ``[evaluation] probe``;
+  row 0 the probe on the untrained features);
 - the run's metrics (``average_accuracy`` ...), cost (``cost.flops.train`` ...), timings
   (``timings.total`` ...) and memory with empty train_exp and eval_exp;
 - ``noise@σ`` and ``fgsm@ε``: accuracy on eval_exp after the last experience (train_exp = T).
@@ -44,6 +46,9 @@ def rows(result: Result) -> Iterator[Row]:
         for j, value in enumerate(row):
             if not math.isnan(value):
                 yield (*key, i, j, "forgetting", value)
+    for i, row in enumerate((result.get("probe") or {}).get("matrix") or []):
+        for j, value in enumerate(row):
+            yield (*key, i, j, "probe", value)
     for section in ("metrics", "cost", "timings", "memory"):
         for name, value in _flat(section, result.get(section) or {}):
             yield (*key, "", "", name.removeprefix("metrics."), value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from continual.report import tables
-from continual.report.aggregate import Result, by_strategy
+from continual.report.aggregate import Result, by_strategy, probed
 from continual.report.tables import Table
 
 
@@ -38,9 +38,16 @@ def sections(results: list[Result], reference: str | None = None) -> list[Table]
         tables.paired_differences(results, reference),
         tables.cost(results),
         tables.robustness(results),
+        tables.probe(results),
         *tables.ablation_ladders(results),
     ]
     return [t for t in found if t is not None]
+
+
+def matrix_kinds(group: list[Result]) -> tuple[str, ...]:
+    """The matrices a strategy's section shows: accuracy, forgetting, and the representation
+    probe's when its runs have one."""
+    return ("accuracy", "forgetting", "probe") if probed(group) else ("accuracy", "forgetting")
 
 
 def render(results: list[Result], reference: str | None = None) -> str:
@@ -48,7 +55,7 @@ def render(results: list[Result], reference: str | None = None) -> str:
     parts += [render_table(t) for t in sections(results, reference)]
     parts.append("## Matrices (mean ± 95 % CI over seeds, %)\n")
     for name, group in by_strategy(results).items():
-        for kind in ("accuracy", "forgetting"):
+        for kind in matrix_kinds(group):
             parts.append(render_table(tables.matrix(group, kind, name), level=3))
     parts.append(render_table(tables.provenance(results)))
     return "\n".join(parts)

@@ -24,15 +24,17 @@ def _half(value: Estimate | None, scale: float) -> float:
 
 
 def bars(results: list[Result]) -> bytes:
-    """Final accuracy, forgetting and total GFLOPs per strategy, 95 % CI error bars."""
+    """Final accuracy, learning accuracy, forgetting and total GFLOPs per strategy, 95 % CI
+    error bars."""
     groups = by_strategy(results)
     names = list(groups)
     panels = (
         ("metrics.average_accuracy", "final accuracy (%)", 100.0),
+        ("metrics.learning_accuracy", "learning accuracy (%)", 100.0),
         ("metrics.forgetting", "forgetting (%)", 100.0),
         ("cost.flops_total", "GFLOP (all phases)", 1e-9),
     )
-    figure = Figure(figsize=(10, 0.6 + 0.32 * len(names)))
+    figure = Figure(figsize=(13, 0.6 + 0.32 * len(names)))
     for k, (path, label, scale) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), k + 1)
         estimates = [over_seeds(groups[n], path) for n in names]

@@ -15,6 +15,7 @@ from continual.report.aggregate import (
     metric,
     over_seeds,
     paired_difference,
+    probed,
     reference_strategy,
     timing,
 )
@@ -85,6 +86,13 @@ HOLM_NOTE = (
 )
 
 
+PAIRED = (
+    ("average_accuracy", "Δ final acc"),
+    ("learning_accuracy", "Δ learning acc"),
+    ("forgetting", "Δ forgetting"),
+)
+
+
 def paired_differences(results: list[Result], reference: str | None = None) -> Table | None:
     """Each strategy minus the reference strategy (``reference``, or the default rule of
     :func:`reference_strategy`), seed by seed, when they share seeds; the strategies'
@@ -94,30 +102,61 @@ def paired_differences(results: list[Result], reference: str | None = None) -> T
         return None
     reference = reference_strategy(groups, reference)
     names = [name for name in groups if name != reference]
-    acc, forgetting = (
-        holm_family([paired_difference(groups[n], groups[reference], path) for n in names])
-        for path in ("metrics.average_accuracy", "metrics.forgetting")
-    )
+    families = [
+        holm_family(
+            [paired_difference(groups[n], groups[reference], f"metrics.{key}") for n in names]
+        )
+        for key, _ in PAIRED
+    ]
     rows = []
-    for name, a, f in zip(names, acc, forgetting):
-        shared = "—" if a is None else str(len(a.seeds))
-        cells = (format_paired(a), _t_and_holm(a), _p(a))
-        rows.append((name, shared, *cells, format_paired(f), _t_and_holm(f), _p(f)))
-    headers = (
-        "strategy",
-        "paired seeds",
-        "Δ final acc",
-        "p (Holm)",
-        "Wilcoxon p",
-        "Δ forgetting",
-        "p (Holm)",
-        "Wilcoxon p",
-    )
+    for name, *differences in zip(names, *families):
+        shared = "—" if differences[0] is None else str(len(differences[0].seeds))
+        cells = [t for d in differences for t in (format_paired(d), _t_and_holm(d), _p(d))]
+        rows.append((name, shared, *cells))
+    headers = ("strategy", "paired seeds")
+    headers += tuple(text for _, h in PAIRED for text in (h, "p (Holm)", "Wilcoxon p"))
     note = (
         f"Strategy − {reference} on the same seeds, percentage points: mean ± 95 % paired-t CI of "
-        f"the per-seed differences (per comparison, not simultaneous). {HOLM_NOTE}"
+        f"the per-seed differences (per comparison, not simultaneous). {HOLM_NOTE} Learning acc "
+        "= mean_j R[j, j] beside forgetting: a strategy that forgets less only because it learns "
+        "less shows a negative Δ learning acc."
     )
     return Table(f"Paired differences against {reference}", headers, rows, note)
+
+
+PROBE_COLUMNS = (
+    ("average_accuracy", "final acc"),
+    ("probe_accuracy", "probe acc"),
+    ("forgetting", "forgetting"),
+    ("probe_forgetting", "probe forgetting"),
+    ("probe_untrained_accuracy", "untrained probe acc"),
+)
+
+
+def probe(results: list[Result]) -> Table | None:
+    """The learner's own accuracy beside its representation probe's, for the strategies whose
+    runs have a probe (``[evaluation] probe``)."""
+    rows = []
+    for name, group in by_strategy(results).items():
+        group = probed(group)
+        if group:
+            kind = str(group[0]["probe"].get("kind", "?"))
+            cells = [format_estimate(metric(group, key)) for key, _ in PROBE_COLUMNS]
+            rows.append((name, kind, str(len(group)), *cells))
+    if not rows:
+        return None
+    note = (
+        "Representation probe (Davari et al. 2022): after each experience a class-statistics "
+        "readout (slda: streaming LDA, Hayes & Kanan 2020; ncm: nearest class mean) is fitted "
+        "on the learner's features of the training data of every experience seen so far and "
+        "scored on every test set: probe matrix P. probe acc = mean_j P[T, j]; probe forgetting "
+        "= mean_{j<T} max_{l<T} P[l, j] − P[T, j]; untrained probe acc = mean_j P[0, j], the "
+        "probe on the initial features fitted on every experience. Final acc far below probe "
+        "acc: the features still separate the classes and the readout forgot; probe "
+        "forgetting high: the features themselves drifted."
+    )
+    headers = ("strategy", "probe", "seeds", *(h for _, h in PROBE_COLUMNS))
+    return Table("Representation probe", headers, rows, note)
 
 
 COST_COLUMNS = (
@@ -209,43 +248,37 @@ def ablation_ladders(results: list[Result]) -> list[Table]:
     tables = []
     for ablation, rungs in ladders.items():
         ordered = sorted(rungs, key=lambda r: order[r])
-        gains, forgetting_gains = (  # each a Holm family: the ladder's comparisons of a metric
+        with_probe = any(probed(group) for group in rungs.values())
+        shown = PAIRED + ((("probe_accuracy", "Δ probe acc"),) if with_probe else ())
+        gains = [  # each a Holm family: the ladder's comparisons of one metric
             holm_family(
                 [
-                    paired_difference(rungs[r], rungs[below[r]], path)  # type: ignore[index]
+                    paired_difference(rungs[r], rungs[below[r]], f"metrics.{key}")  # type: ignore[index]
                     if below.get(r) in rungs
                     else None
                     for r in ordered
                 ]
             )
-            for path in ("metrics.average_accuracy", "metrics.forgetting")
-        )
+            for key, _ in shown
+        ]
         rows = []
-        for rung, gain, forgetting_gain in zip(ordered, gains, forgetting_gains):
+        for index, rung in enumerate(ordered):
             group = rungs[rung]
-            rows.append(
-                (
-                    rung,
-                    below.get(rung) or "—",
-                    format_estimate(metric(group, "average_accuracy")),
-                    format_paired(gain),
-                    _t_and_holm(gain),
-                    format_estimate(metric(group, "forgetting")),
-                    format_paired(forgetting_gain),
-                )
+            cells = []
+            for (key, _), family in zip(shown, gains):
+                cells += [format_estimate(metric(group, key)), format_paired(family[index])]
+                if key == "average_accuracy":
+                    cells.append(_t_and_holm(family[index]))
+            rows.append((rung, below.get(rung) or "—", *cells))
+        headers = ("rung", "against")
+        for key, h in shown:
+            headers += (h.removeprefix("Δ "), h) + (
+                ("p (Holm)",) if key == "average_accuracy" else ()
             )
-        headers = (
-            "rung",
-            "against",
-            "final acc",
-            "Δ final acc",
-            "p (Holm)",
-            "forgetting",
-            "Δ forgetting",
-        )
         note = (
             "Δ: paired difference to the rung named under 'against', same seeds, 95 % CI. "
-            + HOLM_NOTE
+            "Learning acc = mean_j R[j, j] (Riemer et al. 2019): a rung that forgets less "
+            "because it no longer learns shows it here. " + HOLM_NOTE
         )
         tables.append(Table(f"Ablation ladder: {ablation}", headers, rows, note))
     return tables

@@ -10,20 +10,25 @@ from rich.table import Table
 from continual.report.aggregate import Result, by_strategy, format_estimate, metric, timing
 from continual.report.sanitize import terminal
 
-COLUMNS = (("average_accuracy", "final acc"), ("forgetting", "forgetting"))
+COLUMNS = (
+    ("average_accuracy", "final acc"),
+    ("learning_accuracy", "learn acc"),
+    ("forgetting", "forgetting"),
+)
 
 
 def comparison_table(results: list[Result], title: str | None = None) -> Table:
-    """One row per strategy: seeds (n), final accuracy and forgetting in percent and wall time,
-    mean ± 95 % CI over seeds (report.md has every metric)."""
+    """One row per strategy: seeds (n), final accuracy, learning accuracy and forgetting in
+    percent and wall time, mean ± 95 % CI over seeds (report.md has every metric)."""
     several = any(len(g) > 1 for g in by_strategy(results).values())
     table = Table(
         title=None if title is None else terminal(title),
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        caption="% (mean ± 95 % CI over seeds); forgetting: best − final (Chaudhry et al. 2018)"
-        if several
-        else "%; forgetting: best − final (Chaudhry et al. 2018)",
+        collapse_padding=True,  # one space between columns: four metrics fit in 80 columns
+        caption=("% (mean ± 95 % CI over seeds); " if several else "%; ")
+        + "learn acc: just after learning, mean_j R\\[j, j] (Riemer et al. 2019); "
+        "forgetting: best − final (Chaudhry et al. 2018)",
     )
     # a long name (a sweep cell's parameters) folds onto more lines; numbers never shrink
     table.add_column("strategy", style="bold", overflow="fold")

@@ -87,3 +87,18 @@ def test_final_only_defines_accuracy_and_nothing_else():
     assert scores["average_accuracy"] == pytest.approx(0.8)
     assert set(scores) == set(metrics.all_metrics(R3, B3))
     assert all(v is None for k, v in scores.items() if k != "average_accuracy")
+
+
+def test_probe_metrics_by_hand():
+    # rows: untrained features fitted on everything, then after experience 1, 2, 3
+    P = [
+        [0.60, 0.50, 0.40],
+        [0.95, 0.00, 0.00],
+        [0.85, 0.90, 0.00],
+        [0.80, 0.70, 0.90],
+    ]
+    scores = metrics.probe_metrics(P)
+    assert scores["probe_accuracy"] == pytest.approx((0.80 + 0.70 + 0.90) / 3)
+    # best before the end minus final: (0.95 − 0.80) and (0.90 − 0.70), over T − 1 = 2
+    assert scores["probe_forgetting"] == pytest.approx(0.175)
+    assert scores["probe_untrained_accuracy"] == pytest.approx(0.5)

@@ -96,7 +96,7 @@ def test_unbounded_training_is_refused(tmp_path):
         ('name = "slda"\nshrinkage = "big"', "expected float"),
         ('name = "ncm"\nfeatures = "frozen"', "'frozen' is not one of 'trained', 'untrained'"),
         ('name = "trained"\nshrinkage = 0.1', "own readout takes no option 'shrinkage'"),
-        ("features = \"untrained\"", "needs a name, one of: trained, ncm, slda, hebbian"),
+        ('features = "untrained"', "needs a name, one of: trained, ncm, slda, hebbian"),
         ('name = "hebbian"\nsettle_steps = 0', "settle_steps: must be"),
     ],
 )

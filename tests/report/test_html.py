@@ -66,7 +66,9 @@ def test_report_opens_in_a_browser_with_every_figure_decoded(tmp_path):
     page = html.render(results)
     assert "http://" not in page and "https://" not in page  # opens offline
     probe = opened(page, tmp_path)
-    assert [i["alt"] for i in probe["images"]] == ["final accuracy, forgetting and FLOPs"]
+    assert [i["alt"] for i in probe["images"]] == [
+        "final accuracy, learning accuracy, forgetting and FLOPs"
+    ]
     labels = [c["label"] for c in probe["charts"]]
     assert labels == ["finetune (mean of 3 seeds)", "replay (mean of 3 seeds)"]  # anytime, SVG
     for chart in probe["charts"]:  # laid out, one drawn line per experience and the average

@@ -24,7 +24,11 @@ def result(strategy, seed, matrix, **extra):
         "scenario": {"name": "hand"},
         "seed": seed,
         "accuracy_matrix": matrix,
-        "metrics": {"average_accuracy": acc, "forgetting": matrix[1][0] - matrix[2][0]},
+        "metrics": {
+            "average_accuracy": acc,
+            "learning_accuracy": (matrix[1][0] + matrix[2][1]) / 2,
+            "forgetting": matrix[1][0] - matrix[2][0],
+        },
         "curves": {"step": [0, 5, 10], "accuracy": matrix, "experience_end_steps": [5, 10]},
         "cost": {"flops": {"train": 100.0 * (seed + 1), "eval": 10.0}, "sleep_synops": 0},
         "timings": {"total": 1.0 + seed},
@@ -125,6 +129,16 @@ def test_ablation_ladder_shows_paired_gains_between_rungs():
     assert [row[0] for row in ladder.rows] == ["learner", "+ sleep"]
     # +0.1 on R[2, 0] is +5 points of the mean, on every seed: no spread, so no star and no p
     assert ladder.rows[1][3] == "5.0 ± 0.0" and ladder.rows[1][4] == "—"
+    # learning accuracy beside forgetting: (R[1, 0] + R[2, 1]) / 2 = 85 %, unchanged by the rung
+    assert ladder.headers[5:9] == ("learning acc", "Δ learning acc", "forgetting", "Δ forgetting")
+    assert ladder.rows[1][5:7] == ("85.0 ± 0.0", "0.0 ± 0.0")
+    assert "probe acc" not in ladder.headers  # no run has a probe
+    for r in results:
+        r["probe"] = {"kind": "ncm", "matrix": [[0.5, 0.5], [0.9, 0.0], [0.8, 0.9]]}
+        r["metrics"]["probe_accuracy"] = 0.85
+    (ladder,) = tables.ablation_ladders(results)
+    assert ladder.headers[-2:] == ("probe acc", "Δ probe acc")
+    assert ladder.rows[1][-2:] == ("85.0 ± 0.0", "0.0 ± 0.0")
 
 
 def test_markdown_has_every_table_and_paired_differences():
@@ -170,3 +184,39 @@ def test_the_default_reference_is_finetune_then_naive_then_the_first_name():
     assert reference_strategy(dict.fromkeys(["zeta", "finetune"], []), "zeta") == "zeta"
     with pytest.raises(ContinualError, match="--reference nope: .* one of finetune, zeta"):
         reference_strategy(dict.fromkeys(["zeta", "finetune"], []), "nope")
+
+
+def test_the_representation_probe_shows_in_the_markdown_html_and_csv():
+    probes = [[[0.9, 0.8], [0.95, 0.0], [0.85 + 0.05 * s, 0.9]] for s in range(3)]
+    results = [
+        result(
+            "s",
+            seed,
+            m,
+            probe={"kind": "slda", "matrix": p},
+            metrics={
+                "average_accuracy": 0.5,
+                "forgetting": 0.6,
+                "probe_accuracy": (p[2][0] + p[2][1]) / 2,
+                "probe_forgetting": p[1][0] - p[2][0],
+                "probe_untrained_accuracy": 0.85,
+            },
+        )
+        for seed, (m, p) in enumerate(zip(matrices(0.3, 0.4, 0.5), probes))
+    ]
+    results.append(result("plain", 0, matrices(0.3, 0.4, 0.5)[0]))  # no probe: no row
+    table = tables.probe(results)
+    assert [row[:3] for row in table.rows] == [("s", "slda", "3")]
+    # probe acc over seeds: (0.85 + 0.9) / 2, (0.9 + 0.9) / 2, (0.95 + 0.9) / 2 → mean 90.0
+    assert table.rows[0][4].startswith("90.0 ± ") and table.rows[0][3] == "50.0 ± 0.0"
+    text = markdown.render(results)
+    assert "## Representation probe" in text and "### s: probe matrix" in text
+    assert "### plain: probe matrix" not in text
+    assert "| exp 1 | 90.0 ± 12.4 | 90.0 ± 0.0 |" in text  # 0.85, 0.9, 0.95: t·0.05/√3
+    rows = list(csv.DictReader(io.StringIO(long_form.render(results))))
+    cells = [r for r in rows if r["metric"] == "probe" and r["run"] == "s-2"]
+    assert [(r["train_exp"], r["eval_exp"], float(r["value"])) for r in cells][-2:] == [
+        ("2", "0", 0.95),
+        ("2", "1", 0.9),
+    ]
+    assert tables.probe([result("plain", 0, matrices(0.3, 0.4, 0.5)[0])]) is None
