@@ -14,6 +14,7 @@ SMALL = {
     "pc": {"hidden": [16, 16], "lr": 0.01},
     "hebbian": {"hidden": [32]},
     "generative-classifier": {"hidden": [16], "latent": 2, "lr": 0.01, "importance_samples": 5},
+    "random-features": {"hidden": [32]},
 }
 FAST = {
     "sleep": {"steps": 30, "steps_increment": 10},
@@ -28,6 +29,7 @@ REFUSED = {
     ("pc", "lwf"): "backprop",
     ("hebbian", "lwf"): "backprop",
     ("generative-classifier", "lwf"): "backprop",
+    ("random-features", "lwf"): "backprop",
     ("generative-classifier", "sleep"): "no feed-forward chain to sleep",
 }
 
