@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -108,6 +110,19 @@ def _seeds(seed: list[int] | None, count: int | None, default: int) -> list[int]
     return seeds
 
 
+def _with_data_options(
+    scenario: specs.ScenarioSpec, args: argparse.Namespace, absolute: bool = False
+) -> specs.ScenarioSpec:
+    """``scenario`` with ``--dataset`` and ``--experiences`` applied, as every training command
+    takes them; ``absolute``: a ``.npz`` path made absolute (for workers in other folders)."""
+    if args.experiences is not None and not 1 <= args.experiences <= MAX_EXPERIENCES:
+        raise ContinualError(f"--experiences {args.experiences}: must be in [1, {MAX_EXPERIENCES}]")
+    dataset = args.dataset
+    if absolute and dataset is not None and dataset.endswith(".npz"):
+        dataset = str(Path(dataset).resolve())
+    return specs.with_overrides(scenario, dataset, args.experiences)
+
+
 def _checkpoint_every(args: argparse.Namespace) -> int:
     if args.checkpoint_every < 0:
         raise ContinualError(f"--checkpoint-every {args.checkpoint_every}: must be 0 or positive")
@@ -168,11 +183,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     _check_device(args.device)
     seeds = _seeds(args.seed, args.seeds, default=1)
-    if args.experiences is not None and not 1 <= args.experiences <= MAX_EXPERIENCES:
-        raise ContinualError(f"--experiences {args.experiences}: must be in [1, {MAX_EXPERIENCES}]")
-    scenario = specs.with_overrides(
-        specs.load_scenario(args.scenario), args.dataset, args.experiences
-    )
+    scenario = _with_data_options(specs.load_scenario(args.scenario), args)
     available = specs.presets("strategies")
     strategy_refs = args.strategy or [n for n in DEFAULT_STRATEGIES if n in available]
     if not strategy_refs:
@@ -279,8 +290,6 @@ def _log_lines(label: str, total: int, parts: int = 10):
 def sweep_command(args: argparse.Namespace) -> int:
     """Expand the grid, check every cell before anything trains, run the unfinished ones on the
     chosen backend, and print one comparison table per scenario."""
-    from pathlib import Path
-
     from continual import execution
     from continual.report.terminal import comparison_table
     from continual.sweep.driver import run_sweep
@@ -291,7 +300,8 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise ContinualError(f"--workers {args.workers}: must be at least 1")
     _check_device(args.device, here=args.backend == "local")  # Ray: the cluster's GPUs
     grid = load_grid(args.grid)
-    plan = grid.cells()
+    scenarios = tuple(_with_data_options(s, args, absolute=True) for s in grid.scenarios)
+    plan = dataclasses.replace(grid, scenarios=scenarios).cells()
     execution.prepare(plan, args.data_dir)  # a bad value fails here, before any cell trains
     if args.backend == "ray":
         from continual.sweep.ray_backend import RayBackend
@@ -336,7 +346,7 @@ def ablate_command(args: argparse.Namespace) -> int:
 
     _check_device(args.device)
     seeds = _seeds(args.seed, args.seeds, default=5)
-    scenario = specs.load_scenario(args.scenario)
+    scenario = _with_data_options(specs.load_scenario(args.scenario), args)
     strategy = specs.load_strategy(args.strategy)
     with _progress(args.quiet) as (start, done):
         summary = ablation.ablate(
