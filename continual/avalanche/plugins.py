@@ -126,6 +126,14 @@ class ComponentPlugin(SupervisedPlugin):
         """The component's plain numbers, as in our result files."""
         return self.component.summary()
 
+    def state_dict(self) -> dict[str, Any]:
+        """The component's state (tensors and plain data), for
+        :func:`~continual.avalanche.checkpoint.save_checkpoint`."""
+        return self.component.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.component.load_state_dict(state)
+
 
 class HebbianConsolidationPlugin(ComponentPlugin):
     """Hebbian consolidation (local MAS, Aljundi et al. 2018) as an Avalanche plugin; options
