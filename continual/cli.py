@@ -178,6 +178,15 @@ def _workers_argument(parser: argparse.ArgumentParser) -> None:
         help="train N runs at once, each in its own process with 1/N of the CPU threads "
         "(default 1); results are the same as with one",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torch threads of runs trained in this process (default 1: small networks gain "
+        "little from more, and on a busy machine threads waiting for each other lose most; "
+        "see docs/benchmarks/speed.md)",
+    )
 
 
 def _checkpoint_arguments(parser: argparse.ArgumentParser, resume: bool = True) -> None:

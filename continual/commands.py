@@ -178,10 +178,23 @@ def _workers(count: int) -> int:
     return count
 
 
+def _threads(count: int) -> None:
+    """Use ``count`` torch threads in this process (``--threads``; default 1). On a shared
+    2-core machine torch's default of one thread per core made a 3-strategy run 9× slower
+    (docs/benchmarks/speed.md): its threads spin waiting for each other whenever another
+    process holds a core."""
+    import torch
+
+    if not 1 <= count <= 1024:
+        raise ContinualError(f"--threads {count}: must be between 1 and 1024")
+    torch.set_num_threads(count)
+
+
 def run_command(args: argparse.Namespace) -> int:
     from continual.report.terminal import comparison_table
 
     _check_device(args.device)
+    _threads(args.threads)
     seeds = _seeds(args.seed, args.seeds, default=1)
     scenario = _with_data_options(specs.load_scenario(args.scenario), args)
     available = specs.presets("strategies")
@@ -345,6 +358,7 @@ def ablate_command(args: argparse.Namespace) -> int:
     from continual.report.ladder import ladder_table
 
     _check_device(args.device)
+    _threads(args.threads)
     seeds = _seeds(args.seed, args.seeds, default=5)
     scenario = _with_data_options(specs.load_scenario(args.scenario), args)
     strategy = specs.load_strategy(args.strategy)
