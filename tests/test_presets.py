@@ -39,6 +39,9 @@ def test_presets_exist_for_every_named_strategy():
         "hebbian-batch",
         "ff-batch",
         "pc-batch",
+        # SRC's own protocol and its no-sleep control (docs/components.md)
+        "src-paper",
+        "src-paper-nosleep",
     }
 
 

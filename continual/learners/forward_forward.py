@@ -12,7 +12,10 @@ The label is appended to the flattened input as a one-hot vector (on small image
 digits, the first pixels carry ink, so overwriting them as Hinton does on MNIST would lose data).
 Classification either runs one pass per candidate label and picks the label with the highest
 goodness summed over layers, or (``classify = "readout"``) runs one pass with a neutral label and
-a linear readout trained with its own local cross-entropy on the detached activities.
+a linear readout trained with its own local cross-entropy on the detached activities. Both use
+the layers from ``goodness_from_layer`` on: Hinton (2022) leaves the first hidden layer out of the
+label prediction, as does the public reproduction github.com/loeweX/Forward-Forward
+(``src/ff_model.py``: goodness and classifier inputs from ``idx >= 1``); 0 keeps every layer.
 """
 
 from __future__ import annotations
@@ -57,6 +60,21 @@ def hardest_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor |
     return scores.argmax(1)
 
 
+def sampled_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor | None) -> Tensor:
+    """A wrong label drawn in proportion to the probability the network currently gives it
+    (the softmax of its class scores, :meth:`ForwardForward.predict`, over the wrong labels of the
+    sample's task): Hinton (2022, supervised MNIST) picks negative labels by the predicted
+    probabilities, so plausible mistakes are pushed down more often without ``hardest``'s
+    always-the-same label. In a one-class task, among the labels outside it."""
+    with torch.no_grad():
+        scores = learner.predict(x).float()
+        restricted = learner.restrict(scores, task).scatter(1, y[:, None], float("-inf"))
+        alone = ~torch.isfinite(restricted).any(1)  # no other label in the sample's task
+        restricted[alone] = scores[alone].scatter(1, y[alone, None], float("-inf"))
+        probabilities = torch.softmax(restricted, dim=1)
+    return torch.multinomial(probabilities, 1).squeeze(1)
+
+
 def batch_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor | None) -> Tensor:
     """A random wrong label among the classes present in the batch (the labels trick applied to
     negative data: labels absent from the batch are never pushed down)."""
@@ -82,6 +100,7 @@ NEGATIVES: dict[str, NegativeLabels] = {
     "random": wrong_labels,
     "hardest": hardest_labels,
     "batch": batch_labels,
+    "sampled": sampled_labels,
 }
 
 
@@ -90,9 +109,11 @@ class ForwardForward(Learner):
 
     Defaults were tuned on scikit-learn digits (i.i.d., 20 epochs, batch 32): summed goodness with
     θ = 50 over 500 units (0.1 per unit) reached 97-98 %; mean goodness with θ = 2 stalled near
-    94 %. Negative labels: ``random`` (uniform wrong label) or ``hardest`` (the currently most
-    plausible wrong label, ~1 point better, ~2x the cost). Other generators plug into
-    :data:`NEGATIVES`.
+    94 %. Negative labels: ``random`` (uniform wrong label), ``hardest`` (the currently most
+    plausible wrong label, ~1 point better, ~2x the cost), ``sampled`` (a wrong label drawn by
+    its predicted probability, Hinton 2022) or ``batch`` (uniform among the batch's labels).
+    Other generators plug into :data:`NEGATIVES`. ``goodness_from_layer = 1`` leaves the first
+    layer out of the prediction (goodness or readout), as Hinton 2022 does.
     """
 
     def __init__(
@@ -103,7 +124,7 @@ class ForwardForward(Learner):
         hidden: tuple[Width, ...] = (500, 500),
         threshold: Positive = 50.0,
         goodness: Literal["mean", "sum"] = "sum",
-        negatives: Literal["random", "hardest", "batch"] = "random",
+        negatives: Literal["random", "hardest", "batch", "sampled"] = "random",
         classify: Literal["goodness", "readout"] = "goodness",
         goodness_from_layer: Annotated[int, Range(0, 1000)] = 0,
         label_scale: Positive = 1.0,
@@ -128,7 +149,7 @@ class ForwardForward(Learner):
         lrs = list(layer_lrs) if layer_lrs is not None else [lr] * (len(sizes) - 1)
         require(len(lrs) == len(sizes) - 1, "layer_lrs", "needs one learning rate per layer")
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.readout = nn.Linear(sum(sizes[1:]), num_classes)
+        self.readout = nn.Linear(sum(sizes[1 + goodness_from_layer :]), num_classes)
         self.threshold, self.goodness_kind, self.negatives = threshold, goodness, negatives
         self.classify, self.first_scored, self.label_scale = (
             classify,
@@ -183,7 +204,7 @@ class ForwardForward(Learner):
         return total.view(c, n).T
 
     def readout_scores(self, x: Tensor, detach: bool = True) -> Tensor:
-        hidden = self.activities(self.embed(x, None), detach)
+        hidden = self.activities(self.embed(x, None), detach)[self.first_scored :]
         features = [rms_normalise(h).detach() if detach else rms_normalise(h) for h in hidden]
         return self.readout(torch.cat(features, dim=1))
 

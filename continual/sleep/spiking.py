@@ -49,7 +49,7 @@ from torch import Tensor, nn
 from continual.components.base import Component
 from continual.errors import ContinualError, require
 from continual.learners.base import Learner
-from continual.ranges import MAX_COUNT, Count, NonNegative, Positive, Range, Seed
+from continual.ranges import MAX_COUNT, Count, NonNegative, Positive, Range, Seed, Width
 from continual.scenarios.experience import Experience
 
 
@@ -75,7 +75,13 @@ class SleepStatistics:
 class SleepReport:
     steps: int = 0
     input_spikes: int = 0
-    spikes: list[int] = field(default_factory=list)
+    spikes: list[int] = field(default_factory=list)  # per layer, over the whole phase
+    # per layer, the spikes of each window of WINDOW steps (the last one may be shorter)
+    spikes_per_window: list[list[int]] = field(default_factory=list)
+    threshold_factors: list[float] = field(default_factory=list)  # homeostasis's, at the end
+
+
+WINDOW = 1000  # steps per window of the spike counts (and of homeostasis's adjustments)
 
 
 def plasticity_bound(weight: Tensor, scale: float = 0.001) -> Tensor:
@@ -152,35 +158,44 @@ def spiking_sleep(
     generator: torch.Generator,
     output_spikes: Annotated[int, Range(0, MAX_COUNT)] = 0,
     plastic: bool = True,
+    homeostasis: float = 0.0,
 ) -> SleepReport:
     """Run SRC's sleep on ``weights`` (modified in place) using only ``statistics``; with
     ``output_spikes > 0`` the phase ends early once the last layer has spiked that often; with
-    ``plastic = False`` nothing is changed (a trial run that only counts spikes)."""
+    ``plastic = False`` nothing is changed (a trial run that only counts spikes); with
+    ``homeostasis`` = γ > 0 each layer's threshold adapts after every window (see
+    :func:`homeostatic_factors`)."""
     device = weights[0].device
     alpha = [a * alpha_scale for a in data_based_scales(weights, statistics.max_activation)]
     probability = (statistics.input_mean.clamp_min(0) * 2 * dt * max_rate * input_scale).clamp_max(
         1
     )
     width = len(probability)
-    report = SleepReport(spikes=[0] * len(weights))
+    report = SleepReport(spikes=[0] * len(weights), spikes_per_window=[[] for _ in weights])
     potentials = [torch.zeros(w.shape[0], device=device) for w in weights]
-    chunk = 1000
-    for start in range(0, steps, chunk):
-        n = min(chunk, steps - start)
+    factors = [1.0] * len(weights)
+    lowered = False  # a threshold fell at the window's start: check every layer once
+    for start in range(0, steps, WINDOW):
+        n = min(WINDOW, steps - start)
+        window_start = list(report.spikes)
+        levels = [threshold * factor for threshold, factor in zip(thresholds, factors)]
         mask = patch_masks(n, statistics.image_shape, patch_fraction, width, generator)
         draws = torch.rand(n, width, generator=generator)
         inputs = ((draws < probability.cpu()) & (mask > 0)).float().to(device)
         report.input_spikes += int(inputs.sum())
+        ended = False
         for t in range(n):
             spikes: Tensor | None = inputs[t]
             for layer, weight in enumerate(weights):
                 v = potentials[layer]
                 v.mul_(decay)
                 if spikes is None:  # a silent layer below: decay only, and no one can fire (a
-                    continue  # potential below threshold only falls towards 0 without input)
+                    if not (lowered and t == 0):  # potential below threshold only falls
+                        continue  # towards 0 without input, unless the threshold fell)
+                    spikes = torch.zeros(weight.shape[1], device=device)
                 if spikes.any():
                     v.add_(alpha[layer] * (weight @ spikes))
-                rows = (v >= thresholds[layer]).nonzero().squeeze(1)
+                rows = (v >= levels[layer]).nonzero().squeeze(1)
                 if not len(rows):
                     spikes = None
                     continue
@@ -192,10 +207,40 @@ def spiking_sleep(
                 spikes = torch.zeros_like(v)
                 spikes[rows] = 1.0
             if output_spikes and report.spikes[-1] >= output_spikes:
-                report.steps += t + 1
-                return report
+                n, ended = t + 1, True
+                break
         report.steps += n
+        for layer, (after, earlier) in enumerate(zip(report.spikes, window_start)):
+            report.spikes_per_window[layer].append(after - earlier)
+        if ended:
+            break
+        if homeostasis:
+            counts = [window[-1] for window in report.spikes_per_window]
+            targets = [window[0] for window in report.spikes_per_window]
+            updated = homeostatic_factors(factors, counts, targets, homeostasis)
+            lowered = any(new < old for new, old in zip(updated, factors))
+            factors = updated
+    report.threshold_factors = factors
     return report
+
+
+def homeostatic_factors(
+    factors: list[float], counts: list[int], targets: list[int], gain: float
+) -> list[float]:
+    """Each layer's threshold factor after a window with ``counts`` spikes: multiplied by
+    ((count + 1)/(target + 1))^gain, at most ×2 or ×½ per window, where ``target`` is the
+    layer's count in the phase's first window. A layer that falls silent lowers its threshold
+    until it fires as often as when the phase began; one that fires more raises it.
+
+    A stated deviation from SRC (whose thresholds are fixed): homeostatic threshold adaptation,
+    as the adaptive thresholds of Diehl & Cook 2015 ("Unsupervised learning of digit recognition
+    using spike-timing-dependent plasticity", Frontiers in Computational Neuroscience), which rise
+    with firing and decay otherwise; here one threshold per layer, adapted slowly (per window of
+    WINDOW steps), towards the activity at the start of the phase rather than towards silence."""
+    return [
+        min(1.0, factor * min(2.0, max(0.5, ((count + 1) / (target + 1)) ** gain)))
+        for factor, count, target in zip(factors, counts, targets)
+    ]
 
 
 def max_activations(layers: list[nn.Linear], first: Tensor, chunk: int = 4096) -> list[float]:
@@ -255,6 +300,15 @@ class SpikingSleep(Component):
     ran to the bisection's upper end by the fourth sleep); 0.008 is the rate of the tuned digits
     preset (input scale 0.25) at the start of a sleep. ``target_rate = 0`` with
     ``input_scale = 1`` is the reference's fixed drive.
+
+    ``image_shape`` (e.g. ``[28, 28]``) says how the first layer's input pixels form an image,
+    for the square patch; by default it is the data's own shape (``(N, 28, 28)`` tensors give
+    28×28). Flat data without it gets a random pixel mask instead of the patch, with a warning
+    (on split-MNIST through Avalanche, flat inputs lost 9-11 points against 28×28 ones).
+    ``homeostasis`` = γ > 0 adapts each layer's threshold after every 1000 steps towards the
+    activity of the sleep's first 1000 steps (:func:`homeostatic_factors`), a stated deviation
+    from SRC, off by default. The summary counts every layer's spikes over all sleeps and per
+    1000 steps of each sleep.
     """
 
     name = "sleep"
@@ -276,6 +330,8 @@ class SpikingSleep(Component):
         patch_fraction: Annotated[float, Range(0, 1, open_low=True)] = 11 / 28,
         sigmoid_scale: Positive = 0.001,
         output_spikes: Annotated[int, Range(0, MAX_COUNT)] = 0,
+        image_shape: tuple[Width, ...] | None = None,
+        homeostasis: NonNegative = 0.0,
         target_rate: NonNegative = 0.008,
         calibration_steps: Count = 300,
         max_activation: Literal["running", "recompute"] = "running",
@@ -290,6 +346,13 @@ class SpikingSleep(Component):
         require(output_spikes >= 0, "output_spikes", "must be non-negative (0: no early end)")
         require(target_rate >= 0, "target_rate", "must be non-negative (0: no calibration)")
         require(sigmoid_scale > 0, "sigmoid_scale", "must be positive")
+        require(
+            image_shape is None or 2 <= len(image_shape) <= 3,
+            "image_shape",
+            f"must be [height, width] or [channels, height, width], got {image_shape}",
+        )
+        self.image_shape = None if image_shape is None else tuple(image_shape)
+        self.warned_flat = False
         require(
             max_activation in ("running", "recompute"),
             "max_activation",
@@ -311,6 +374,7 @@ class SpikingSleep(Component):
             patch_fraction=patch_fraction,
             sigmoid_scale=sigmoid_scale,
             output_spikes=output_spikes,
+            homeostasis=homeostasis,
         )
         self.thresholds = tuple(thresholds)
         self.generator = torch.Generator().manual_seed(seed)
@@ -319,6 +383,8 @@ class SpikingSleep(Component):
         self.batches = 0
         self.totals = {"sleeps": 0, "steps": 0, "input_spikes": 0}
         self.layer_spikes: list[int] = []
+        self.windows: list[list[list[int]]] = []  # per sleep, per layer: spikes per 1000 steps
+        self.threshold_factors: list[list[float]] = []  # per sleep (with homeostasis)
 
     def check(self, learner: Learner) -> None:
         layers = learner.sleep_layers()
@@ -345,13 +411,38 @@ class SpikingSleep(Component):
                 self.seen_inputs.append(first.detach().clone())
             n = len(x)
             if self.statistics is None:
-                self.statistics = SleepStatistics(first.mean(0), tuple(x.shape[1:]), activations, n)
+                shape = self.input_image_shape(x)
+                self.statistics = SleepStatistics(first.mean(0), shape, activations, n)
                 return
             s = self.statistics
             total = s.count + n
             s.input_mean = (s.input_mean * s.count + first.sum(0)) / total
             s.max_activation = [max(a, b) for a, b in zip(s.max_activation, activations)]
             s.count = total
+
+    def input_image_shape(self, x: Tensor) -> tuple[int, ...]:
+        """The image shape of inputs ``x``: ``image_shape`` if given (checked against the data),
+        else the data's own shape; a flat one without ``image_shape`` gets a warning."""
+        shape = tuple(x.shape[1:])
+        if self.image_shape is not None:
+            if math.prod(self.image_shape) != math.prod(shape):
+                raise ContinualError(
+                    f"sleep: image_shape {list(self.image_shape)} has "
+                    f"{math.prod(self.image_shape)} pixels but the inputs have "
+                    f"{math.prod(shape)} features ({list(shape)}); set image_shape to the "
+                    "inputs' image shape"
+                )
+            return self.image_shape
+        if len(shape) < 2 and not self.warned_flat:
+            self.warned_flat = True
+            warnings.warn(
+                f"sleep: the inputs are flat ({math.prod(shape)} features) and no image_shape "
+                "is given, so sleep shows them through a random pixel mask instead of SRC's "
+                "square patch; if they are images, set sleep's image_shape (e.g. "
+                "image_shape = [28, 28])",
+                stacklevel=3,
+            )
+        return shape
 
     def sleep(self, learner: Learner, steps: int) -> SleepReport:
         """One sleep phase of ``steps`` steps, from stored statistics only."""
@@ -395,6 +486,9 @@ class SpikingSleep(Component):
         if not self.layer_spikes:
             self.layer_spikes = [0] * len(report.spikes)
         self.layer_spikes = [a + b for a, b in zip(self.layer_spikes, report.spikes)]
+        self.windows.append(report.spikes_per_window)
+        if self.options["homeostasis"]:
+            self.threshold_factors.append(report.threshold_factors)
         return report
 
     def after_batch(self, learner: Learner, batch) -> None:
@@ -408,7 +502,13 @@ class SpikingSleep(Component):
         self.experiences += 1
 
     def summary(self) -> dict[str, Any]:
-        summary = {**self.totals, "spikes_per_layer": self.layer_spikes}
+        summary = {
+            **self.totals,
+            "spikes_per_layer": self.layer_spikes,
+            "spikes_per_1000_steps": self.windows,
+        }
+        if self.threshold_factors:
+            summary["threshold_factors"] = self.threshold_factors
         if self.scales:
             summary["calibrated_input_scale"] = self.scales[0]
         return summary
@@ -422,6 +522,8 @@ class SpikingSleep(Component):
             "batches": self.batches,
             "totals": dict(self.totals),
             "layer_spikes": list(self.layer_spikes),
+            "windows": [list(w) for w in self.windows],
+            "threshold_factors": list(self.threshold_factors),
             "scales": list(self.scales),
         }
 
@@ -443,4 +545,6 @@ class SpikingSleep(Component):
         self.batches = state.get("batches", 0)
         self.totals = dict(state.get("totals", self.totals))
         self.layer_spikes = list(state.get("layer_spikes", []))
+        self.windows = list(state.get("windows", []))
+        self.threshold_factors = list(state.get("threshold_factors", []))
         self.scales = list(state.get("scales", []))

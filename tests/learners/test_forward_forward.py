@@ -1,6 +1,11 @@
 import torch
 
-from continual.learners.forward_forward import ForwardForward, ff_loss, rms_normalise
+from continual.learners.forward_forward import (
+    ForwardForward,
+    ff_loss,
+    rms_normalise,
+    sampled_labels,
+)
 from tests.learners.helpers import digits_iid_accuracy, perturbed, update_of, updates_by_module
 
 
@@ -43,7 +48,7 @@ def test_negative_labels_are_wrong_and_stay_in_the_task():
     task = (y >= 3).long()
     from continual.learners.forward_forward import NEGATIVES
 
-    for name in ("random", "hardest"):
+    for name in ("random", "hardest", "sampled"):
         negative = NEGATIVES[name](learner, torch.rand(len(y), 12), y, task)
         assert (negative != y).all(), name
         assert ((negative >= 3).long() == task).all(), name
@@ -116,3 +121,65 @@ def test_batch_negatives_stay_inside_the_task_when_the_batch_holds_one_class():
         learner, torch.rand(64, 6), torch.full((64,), 2), torch.ones(64).long()
     )
     assert (negatives == 3).all()
+
+
+def _hand_network(**options) -> ForwardForward:
+    """2 pixels, 2 classes, 2 + 2 units, no biases: goodness by hand below."""
+    learner = ForwardForward(2, 2, hidden=(2, 2), **options)
+    with torch.no_grad():
+        learner.layers[0].weight.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 0, 1.0, 0]]))
+        learner.layers[1].weight.copy_(torch.tensor([[1.0, 0], [0, 3.0]]))
+        for layer in learner.layers:
+            layer.bias.zero_()
+    return learner
+
+
+def test_goodness_without_the_first_layer_by_hand():
+    # x = [1, 0]; label 0 embeds [1, 0, 1, 0], RMS-normalised [√2, 0, √2, 0]: layer 0 gives
+    # [√2, √2] (goodness 4), normalised [1, 1], layer 1 [1, 3] (goodness 10). Label 1 embeds
+    # [1, 0, 0, 1] -> [√2, 0, 0, √2]: layer 0 [√2, 0] (goodness 2) -> [√2, 0] -> layer 1 [√2, 0] (2)
+    x = torch.tensor([[1.0, 0.0]])
+    every = _hand_network().goodness_scores(x)
+    torch.testing.assert_close(every, torch.tensor([[14.0, 4.0]]), rtol=1e-4, atol=1e-4)
+    later = _hand_network(goodness_from_layer=1)
+    torch.testing.assert_close(
+        later.goodness_scores(x), torch.tensor([[10.0, 2.0]]), rtol=1e-4, atol=1e-4
+    )
+    torch.testing.assert_close(later.predict(x), torch.tensor([[10.0, 2.0]]), rtol=1e-4, atol=1e-4)
+
+
+def test_readout_without_the_first_layer_reads_the_later_layers_only():
+    learner = _hand_network(goodness_from_layer=1, classify="readout")
+    assert learner.readout.in_features == 2  # layer 1's units only (all layers: 4)
+    with torch.no_grad():
+        learner.readout.weight.copy_(torch.eye(2))
+        learner.readout.bias.zero_()
+    # neutral label [1, 0, 0.5, 0.5] -> /RMS (√(1.5/4)) -> layer 0 [1, 0.5]/rms -> layer 1 and
+    # its RMS normalisation; computed here from the hand network's own passes
+    z = learner.embed(torch.tensor([[1.0, 0.0]]), None)
+    h0 = torch.relu(rms_normalise(z) @ learner.layers[0].weight.T)
+    h1 = torch.relu(rms_normalise(h0) @ learner.layers[1].weight.T)
+    torch.testing.assert_close(learner.predict(torch.tensor([[1.0, 0.0]])), rms_normalise(h1))
+
+
+def test_sampled_negatives_follow_the_predicted_probabilities():
+    learner = ForwardForward(3, 4, hidden=(4,))
+    scores = torch.tensor([[2.0, 0.0, 1.0, -1.0]])
+    learner.predict = lambda x, task=None: scores.expand(len(x), 4)
+    y = torch.zeros(40000, dtype=torch.long)  # true label 0: never drawn
+    torch.manual_seed(0)
+    negative = sampled_labels(learner, torch.rand(40000, 3), y, None)
+    frequencies = torch.bincount(negative, minlength=4).float() / 40000
+    wrong = torch.softmax(torch.tensor([0.0, 1.0, -1.0]), 0)  # labels 1, 2, 3
+    assert frequencies[0] == 0
+    assert torch.allclose(frequencies[1:], wrong, atol=0.01), frequencies  # sd < 0.0025
+    # a one-class task: the labels outside it, by the same probabilities
+    learner.add_task(0, [0])
+    negative = sampled_labels(learner, torch.rand(5, 3), y[:5], torch.zeros(5, dtype=torch.long))
+    assert (negative != 0).all()
+
+
+def test_sampled_negatives_learn_digits():
+    torch.manual_seed(0)
+    learner = ForwardForward(64, 10, hidden=(200,), negatives="sampled", threshold=20.0)
+    assert digits_iid_accuracy(learner, epochs=5) > 0.85

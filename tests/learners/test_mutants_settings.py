@@ -64,6 +64,9 @@ DEFAULTS = {
         "weight_decay": 0.0,
         "init_scale": None,
         "loss_classes": "all",
+        "loss": "cross-entropy",
+        "output_activation": "none",
+        "dropout": 0.0,
     },
 }
 

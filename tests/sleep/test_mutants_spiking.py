@@ -20,6 +20,9 @@ from continual.sleep.spiking import (
 )
 from tests.sleep.test_spiking import _options as spiking_options
 
+# flat test data without an image_shape: the warning is tested on its own below
+pytestmark = pytest.mark.filterwarnings("ignore:sleep. the inputs are flat")
+
 
 def test_defaults_are_the_reference_constants():
     # MNIST/run_class_task_summary.m and sleep/sleepnn_old.m of the reference MATLAB
@@ -36,7 +39,9 @@ def test_defaults_are_the_reference_constants():
         "patch_fraction": 11 / 28,
         "sigmoid_scale": 0.001,
         "output_spikes": 0,
+        "homeostasis": 0.0,  # off: SRC's thresholds are fixed
     }
+    assert sleep.image_shape is None  # the data's own shape
     assert sleep.thresholds == (14.548273, 44.560317, 38.046326)
     assert (sleep.steps, sleep.increment, sleep.every) == (15000, 5000, 0)
     assert (sleep.target_rate, sleep.calibration_steps) == (0.008, 300)

@@ -3,9 +3,10 @@ import warnings
 import pytest
 import torch
 
-from continual.errors import ContinualError
+from continual.errors import ConfigError, ContinualError
 from continual.learners.backprop import Backprop
 from continual.sleep.spiking import (
+    SleepReport,
     SleepStatistics,
     SpikingSleep,
     patch_masks,
@@ -13,6 +14,9 @@ from continual.sleep.spiking import (
     spiking_sleep,
     stdp,
 )
+
+# flat test data without an image_shape: the warning is tested on its own below
+pytestmark = pytest.mark.filterwarnings("ignore:sleep. the inputs are flat")
 
 
 def test_plasticity_bound_is_the_reference_curve():
@@ -193,3 +197,117 @@ def test_a_trial_run_without_plasticity_changes_nothing():
     statistics = SleepStatistics(torch.tensor([1.0, 1.0, 0.0]), (3,), max_activation=[1.0])
     report = spiking_sleep([weight], statistics, 5, plastic=False, **_options())
     assert sum(report.spikes) > 0 and torch.equal(weight, before)
+
+
+# -- the image shape from the data or the image_shape option (issue 20) --------------------------
+
+
+def _phase(sleep: SpikingSleep, x: torch.Tensor) -> tuple[list[torch.Tensor], SleepReport]:
+    torch.manual_seed(0)
+    learner = Backprop(36, 3, hidden=(8,), bias=False)
+    sleep.observe_data(learner, x)
+    report = sleep.sleep(learner, 300)
+    return [layer.weight.detach().clone() for layer in learner.sleep_layers()], report
+
+
+def test_flat_input_with_image_shape_sleeps_as_the_image_does():
+    images = torch.rand(20, 6, 6, generator=torch.Generator().manual_seed(1))
+    options = dict(thresholds=(0.05, 0.05), target_rate=0.0, input_scale=5.0, alpha_scale=5.0)
+    square = SpikingSleep(**options)
+    flat = SpikingSleep(image_shape=(6, 6), **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither warns: both know the image
+        from_images = _phase(square, images)
+        from_flat = _phase(flat, images.flatten(1))
+    assert square.statistics.image_shape == flat.statistics.image_shape == (6, 6)
+    assert sum(from_images[1].spikes) > 0 and from_images[1].spikes == from_flat[1].spikes
+    assert all(torch.equal(a, b) for a, b in zip(from_images[0], from_flat[0]))
+    # the same square patches (the pixel-mask draw would differ)
+    masks = [
+        patch_masks(50, shape, 0.5, 36, torch.Generator().manual_seed(2))
+        for shape in ((6, 6), flat.statistics.image_shape)
+    ]
+    assert torch.equal(*masks) and torch.equal(masks[0].sum(1), torch.full((50,), 9.0))
+
+
+def test_flat_input_without_image_shape_warns_once_naming_the_option():
+    sleep = SpikingSleep(target_rate=0.0)
+    learner = Backprop(36, 3, hidden=(8,), bias=False)
+    with pytest.warns(UserWarning, match=r"flat \(36 features\).*image_shape = \[28, 28\]"):
+        sleep.observe_data(learner, torch.rand(10, 36))
+    assert sleep.statistics.image_shape == (36,)  # a random pixel mask, as the warning says
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SpikingSleep(target_rate=0.0).observe_data(learner, torch.rand(10, 6, 6))  # an image
+
+
+def test_image_shape_that_does_not_fit_the_data_is_a_clear_error():
+    learner = Backprop(36, 3, hidden=(8,), bias=False)
+    with pytest.raises(ContinualError, match=r"image_shape \[5, 5\] has 25 pixels but the inputs"):
+        SpikingSleep(image_shape=(5, 5)).observe_data(learner, torch.rand(4, 36))
+    with pytest.raises(ConfigError, match="image_shape"):
+        SpikingSleep(image_shape=(36,))
+
+
+# -- spike counts per layer and per 1000 steps ---------------------------------------------------
+
+
+def test_spike_counts_per_window_equal_a_hand_count():
+    # one input spiking every step; layer 1 fires every 3rd step (1, 2, 3 >= 2.5), layer 2 gets a
+    # spike every 3rd step and fires at every 2nd of them (1, 2 >= 1.5): steps 6, 12, ...
+    weights = [torch.tensor([[1.0]]), torch.tensor([[1.0]])]
+    statistics = SleepStatistics(torch.tensor([1.0]), (1,), max_activation=[1.0, 1.0])
+    options = _options(thresholds=(2.5, 1.5))
+    report = spiking_sleep(weights, statistics, 2500, plastic=False, **options)
+    # multiples of 3 in (0, 1000], (1000, 2000], (2000, 2500]: 333, 333, 167; of 6: 166, 167, 83
+    assert report.spikes_per_window == [[333, 333, 167], [166, 167, 83]]
+    assert report.spikes == [833, 416] and report.steps == 2500
+
+
+def test_the_summary_keeps_every_sleeps_windows():
+    learner = _two_layer_learner()
+    sleep = SpikingSleep(thresholds=(0.1, 0.1), target_rate=0.0, input_scale=5.0)
+    sleep.observe_data(learner, torch.rand(30, 2))
+    reports = [sleep.sleep(learner, 1500), sleep.sleep(learner, 700)]
+    summary = sleep.summary()
+    assert summary["spikes_per_1000_steps"] == [r.spikes_per_window for r in reports]
+    assert [len(layer) for layer in summary["spikes_per_1000_steps"][0]] == [2, 2]
+    assert summary["spikes_per_layer"] == [
+        sum(sum(r.spikes_per_window[layer]) for r in reports) for layer in range(2)
+    ]
+    assert "threshold_factors" not in summary  # no homeostasis
+    restored = SpikingSleep()
+    restored.load_state_dict(sleep.state_dict())
+    assert restored.summary()["spikes_per_1000_steps"] == summary["spikes_per_1000_steps"]
+
+
+# -- homeostasis (a stated deviation from SRC, off by default) ----------------------------------
+
+
+def test_homeostatic_factors_by_hand():
+    from continual.sleep.spiking import homeostatic_factors
+
+    # ((count + 1)/(target + 1))^gain, at most x2 or x1/2 per window, never above the base
+    factors = homeostatic_factors([1.0, 0.5, 0.5, 0.25], [3, 0, 15, 99], [7, 9, 7, 9], 1.0)
+    assert factors == pytest.approx([0.5, 0.25, 1.0, 0.5])
+    assert homeostatic_factors([0.5], [3], [15], 0.5) == pytest.approx([0.25])  # (4/16)^0.5
+    assert homeostatic_factors([0.5], [0], [0], 1.0) == [0.5]  # as active as at the start
+
+
+def _dying_phase(homeostasis: float, seed: int) -> SleepReport:
+    # four inputs at rate 0.5 with weights 0.003: each spike depresses the silent inputs'
+    # synapses (inc = 0) until the drive no longer reaches the threshold
+    weight = torch.full((1, 4), 0.003)
+    statistics = SleepStatistics(torch.full((4,), 0.5), (4,), max_activation=[1.0])
+    options = _options(thresholds=(0.015,), decay=0.5, inc=0.0, dec=0.002)
+    options["generator"] = torch.Generator().manual_seed(seed)
+    return spiking_sleep([weight], statistics, 6000, homeostasis=homeostasis, **options)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_homeostasis_revives_a_layer_that_fell_silent(seed):
+    without, with_ = _dying_phase(0.0, seed), _dying_phase(1.0, seed)
+    assert without.spikes_per_window[0][0] > 0 and sum(without.spikes_per_window[0][2:]) == 0
+    assert with_.spikes_per_window[0][:2] == without.spikes_per_window[0][:2]  # same start
+    assert sum(with_.spikes_per_window[0][2:]) >= 10  # silent windows lowered the threshold
+    assert with_.threshold_factors[0] < 1.0 and without.threshold_factors == [1.0]
