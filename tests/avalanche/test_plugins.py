@@ -211,3 +211,47 @@ def test_lwf_plugin_adds_its_distillation_term_to_the_strategys_loss():
         term = 1.5 * 4.0 * float((teacher * (teacher.log() - student)).sum(1).mean())
     assert term > 1e-4
     assert float(strategy.loss) == pytest.approx(base + term, rel=1e-5)
+
+
+class StoredImages(torch.utils.data.Dataset):
+    """A torchvision-style dataset: images stored as ``data`` (N, 4, 4), samples served flat."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+        self.data, self.targets = x.reshape(-1, 4, 4), y
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, i: int):
+        return self.data[i].flatten(), int(self.targets[i])
+
+
+def test_sleep_finds_the_image_shape_of_flat_inputs(stream, benchmark):
+    """SRC's square patch needs the image shape: given as image_shape, or found where the
+    experience's dataset stores its images; flat inputs with neither are warned about."""
+    import warnings
+
+    from avalanche.benchmarks.scenarios.dataset_scenario import benchmark_from_datasets
+    from avalanche.benchmarks.utils import _make_taskaware_classification_dataset
+
+    from continual.avalanche import SpikingSleepPlugin
+
+    first = stream[0]
+    stored = benchmark_from_datasets(
+        train=[_make_taskaware_classification_dataset(StoredImages(first.x_train, first.y_train))],
+        test=[_make_taskaware_classification_dataset(StoredImages(first.x_test, first.y_test))],
+    )
+    for experience, options, shape in (
+        (stored.train_stream[0], {}, (4, 4)),  # from the dataset's stored images
+        (benchmark.train_stream[0], {"image_shape": (4, 4)}, (4, 4)),  # as given
+    ):
+        sleep = SpikingSleepPlugin(steps=50, steps_increment=0, **options)
+        strategy = naive(mlp(bias=False), [sleep], epochs=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # no flat-input warning
+            strategy.train(experience)
+        assert sleep.component.statistics.image_shape == shape
+    sleep = SpikingSleepPlugin(steps=50, steps_increment=0)
+    with pytest.warns(UserWarning, match="inputs are flat .16 features.*image_shape"):
+        naive(mlp(bias=False), [sleep], epochs=1).train(benchmark.train_stream[0])
+    assert sleep.component.statistics.image_shape == (16,)
