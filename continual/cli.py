@@ -63,24 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         help="folder for the JSON result files (default: results)",
     )
     run.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    run.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="where standard datasets' files are (default: $CONTINUAL_DATA or "
-        "~/.cache/continual); nothing is downloaded",
-    )
-    run.add_argument(
-        "--dataset",
-        metavar="NAME|FILE.npz",
-        help="run the scenario's protocol on another dataset: a dataset name or "
-        "your own .npz (x_train, y_train, x_test, y_test)",
-    )
-    run.add_argument(
-        "--experiences",
-        type=int,
-        metavar="N",
-        help="change the number of experiences (1 = ordinary i.i.d. training)",
-    )
+    _data_arguments(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _workers_argument(run)
     run.add_argument(
@@ -154,9 +137,31 @@ def _sweep_parser(commands: argparse._SubParsersAction) -> None:
         help="retry a cell whose worker failed up to N times (default 2)",
     )
     sweep.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    sweep.add_argument("--data-dir", metavar="DIR", help="where standard datasets' files are")
+    _data_arguments(sweep, "every scenario of the grid")
     _checkpoint_arguments(sweep, resume=False)
     sweep.add_argument("--quiet", action="store_true", help="no line per finished cell")
+
+
+def _data_arguments(parser: argparse.ArgumentParser, which: str = "the scenario") -> None:
+    """The data options every training command takes (run, ablate, sweep)."""
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where standard datasets' files are (default: $CONTINUAL_DATA or "
+        "~/.cache/continual); nothing is downloaded",
+    )
+    parser.add_argument(
+        "--dataset",
+        metavar="NAME|FILE.npz",
+        help=f"run {which}'s protocol on another dataset: a dataset name or "
+        "your own .npz (x_train, y_train, x_test, y_test)",
+    )
+    parser.add_argument(
+        "--experiences",
+        type=int,
+        metavar="N",
+        help=f"change the number of experiences of {which} (1 = ordinary i.i.d. training)",
+    )
 
 
 def _reference_argument(parser: argparse.ArgumentParser, extra: str = "") -> None:
@@ -176,6 +181,15 @@ def _workers_argument(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="train N runs at once, each in its own process with 1/N of the CPU threads "
         "(default 1); results are the same as with one",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torch threads of runs trained in this process (default 1: small networks gain "
+        "little from more, and on a busy machine threads waiting for each other lose most; "
+        "see docs/benchmarks/speed.md)",
     )
 
 
@@ -224,7 +238,7 @@ def _ablate_parser(commands: argparse._SubParsersAction) -> None:
         help="folder for the run files and the ladder summary (default: results)",
     )
     ablate.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    ablate.add_argument("--data-dir", metavar="DIR", help="where standard datasets' files are")
+    _data_arguments(ablate)
     ablate.add_argument("--quiet", action="store_true", help="no progress bar")
     _workers_argument(ablate)
 

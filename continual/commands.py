@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -121,6 +122,19 @@ def _seeds(seed: list[int] | None, count: int | None, default: int) -> list[int]
     return seeds
 
 
+def _with_data_options(
+    scenario: specs.ScenarioSpec, args: argparse.Namespace, absolute: bool = False
+) -> specs.ScenarioSpec:
+    """``scenario`` with ``--dataset`` and ``--experiences`` applied, as every training command
+    takes them; ``absolute``: a ``.npz`` path made absolute (for workers in other folders)."""
+    if args.experiences is not None and not 1 <= args.experiences <= MAX_EXPERIENCES:
+        raise ContinualError(f"--experiences {args.experiences}: must be in [1, {MAX_EXPERIENCES}]")
+    dataset = args.dataset
+    if absolute and dataset is not None and dataset.endswith(".npz"):
+        dataset = str(Path(dataset).resolve())
+    return specs.with_overrides(scenario, dataset, args.experiences)
+
+
 def _checkpoint_every(args: argparse.Namespace) -> int:
     if args.checkpoint_every < 0:
         raise ContinualError(f"--checkpoint-every {args.checkpoint_every}: must be 0 or positive")
@@ -178,16 +192,25 @@ def _workers(count: int) -> int:
     return count
 
 
+def _threads(count: int) -> None:
+    """Use ``count`` torch threads in this process (``--threads``; default 1). On a shared
+    2-core machine torch's default of one thread per core made a 3-strategy run 9× slower
+    (docs/benchmarks/speed.md): its threads spin waiting for each other whenever another
+    process holds a core."""
+    import torch
+
+    if not 1 <= count <= 1024:
+        raise ContinualError(f"--threads {count}: must be between 1 and 1024")
+    torch.set_num_threads(count)
+
+
 def run_command(args: argparse.Namespace) -> int:
     from continual.report.terminal import comparison_table
 
     _check_device(args.device)
+    _threads(args.threads)
     seeds = _seeds(args.seed, args.seeds, default=1)
-    if args.experiences is not None and not 1 <= args.experiences <= MAX_EXPERIENCES:
-        raise ContinualError(f"--experiences {args.experiences}: must be in [1, {MAX_EXPERIENCES}]")
-    scenario = specs.with_overrides(
-        specs.load_scenario(args.scenario), args.dataset, args.experiences
-    )
+    scenario = _with_data_options(specs.load_scenario(args.scenario), args)
     available = specs.presets("strategies")
     strategy_refs = args.strategy or [n for n in DEFAULT_STRATEGIES if n in available]
     if not strategy_refs:
@@ -333,7 +356,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     prepare_out(args.out)  # a file, /dev/full, an unwritable folder: refused before anything
     prepare_folder(args.out / execution.CHECKPOINTS)
     grid = load_grid(args.grid)
-    plan = grid.cells()
+    scenarios = tuple(_with_data_options(s, args, absolute=True) for s in grid.scenarios)
+    plan = dataclasses.replace(grid, scenarios=scenarios).cells()
     execution.prepare(plan, args.data_dir)  # a bad value fails here, before any cell trains
     # absolute: a Ray worker runs in its own folder
     data_dir = None if args.data_dir is None else str(Path(args.data_dir).resolve())
@@ -365,8 +389,9 @@ def ablate_command(args: argparse.Namespace) -> int:
     from continual.report.ladder import ladder_table
 
     _check_device(args.device)
+    _threads(args.threads)
     seeds = _seeds(args.seed, args.seeds, default=5)
-    scenario = specs.load_scenario(args.scenario)
+    scenario = _with_data_options(specs.load_scenario(args.scenario), args)
     strategy = specs.load_strategy(args.strategy)
     with _progress(args.quiet) as (start, done):
         summary = ablation.ablate(

@@ -164,3 +164,26 @@ def test_errors_reach_the_shell_without_traceback(tmp_path):
     assert (
         done.stderr.startswith("error: unknown strategy 'nope'") and "Traceback" not in done.stderr
     )
+
+
+def test_runs_use_one_torch_thread_unless_asked(cli, tmp_path):
+    """torch's default (a thread per core) lets a run's threads spin waiting for each other
+    when another process holds a core; run and ablate train with --threads (default 1)."""
+    import torch
+
+    before = torch.get_num_threads()
+    scenario = write(tmp_path, "synthetic.toml", SYNTHETIC_SCENARIO)
+    strategy = write(tmp_path, "small.toml", GOOD_STRATEGY)
+    try:
+        torch.set_num_threads(2)
+        args = ["run", "--scenario", str(scenario), "--strategy", str(strategy), "--quiet"]
+        assert cli(*args, "--out", str(tmp_path / "a"))[0] == 0
+        result = json.loads(next((tmp_path / "a").glob("*.json")).read_text())
+        assert result["environment"]["threads"] == 1
+        assert cli(*args, "--out", str(tmp_path / "b"), "--threads", "2", "--force")[0] == 0
+        result = json.loads(next((tmp_path / "b").glob("*.json")).read_text())
+        assert result["environment"]["threads"] == 2
+        code, _, err = cli(*args, "--threads", "0")
+        assert code == 2 and "--threads 0" in err
+    finally:
+        torch.set_num_threads(before)

@@ -1,5 +1,6 @@
 """Avalanche bridge: our components as Avalanche plugins, our local learners as Avalanche
-strategies, streams converted both ways, and our result file written from an Avalanche run.
+strategies, streams converted both ways, our result file written from an Avalanche run, and
+checkpoints of such a run.
 
 Importing ``continual.avalanche`` only checks that Avalanche is installed; Avalanche itself
 (about 10 s to import) loads when one of the names below is first used. Nothing else in the
@@ -44,6 +45,8 @@ _EXPORTS = {
     "dataset_tensors": "streams",
     "ResultsPlugin": "results",
     "matrix_from_avalanche": "matrix",
+    "save_checkpoint": "checkpoint",
+    "load_checkpoint": "checkpoint",
 }
 
 __all__ = sorted(_EXPORTS)

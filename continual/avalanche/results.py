@@ -109,6 +109,7 @@ class ResultsPlugin(SupervisedPlugin):
         self.components: dict[str, Any] = {}
         self.cost: dict[str, Any] = {}
         self.memory: dict[str, Any] = {}
+        self._restored: dict[str, Any] | None = None  # a checkpoint's recorder state
 
     @property
     def accuracy_matrix(self) -> list[list[float]]:
@@ -117,11 +118,15 @@ class ResultsPlugin(SupervisedPlugin):
     def before_training(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
         learner = _as_learner(strategy)
         if self.recorder is None:
-            self.started = time.perf_counter()
             evaluator = Evaluator(self.stream, strategy.device)
-            self.baseline = evaluator(reinitialised(learner, self.seed))
+            if self._restored is None:
+                self.started = time.perf_counter()
+                self.baseline = evaluator(reinitialised(learner, self.seed))
             self.recorder = Recorder(evaluator, learner, self.every)
-            self.recorder.start()
+            if self._restored is None:
+                self.recorder.start()
+            else:
+                self.recorder.load_state_dict(self._restored)
         self.recorder.learner = learner  # the strategy may have replaced its model
         self._train_start = time.perf_counter()
 
@@ -150,6 +155,40 @@ class ResultsPlugin(SupervisedPlugin):
         self.memory = memory_peaks(str(strategy.device))
         if self.path is not None:
             write_json_atomic(self.path, self.document(strategy.device))
+
+    def state_dict(self) -> dict[str, Any]:
+        """Rows, curves, counters and times so far (plain data), for
+        :func:`~continual.avalanche.checkpoint.save_checkpoint` at an experience boundary."""
+        return {
+            "seed": self.seed,
+            "recorder": None if self.recorder is None else self.recorder.state_dict(),
+            "baseline": list(self.baseline),
+            "row_due": self.row_due,
+            "steps": self.steps,
+            "samples": self.samples,
+            "train_seconds": self.train_seconds,
+            "elapsed": time.perf_counter() - self.started,
+            "plugins": list(self.plugins),
+            "components": self.components,
+            "cost": self.cost,
+            "memory": self.memory,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict` (before the resumed run's first ``train`` call)."""
+        if int(state["seed"]) != self.seed:
+            raise ContinualError(
+                f"ResultsPlugin: the checkpoint is of seed {state['seed']}, this plugin's seed is "
+                f"{self.seed}; seed torch (or pass seed=) as for the saved run"
+            )
+        self.recorder, self._restored = None, state["recorder"]
+        self.baseline = list(state["baseline"])
+        self.row_due = bool(state["row_due"])
+        self.steps, self.samples = int(state["steps"]), int(state["samples"])
+        self.train_seconds = float(state["train_seconds"])
+        self.started = time.perf_counter() - float(state["elapsed"])
+        self.plugins, self.components = list(state["plugins"]), dict(state["components"])
+        self.cost, self.memory = dict(state["cost"]), dict(state["memory"])
 
     def _cost(self, strategy: Any) -> dict[str, Any]:
         """FLOPs per phase and synaptic operations, probed on the last trained experience."""

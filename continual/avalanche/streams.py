@@ -40,6 +40,27 @@ def dataset_tensors(dataset: Dataset, batch_size: int = 1024) -> tuple[Tensor, T
     return x, y
 
 
+def stored_image_shape(dataset: Any, features: int) -> tuple[int, int] | None:
+    """The (height, width) of the images behind a dataset of flat inputs, when a dataset it
+    wraps (an Avalanche dataset's ``_datasets``, a ``Subset``'s ``dataset``) stores them as
+    torchvision's do: a ``data`` array of shape (N, height, width) with height·width =
+    ``features``. None when none does (colour images are left out: whether a flat sample is
+    channels-first or last cannot be told from the stored array)."""
+    stack, seen = [dataset], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        shape = getattr(getattr(current, "data", None), "shape", None)
+        if shape is not None and len(shape) == 3 and int(shape[1]) * int(shape[2]) == features:
+            return int(shape[1]), int(shape[2])
+        stack.extend(getattr(current, "_datasets", None) or [])
+        if getattr(current, "dataset", None) is not None:
+            stack.append(current.dataset)
+    return None
+
+
 def _task_label(experience: Any) -> int:
     labels = getattr(experience, "task_labels", None)
     if labels is None:

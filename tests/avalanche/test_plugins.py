@@ -222,3 +222,47 @@ def test_a_plugins_random_numbers_follow_its_seed():
     for kind in (SpikingSleepPlugin, ReplaySleepPlugin):
         first, again, other = (draws(kind(seed=s)) for s in (3, 3, 4))
         assert torch.equal(first, again) and not torch.equal(first, other), kind.__name__
+
+
+class StoredImages(torch.utils.data.Dataset):
+    """A torchvision-style dataset: images stored as ``data`` (N, 4, 4), samples served flat."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+        self.data, self.targets = x.reshape(-1, 4, 4), y
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, i: int):
+        return self.data[i].flatten(), int(self.targets[i])
+
+
+def test_sleep_finds_the_image_shape_of_flat_inputs(stream, benchmark):
+    """SRC's square patch needs the image shape: given as image_shape, or found where the
+    experience's dataset stores its images; flat inputs with neither are warned about."""
+    import warnings
+
+    from avalanche.benchmarks.scenarios.dataset_scenario import benchmark_from_datasets
+    from avalanche.benchmarks.utils import _make_taskaware_classification_dataset
+
+    from continual.avalanche import SpikingSleepPlugin
+
+    first = stream[0]
+    stored = benchmark_from_datasets(
+        train=[_make_taskaware_classification_dataset(StoredImages(first.x_train, first.y_train))],
+        test=[_make_taskaware_classification_dataset(StoredImages(first.x_test, first.y_test))],
+    )
+    for experience, options, shape in (
+        (stored.train_stream[0], {}, (4, 4)),  # from the dataset's stored images
+        (benchmark.train_stream[0], {"image_shape": (4, 4)}, (4, 4)),  # as given
+    ):
+        sleep = SpikingSleepPlugin(steps=50, steps_increment=0, **options)
+        strategy = naive(mlp(bias=False), [sleep], epochs=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # no flat-input warning
+            strategy.train(experience)
+        assert sleep.component.statistics.image_shape == shape
+    sleep = SpikingSleepPlugin(steps=50, steps_increment=0)
+    with pytest.warns(UserWarning, match="inputs are flat .16 features.*image_shape"):
+        naive(mlp(bias=False), [sleep], epochs=1).train(benchmark.train_stream[0])
+    assert sleep.component.statistics.image_shape == (16,)

@@ -206,3 +206,44 @@ def test_scenario_override_keeps_spec_and_names_it():
     assert spec.generator.values["experiences"] == 2 and spec.name == "split-digitsx2"
     with pytest.raises(specs.SpecError, match="at least 1"):
         specs.with_overrides(specs.load_scenario("split-digits"), experiences=0)
+
+
+def test_users_npz_runs_in_ablate_and_sweep_as_in_run(cli, tmp_path):
+    """ablate and sweep take --dataset FILE.npz and --experiences as run does: a ladder or a
+    grid on a user's own data needs no hand-written scenario file."""
+    path = _npz(tmp_path / "mine.npz")
+    strategy = tmp_path / "small.toml"
+    strategy.write_text(
+        '[learner]\nname = "backprop"\nhidden = [8]\n[training]\nepochs = 1\n'
+        '[[components]]\nname = "consolidation"\n',
+        encoding="utf-8",
+    )
+    data = ("--scenario", "split-digits", "--dataset", str(path), "--experiences", "2")
+    out = tmp_path / "ladder"
+    code, _, err = cli("ablate", str(strategy), *data, "--seed", "0", "--out", str(out), "--quiet")
+    assert code == 0, err
+    runs = [json.loads(p.read_text()) for p in out.glob("*seed*.json")]
+    assert len(runs) == 2  # the learner alone, then with consolidation
+    for result in runs:
+        assert result["scenario"]["dataset"] == {"name": "npz", "path": str(path)}
+        assert [len(e["classes"]) for e in result["stream"]["experiences"]] == [2, 2]
+    grid = tmp_path / "grid.toml"
+    grid.write_text(f'scenarios = ["split-digits"]\nstrategies = ["{strategy}"]\nseeds = [0]\n')
+    out = tmp_path / "grid"
+    code, _, err = cli(
+        "sweep",
+        str(grid),
+        "--dataset",
+        str(path),
+        "--experiences",
+        "2",
+        "--out",
+        str(out),
+        "--quiet",
+    )
+    assert code == 0, err
+    (result,) = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    assert result["scenario"]["dataset"] == {"name": "npz", "path": str(path.resolve())}
+    assert result["scenario"]["name"] == "split-digits@minex2"
+    code, _, err = cli("ablate", str(strategy), "--dataset", str(tmp_path / "none.npz"))
+    assert code == 2 and "none.npz" in err
