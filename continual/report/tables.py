@@ -79,9 +79,11 @@ def _t_and_holm(difference: Paired | None) -> str:
 HOLM_NOTE = (
     "p: the paired t test's p-value, raw and (Holm-adjusted) over the table's comparisons of "
     "that metric (Holm 1979); * marks a Holm-adjusted p below 0.05, never a difference without "
-    "spread (all seeds equal: the zero-width interval makes no claim). Wilcoxon signed-rank p as "
-    "a check that does not assume normality, from 6 paired seeds on (below, 'n too small': its "
-    "two-sided p cannot go below 2/2^n)."
+    "spread (all seeds equal: the zero-width interval makes no claim)."
+)
+WILCOXON_NOTE = (
+    "Wilcoxon signed-rank p as a check that does not assume normality, from 6 paired seeds on "
+    "(below, 'n too small': its two-sided p cannot go below 2/2^n)."
 )
 
 
@@ -114,7 +116,7 @@ def paired_differences(results: list[Result]) -> Table | None:
     )
     note = (
         f"Strategy − {reference} on the same seeds, percentage points: mean ± 95 % paired-t CI of "
-        f"the per-seed differences (per comparison, not simultaneous). {HOLM_NOTE}"
+        f"the per-seed differences (per comparison, not simultaneous). {HOLM_NOTE} {WILCOXON_NOTE}"
     )
     return Table(f"Paired differences against {reference}", headers, rows, note)
 
@@ -211,7 +213,7 @@ def ablation_ladders(results: list[Result]) -> list[Table]:
         gains, forgetting_gains = (  # each a Holm family: the ladder's comparisons of a metric
             holm_family(
                 [
-                    paired_difference(rungs[r], rungs[below[r]], path)  # type: ignore[index]
+                    paired_difference(rungs[r], rungs[str(below[r])], path)
                     if below.get(r) in rungs
                     else None
                     for r in ordered
