@@ -80,9 +80,11 @@ def _t_and_holm(difference: Paired | None) -> str:
 HOLM_NOTE = (
     "p: the paired t test's p-value, raw and (Holm-adjusted) over the table's comparisons of "
     "that metric (Holm 1979); * marks a Holm-adjusted p below 0.05, never a difference without "
-    "spread (all seeds equal: the zero-width interval makes no claim). Wilcoxon signed-rank p as "
-    "a check that does not assume normality, from 6 paired seeds on (below, 'n too small': its "
-    "two-sided p cannot go below 2/2^n)."
+    "spread (all seeds equal: the zero-width interval makes no claim)."
+)
+WILCOXON_NOTE = (
+    "Wilcoxon signed-rank p as a check that does not assume normality, from 6 paired seeds on "
+    "(below, 'n too small': its two-sided p cannot go below 2/2^n)."
 )
 
 
@@ -117,9 +119,9 @@ def paired_differences(results: list[Result], reference: str | None = None) -> T
     headers += tuple(text for _, h in PAIRED for text in (h, "p (Holm)", "Wilcoxon p"))
     note = (
         f"Strategy − {reference} on the same seeds, percentage points: mean ± 95 % paired-t CI of "
-        f"the per-seed differences (per comparison, not simultaneous). {HOLM_NOTE} Learning acc "
-        "= mean_j R[j, j] beside forgetting: a strategy that forgets less only because it learns "
-        "less shows a negative Δ learning acc."
+        f"the per-seed differences (per comparison, not simultaneous). {HOLM_NOTE} {WILCOXON_NOTE} "
+        "Learning acc = mean_j R[j, j] beside forgetting: a strategy that forgets less only "
+        "because it learns less shows a negative Δ learning acc."
     )
     return Table(f"Paired differences against {reference}", headers, rows, note)
 
@@ -253,7 +255,7 @@ def ablation_ladders(results: list[Result]) -> list[Table]:
         gains = [  # each a Holm family: the ladder's comparisons of one metric
             holm_family(
                 [
-                    paired_difference(rungs[r], rungs[below[r]], f"metrics.{key}")  # type: ignore[index]
+                    paired_difference(rungs[r], rungs[str(below[r])], f"metrics.{key}")
                     if below.get(r) in rungs
                     else None
                     for r in ordered
