@@ -11,7 +11,7 @@ learning, ``commands.sh``: ``--fc-layers=3 --fc-units=85 --z-dim=5``, i.e. two h
 stated with their measured effect in docs/learners.md:
 
 - ``importance_samples`` defaults to 100, not the paper's S = 10,000: evaluation cost grows
-  linearly in S (the paper's Table 4 and our measurement show a small loss at 100).
+  linearly in S (the paper's Table 4 studies S; our measured effect is in docs/learners.md).
 - The likelihood of the importance weights is the Bernoulli model the VAEs are trained with; the
   reference evaluation uses a unit-variance Gaussian on the decoder's output instead.
 - The reference trains each class's model for 1000 iterations on that class alone; here one
