@@ -34,6 +34,11 @@ does that, and so stores the inputs); the input mean is a running mean (exact). 
 normalisations and non-ReLU activations of a learner are not part of the spiking network: each
 learner says what sleep ignores (:meth:`Learner.sleep_conversion`) and sleep warns once.
 ``target_rate`` calibrates the input drive to a firing rate instead of using the fixed scale.
+``homeostasis`` (off by default) lets each layer's threshold fall while the layer is silent
+(:func:`homeostatic_factors`); with SRC's network and protocol on MNIST it kept more neurons
+firing but did not help (docs/components.md). The patch needs the image shape: the data's own,
+or ``image_shape`` for flat inputs (without it, a flat input gets a random pixel mask and a
+warning).
 """
 
 from __future__ import annotations
