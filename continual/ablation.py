@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from continual import registry
+from continual.cell import Cell, DoneHook, StartHook
 from continual.errors import ContinualError
-from continual.execution import Cell, DoneHook, StartHook
 from continual.report.statistics import CONFIDENCE, Estimate, Paired, estimate, holm_family, paired
 from continual.specs import ScenarioSpec, Section, StrategySpec
 

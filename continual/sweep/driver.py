@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from continual import execution
+from continual.cell import Cell, finish
 from continual.errors import ContinualError
-from continual.execution import Cell
 from continual.results import finished as finished_result
 from continual.results import result_path
 from continual.sweep.job import Job
@@ -80,7 +79,7 @@ def run_sweep(
                 else:
                     outcome.failed.append((cell, result))
                 continue
-            path = execution.finish(cell, result, job.out)
+            path = finish(cell, result, job.out)
             results[index] = result
             outcome.ran += 1
             if on_done is not None:

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from continual import registry, specs
+from continual.cell import Cell
 from continual.errors import ConfigError, did_you_mean
-from continual.execution import Cell
 from continual.limits import MAX_SEEDS, check_cells
 from continual.ranges import MAX_SEED
 from continual.specs import Section, SpecError, Training

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from continual.execution import Cell, run_cell
+from continual.cell import Cell, run_cell
 
 
 @dataclass(frozen=True)

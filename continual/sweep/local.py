@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-from continual.execution import Cell
+from continual.cell import Cell
 from continual.sweep.job import Job, run_job
 
 Outcome = dict[str, Any] | BaseException

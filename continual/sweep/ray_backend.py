@@ -8,8 +8,8 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from continual.cell import Cell
 from continual.errors import ContinualError
-from continual.execution import Cell
 from continual.sweep.job import Job, run_job
 
 Outcome = dict[str, Any] | BaseException
