@@ -82,20 +82,27 @@ def adaptive_rate(weight: Tensor, power: float = 0.5) -> Tensor:
 class Hebbian(Learner):
     """SoftHebb (or Krotov–Hopfield) feature layer(s) + delta-rule readout.
 
-    Defaults follow the SoftHebb reference (first layer of its CIFAR-10 network, the ICLR 2023
-    paper's): init radius 25, rate 0.08 with |‖w‖ − 1|^0.5, Δw scaled by its largest entry,
-    anti-Hebbian losers. Deviations, with their measured effect, are listed in
-    docs/learners.md ("Hebbian"): the input is centred by a running mean and L2-normalised
-    instead of batch-normalised (so ``temperature`` is in units of the cosine; the reference's
-    inverse temperature 1 on standardised patches corresponds to τ ≈ 0.1), the readout is the
-    delta rule on normalised relu³ features instead of a backprop-trained linear layer on
-    triangle activations. Krotov's constants (his MNIST notebook: Δ = 0.4, k = 2, p = 2, rate
-    0.02 decaying linearly to 0 over 200 epochs; the paper's 2000-unit MNIST layer: p = 3,
-    k = 7, rate 0.04) are set by ``rule = "krotov"`` with ``anti_hebbian_strength``, ``rank``,
-    ``lebesgue_p``; here the rate is constant (a continual stream has no known end).
+    Defaults follow the SoftHebb reference (first layer of the ICLR 2023 paper's CIFAR-10
+    network): init radius 25, rate 0.08 · |‖w‖ − 1|^0.5, Δw scaled by its largest entry,
+    anti-Hebbian losers. Measured on mnist-dev (300 units, 20 epochs, i.i.d., 10 seeds):
+    91.5 ± 0.5 % against 85.0 ± 0.5 % for the same layer left untrained (``train_features =
+    False``, the control every Hebbian number needs), paired +6.5 ± 0.6 points; median ‖w‖ 1.006,
+    every neuron moved, 79 % win a training image. Class-incrementally no gain over the control
+    (docs/learners.md, "Hebbian"). Deviations from the reference, with their measured effect
+    (mnist-dev, 2 seeds unless stated):
 
-    The control every Hebbian number needs is the same layer left untrained
-    (``train_features = False``), with the same readout.
+    - input centred by a running mean and L2-normalised, not batch-normalised: ``temperature`` is
+      in units of the cosine; the reference's inverse temperatures (1 on standardised patches,
+      12 on raw MNIST pixels) are τ ≈ 0.1 and ≈ 0.01 there. τ 0.02 / 0.05 / 0.1: 91.1 / 90.8 /
+      91.3 %; at 0.1 the norms stay far from 1 on digits within 20 epochs, at 0.2 on mnist-dev;
+    - readout features normalise(relu(u)³), not the triangle relu(u − mean u)^0.7: the triangle
+      gave 91.2 vs 91.1 %; the readout is the delta rule, not a backprop-trained layer (the
+      same gradient for one layer);
+    - Krotov's rule (his MNIST notebook: Δ = 0.4, k = 2, p = 2, rate 0.02 decaying linearly to 0
+      over 200 epochs; the paper's 2000-unit layer: p = 3, k = 7, rate 0.04) with a constant
+      rate, as a continual stream has no known end; its preset uses 0.1, as at 0.04 the norms
+      fell only from 25 to 11 in 20 epochs and no neuron moved (with 0.1: 90.4 ± 0.3 %, +5.4 ±
+      0.5 over the control, 10 seeds).
     """
 
     def __init__(
