@@ -1,6 +1,20 @@
-import torch
+import math
 
-from continual.learners.hebbian import Hebbian, adaptive_rate, softhebb_update
+import pytest
+import torch
+import torch.nn.functional as F
+
+from continual.errors import ConfigError
+from continual.learners.hebbian import (
+    Hebbian,
+    adaptive_rate,
+    krotov_update,
+    scaled_by_largest,
+    softhebb_update,
+)
+from continual.scenarios.sources import digits
+from continual.scenarios.split import class_incremental
+from continual.strategy import Strategy
 from tests.learners.helpers import digits_iid_accuracy, perturbed, update_of, updates_by_module
 
 
@@ -25,10 +39,69 @@ def test_adaptive_rate_vanishes_at_unit_norm():
     assert torch.allclose(adaptive_rate(weight).squeeze(), torch.tensor([0.0, 2.0]))
 
 
-def test_update_of_a_layer_ignores_the_layers_above():
+def test_update_is_scaled_by_its_largest_entry():
+    delta = torch.tensor([[0.5, -2.0], [1.0, 0.0]])
+    torch.testing.assert_close(scaled_by_largest(delta), torch.tensor([[0.25, -1.0], [0.5, 0.0]]))
+    assert torch.equal(scaled_by_largest(torch.zeros(2, 2)), torch.zeros(2, 2))  # no 0/0
+
+
+def test_softhebb_learner_update_by_hand():
+    # x = (1, 0), W = [[2, 0], [0, 3]], τ = 1, no centring: u = (2, 0), y = softmax(u) =
+    # (e²/(e²+1), 1/(e²+1)), neuron 0 wins, neuron 1 learns anti-Hebbian.
+    # Δw_0 = y_0 (x − 2 w_0) = (−3 y_0, 0); Δw_1 = −y_1 (x − 0 · w_1) = (−y_1, 0).
+    # Scaled by the largest entry 3 y_0: (−1, 0) and (−y_1 / (3 y_0), 0) = (−1/(3e²), 0).
+    # Rates |‖w‖ − 1|^0.5: 1 and √2. p.grad = −Δw: (1, 0) and (√2 / (3e²), 0).
+    learner = Hebbian(2, 2, hidden=(2,), temperature=1.0, center=False)
+    learner.layers[0].weight.data = torch.tensor([[2.0, 0.0], [0.0, 3.0]])
+    grads = updates_by_module(
+        learner, update_of(learner, torch.tensor([[1.0, 0.0]]), torch.tensor([0]))
+    )
+    expected = torch.tensor([[1.0, 0.0], [math.sqrt(2) / (3 * math.e**2), 0.0]])
+    torch.testing.assert_close(grads["layers.0.weight"], expected)
+
+
+def test_krotov_rule_by_hand():
+    # x = (1, 0); W rows (1, 0), (0.5, 0.5), (0, 1); p = 2: currents (1, 0.5, 0).
+    # g = (1, −Δ, 0) with k = 2. Δw_0 = x − 1 · w_0 = 0; Δw_1 = −Δ (x − 0.5 w_1) = −Δ (0.75, −0.25);
+    # Δw_2 = 0 (rank 3 is neither the winner nor the k-th).
+    x = torch.tensor([[1.0, 0.0]])
+    weight = torch.tensor([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
+    got = krotov_update(x, weight, strength=0.4, rank=2, p=2.0)
+    torch.testing.assert_close(got, torch.tensor([[0.0, 0.0], [-0.3, 0.1], [0.0, 0.0]]))
+    # p = 3: currents Σ sign(w)|w|² x = (1, 0.25, 0); Δw_1 = −0.4 ((1, 0) − 0.25 (0.5, 0.5))
+    got = krotov_update(x, weight, strength=0.4, rank=2, p=3.0)
+    torch.testing.assert_close(got, torch.tensor([[0.0, 0.0], [-0.35, 0.05], [0.0, 0.0]]))
+    # k = 3: the third-ranked neuron is pushed away instead
+    got = krotov_update(x, weight, strength=0.4, rank=3, p=2.0)
+    torch.testing.assert_close(got, torch.tensor([[0.0, 0.0], [0.0, 0.0], [-0.4, 0.0]]))
+
+
+def test_krotov_ranks_by_the_lebesgue_current():
+    # x = (1, 1): w_a = (1, 0), w_b = (0.6, 0.6). p = 2: w·x = (1, 1.2), b wins.
+    # p = 3: Σ sign(w)|w|² x = (1, 0.72), a wins. The winner's Δw = x − current · w.
+    x = torch.tensor([[1.0, 1.0]])
+    weight = torch.tensor([[1.0, 0.0], [0.6, 0.6]])
+    p2 = krotov_update(x, weight, strength=0.0, rank=2, p=2.0)
+    torch.testing.assert_close(p2, torch.tensor([[0.0, 0.0], [1 - 1.2 * 0.6, 1 - 1.2 * 0.6]]))
+    p3 = krotov_update(x, weight, strength=0.0, rank=2, p=3.0)
+    torch.testing.assert_close(p3, torch.tensor([[0.0, 1.0], [0.0, 0.0]]))
+
+
+def test_krotov_learner_update_is_the_scaled_rule_without_adaptive_rate():
+    torch.manual_seed(0)
+    learner = Hebbian(5, 3, hidden=(6,), rule="krotov", rank=3, lebesgue_p=3.0, center=False)
+    x, y = torch.randn(8, 5), torch.randint(0, 3, (8,))
+    weight = learner.layers[0].weight.detach().clone()
+    grads = updates_by_module(learner, update_of(learner, x, y))
+    rule = krotov_update(F.normalize(x, dim=1), weight, 0.4, 3, 3.0)
+    torch.testing.assert_close(grads["layers.0.weight"], -scaled_by_largest(rule))
+
+
+@pytest.mark.parametrize("rule", ["softhebb", "krotov"])
+def test_update_of_a_layer_ignores_the_layers_above(rule):
     torch.manual_seed(0)
     x, y = torch.rand(16, 12), torch.randint(0, 4, (16,))
-    learner = Hebbian(12, 4, hidden=(10, 8))
+    learner = Hebbian(12, 4, hidden=(10, 8), rule=rule)
     base = updates_by_module(learner, update_of(learner, x, y))
     changed = perturbed(learner, ["layers.1", "readout"])
     after = updates_by_module(changed, update_of(changed, x, y))
@@ -47,18 +120,61 @@ def test_readout_follows_the_delta_rule():
     assert torch.allclose(grads["readout.weight"], -(error.T @ features) / 8, atol=1e-6)
 
 
+def test_krotov_settings_are_checked():
+    with pytest.raises(ConfigError, match="^rank: must be at most the smallest layer's 3 units$"):
+        Hebbian(5, 2, hidden=(4, 3), rule="krotov", rank=4)
+    with pytest.raises(ConfigError, match="^lebesgue_p: only the krotov rule"):
+        Hebbian(5, 2, lebesgue_p=3.0)
+
+
+def _trained_on_digits(epochs: int, **options) -> tuple[Hebbian, torch.Tensor, torch.Tensor]:
+    """A learner trained i.i.d. on digits, its initial first-layer weights and the train images."""
+    stream = class_incremental(digits(), seed=0, experiences=1)
+    torch.manual_seed(0)
+    learner = Hebbian(64, 10, **options)
+    initial = learner.layers[0].weight.detach().clone()
+    Strategy(learner, epochs=epochs, batch_size=32).train_experience(stream[0])
+    return learner, initial, stream[0].x_train
+
+
+@pytest.mark.parametrize(
+    ("options", "lebesgue_p"),
+    [({"hidden": (100,)}, 2.0), ({"rule": "krotov", "hebbian_lr": 0.1, "hidden": (30,)}, 2.0)],
+    ids=["softhebb", "krotov"],
+)
+def test_the_rule_drives_norms_to_one_moves_and_recruits_most_neurons(options, lebesgue_p):
+    # measured on digits, seeds 0-1: SoftHebb (100 units, 15 epochs) median ‖w‖ 25 → 1.005, all
+    # neurons moved, all win (300 units, 20 epochs: 1.10, 97 %, all); the old rule (radius 3,
+    # batch-mean Δw, no scaling by the largest entry) left ‖w‖ ≈ 3 with 10-20 % moved (digits
+    # and mnist-dev). Krotov (30 units, 10 epochs): 1.06, 90 %, all win.
+    epochs = 15 if "rule" not in options else 10
+    learner, initial, x = _trained_on_digits(epochs, **options)
+    weight = learner.layers[0].weight.detach()
+    norms = weight.norm(p=lebesgue_p, dim=1)
+    assert abs(float(norms.median()) - 1.0) < 0.25, norms.median()
+    moved = (F.cosine_similarity(initial, weight, dim=1) < 0.9).float().mean()
+    assert moved > 0.75, moved
+    with torch.inference_mode():
+        winners = (learner.layer_inputs(x)[0] @ weight.T).argmax(1)
+    assert len(winners.unique()) > 0.75 * weight.shape[0], len(winners.unique())
+
+
 def test_hebbian_learns_digits():
     torch.manual_seed(0)
     assert digits_iid_accuracy(Hebbian(64, 10), epochs=20) >= 0.97
 
 
-def test_hebbian_features_beat_their_untrained_control_on_every_seed():
-    # At 300 units a random layer already reaches ~97.5 % on digits, so the gain is inside the
-    # seed spread there; with 30 units the features must carry the information: measured
-    # +10.8, +13.6, +8.3 points on seeds 0-2 (10 epochs), so a 5-point margin per seed is real.
+@pytest.mark.parametrize("rule", ["softhebb", "krotov"])
+def test_hebbian_features_beat_their_untrained_control_on_every_seed(rule):
+    # At 300 units a random layer already reaches ~97 % on digits, so the gain is inside the
+    # seed spread there; with 30 units the features must carry the information. Measured
+    # (10 epochs, seeds 0-2): SoftHebb +13.1 ± 7.2 points (94.2 vs 81.0 %), Krotov (rate 0.1)
+    # +7.7 ± 5.9 (88.7 %), every seed above its control; a 4-point margin per seed is real.
+    options = {"rule": rule, "hebbian_lr": 0.1} if rule == "krotov" else {}
     for seed in (0, 1):
         torch.manual_seed(seed)
-        learned = digits_iid_accuracy(Hebbian(64, 10, hidden=(30,)), epochs=10)
+        learned = digits_iid_accuracy(Hebbian(64, 10, hidden=(30,), **options), epochs=10)
         torch.manual_seed(seed)
-        control = digits_iid_accuracy(Hebbian(64, 10, hidden=(30,), train_features=False), 10)
-        assert learned > control + 0.05, (seed, learned, control)
+        untrained = Hebbian(64, 10, hidden=(30,), train_features=False, **options)
+        control = digits_iid_accuracy(untrained, 10)
+        assert learned > control + 0.04, (seed, learned, control)

@@ -10,7 +10,12 @@ import torch
 import torch.nn.functional as F
 
 from continual.errors import ConfigError
-from continual.learners.hebbian import Hebbian, adaptive_rate, softhebb_update
+from continual.learners.hebbian import (
+    Hebbian,
+    adaptive_rate,
+    scaled_by_largest,
+    softhebb_update,
+)
 from tests.learners.helpers import update_of, updates_by_module
 
 
@@ -46,8 +51,11 @@ def test_feature_update_is_the_anti_hebbian_rule_times_the_adaptive_rate():
     weight = learner.layers[0].weight.detach().clone()
     grads = updates_by_module(learner, update_of(learner, x, y))
     inputs = learner.layer_inputs(x)  # after the update: centred by the mean it has just taken
-    expected = -adaptive_rate(weight) * softhebb_update(inputs[0], weight, 0.7, True)
-    plain = -adaptive_rate(weight) * softhebb_update(inputs[0], weight, 0.7, False)
+    rule = softhebb_update(inputs[0], weight, 0.7, True)
+    expected = -adaptive_rate(weight) * scaled_by_largest(rule)
+    plain = -adaptive_rate(weight) * scaled_by_largest(
+        softhebb_update(inputs[0], weight, 0.7, False)
+    )
     assert not torch.allclose(expected, plain)  # the case tells the two rules apart
     torch.testing.assert_close(grads["layers.0.weight"], expected)
 

@@ -1,7 +1,8 @@
 """The learners' documented defaults and settings' bounds, tested where mutation testing showed a
 changed default or bound went unnoticed (docs/mutation-testing.md). The defaults are part of the
 science: the docstrings report accuracies measured with them (FF θ = 50 summed goodness, SoftHebb
-τ = 0.02 with anti-Hebbian losers, PC with 5 inference steps), and presets rely on them."""
+τ = 0.02 with anti-Hebbian losers and the reference's radius 25 and rate 0.08 · |‖w‖ − 1|^0.5, PC
+with 5 inference steps), and presets rely on them."""
 
 import inspect
 
@@ -31,10 +32,15 @@ DEFAULTS = {
     },
     Hebbian: {
         "hidden": (300,),
+        "rule": "softhebb",
         "temperature": 0.02,
         "anti_hebbian": True,
-        "hebbian_lr": 1.0,
-        "init_radius": 3.0,
+        "hebbian_lr": 0.08,
+        "rate_power": 0.5,
+        "init_radius": 25.0,
+        "anti_hebbian_strength": 0.4,
+        "rank": 2,
+        "lebesgue_p": 2.0,
         "feature_power": 3.0,
         "readout_lr": 5.0,
         "momentum": 0.9,
@@ -88,13 +94,15 @@ def test_the_defaults_reach_the_learner(learner):
         assert [g["lr"] for g in built.optimizer.param_groups] == [0.002, 0.002, 0.002]
         assert group["betas"] == (0.9, 0.999)  # Adam
     elif learner is Hebbian:
-        assert (built.temperature, built.anti_hebbian, built.power) == (0.02, True, 3.0)
+        assert (built.rule, built.temperature, built.anti_hebbian) == ("softhebb", 0.02, True)
+        assert (built.rate_power, built.power) == (0.5, 3.0)
+        assert (built.strength, built.rank, built.p) == (0.4, 2, 2.0)  # Krotov's notebook
         assert built.competition == "all" and built.center and built.train_features
         readout = built.optimizer.param_groups[1]
         assert (readout["lr"], readout["momentum"]) == (5.0, 0.9)
-        assert (group["lr"], group["momentum"]) == (1.0, 0.0)
+        assert (group["lr"], group["momentum"]) == (0.08, 0.0)
         norms = built.layers[0].weight.norm(dim=1)
-        torch.testing.assert_close(norms, torch.full((300,), 3.0))  # init_radius
+        torch.testing.assert_close(norms, torch.full((300,), 25.0))  # init_radius
     elif learner is PredictiveCoding:
         assert (built.mode, built.steps, built.rate, built.output_clamp) == (
             "standard",
