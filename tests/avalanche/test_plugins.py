@@ -148,7 +148,11 @@ def test_multi_head_models_are_refused_before_training(plugin):
     benchmark = bridge.to_benchmark(task_incremental(data, 0, experiences=2))
     torch.manual_seed(0)
     model = MTSimpleMLP(input_size=16, hidden_size=8)
-    make = getattr(bridge, plugin, None) or (lambda: bridge.ResultsPlugin(benchmark, seed=0))
+    make = {
+        "HebbianConsolidationPlugin": bridge.HebbianConsolidationPlugin,
+        "SpikingSleepPlugin": bridge.SpikingSleepPlugin,
+        "results": lambda: bridge.ResultsPlugin(benchmark, seed=0),
+    }[plugin]
     strategy = naive(model, [make()])
     before = snapshot(model)
     with pytest.raises(ContinualError, match="MultiTaskModule .MTSimpleMLP.*single-head"):
