@@ -10,6 +10,7 @@ from continual.ablation import SUMMARY_SUFFIX
 from continual.errors import ContinualError
 from continual.report import html, long_form, markdown
 from continual.report.aggregate import Result
+from continual.report.sanitize import plain
 from continual.results import read_result, write_atomic
 
 
@@ -30,7 +31,7 @@ def load_results(folders: Iterable[Path]) -> list[Result]:
             try:
                 found.append(read_result(path))
             except ContinualError as error:
-                print(f"skipped: {error}", file=sys.stderr)
+                print(f"skipped: {plain(error)}", file=sys.stderr)  # a name may hold escapes
         if not found:
             raise ContinualError(
                 f"{folder}: no valid result files (*.json) here; run `continual run`"
