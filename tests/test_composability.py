@@ -13,6 +13,7 @@ SMALL = {
     "ff": {"hidden": [16, 16], "threshold": 5.0, "lr": 0.01},
     "pc": {"hidden": [16, 16], "lr": 0.01},
     "hebbian": {"hidden": [32]},
+    "random-features": {"hidden": [32]},
 }
 FAST = {
     "sleep": {"steps": 30, "steps_increment": 10},
@@ -20,7 +21,7 @@ FAST = {
     "ewc": {"fisher_samples": 50},
     "replay": {"budget": 30},
 }
-REFUSED = {("ff", "lwf"), ("pc", "lwf"), ("hebbian", "lwf")}
+REFUSED = {("ff", "lwf"), ("pc", "lwf"), ("hebbian", "lwf"), ("random-features", "lwf")}
 
 
 def _spec(learner: str, component: str | None) -> StrategySpec:

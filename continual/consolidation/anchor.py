@@ -84,14 +84,21 @@ class Anchor:
         )
         if self._cache is None or self._cache[0] != key or not constant:
             params, steps, importances, anchors = [], [], [], []
+            # untrained features (Learner.attach_readout) never move: nothing to pull back, and
+            # (θ + cθ*)/(1 + c) would still round them
+            frozen = (
+                {id(p) for p in learner.feature_parameters()}
+                if getattr(learner, "frozen_features", False)
+                else set()
+            )
             for name, p in learner.named_parameters():
-                # a parameter the step left without a gradient (untrained features) did not
-                # move: nothing to pull back, and (θ + cθ*)/(1 + c) would still round it
-                if name in self.importance and id(p) in rates and p.grad is not None:
+                if name in self.importance and id(p) in rates and id(p) not in frozen:
                     params.append(p)
                     steps.append(rates[id(p)])
                     importances.append(self.importance[name])
                     anchors.append(self.anchor[name])
+            if not params:
+                return
             if all(isinstance(r, Tensor) for r in steps):  # Adam: one kernel per operation
                 pulls = torch._foreach_mul(steps, strength)  # (η'·λ)·Ω, as below: same bits
                 torch._foreach_mul_(pulls, importances)
