@@ -91,3 +91,26 @@ def test_bad_probe_settings_are_one_clear_error(tmp_path):
     )
     with pytest.raises(ContinualError, match="needs experience boundaries"):
         runner.run(specs.load_scenario("task-free-digits"), strategy, seed=0)
+
+
+def test_a_run_with_a_probe_resumes_to_the_same_probe_matrix(tmp_path):
+    from continual.checkpoint import Checkpointing
+    from tests.test_checkpoint import Interrupted
+
+    scenario = specs.load_scenario(str(write(tmp_path, "s.toml", SYNTHETIC_SCENARIO)))
+    text = STRATEGY.replace("batch_size = 32", "batch_size = 16") + '[evaluation]\nprobe = "ncm"\n'
+    strategy = specs.load_strategy(str(write(tmp_path, "t.toml", text)))
+    reference = runner.run(scenario, strategy, seed=1)
+    every, steps = Checkpointing(tmp_path / "run.pt", every=3), [0]
+
+    def die_at_step_41(n: int) -> None:  # past two experience boundaries, before the third
+        steps[0] += n
+        if steps[0] == 41:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        runner.run(scenario, strategy, seed=1, progress=die_at_step_41, checkpoint=every)
+    assert len(torch.load(every.path, weights_only=True)["probe"]["matrix"]) == 3
+    resumed = runner.run(scenario, strategy, seed=1, checkpoint=Checkpointing(every.path, 3, True))
+    assert resumed["probe"] == reference["probe"] and len(reference["probe"]["matrix"]) == 4
+    assert resumed["metrics"] == reference["metrics"]
