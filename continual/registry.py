@@ -143,6 +143,10 @@ COMPONENTS: dict[str, Entry] = {
         "continual.consolidation.lwf:LwF",
         "Learning without Forgetting: distillation (backprop only)",
     ),
+    "critical-period": Entry(
+        "continual.consolidation.critical_period:CriticalPeriod",
+        "features learn during the first experience(s) only, then stay fixed (Hensch 2005)",
+    ),
     "replay": Entry(
         "continual.replay.experience_replay:Replay", "experience replay from a fixed-budget buffer"
     ),
