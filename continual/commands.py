@@ -23,21 +23,20 @@ from continual.results import prepare_out
 # What a bare `continual run` compares: the baselines, the references, and each no-sample
 # combination next to its learner with only the batch-local option (the labels trick) on, the
 # control its gain must be measured against (every preset: `continual list`).
-DEFAULT_STRATEGIES = (
+DEFAULT_STRATEGIES = (  # the no-storage controls beside each family, kept fast (README)
     "finetune",
     "joint",
     "replay",
     "ewc",
-    "si",
-    "lwf",
-    "finetune-batch",
+    "ncm",
+    "slda",
+    "slda-untrained",
+    "dgr",
+    "generative-classifier",
     "backprop+sleep",
-    "ff-batch",
-    "ff+consolidation+sleep",
-    "pc-batch",
-    "pc+consolidation+sleep",
     "hebbian-batch",
-    "hebbian+consolidation+sleep",
+    "hebbian+slda",
+    "hebbian+critical-period+slda",
 )
 
 
