@@ -33,7 +33,7 @@ from torch import Tensor
 
 from continual.components.base import Batch, Component
 from continual.learners.base import Learner, check_sizes, make_optimizer
-from continual.ranges import Positive, Seed, Width
+from continual.ranges import Positive, Width
 from continual.replay.vae import VAE
 from continual.scenarios.experience import Experience
 
@@ -50,11 +50,10 @@ class GenerativeReplay(Component):
         latent: Width = 100,
         lr: Positive = 1e-3,
         weighting: Literal["contexts", "equal"] = "contexts",
-        seed: Seed = 0,
     ):
         self.hidden, self.latent, self.lr = check_sizes(hidden), latent, lr
         self.weighting = weighting
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(0)  # reseeded from the run seed
         self.vae: VAE | None = None  # built at the first experience, for the learner's inputs
         self.optimizer: torch.optim.Optimizer | None = None
         self.previous_vae: VAE | None = None
@@ -64,6 +63,9 @@ class GenerativeReplay(Component):
         self.old_classes: list[int] = []
         self.experiences = 0  # experiences started, t
         self.replayed = 0
+
+    def reseed(self, seed: int) -> None:
+        self.generator.manual_seed(seed)
 
     def _build(self, input_dim: int, device: torch.device) -> None:
         seed = int(torch.randint(2**31 - 1, (1,), generator=self.generator))

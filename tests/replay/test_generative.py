@@ -27,7 +27,7 @@ def _trained_on_first(task: bool = False, weighting: str = "contexts"):
     stream = _stream(task=task)
     torch.manual_seed(0)
     learner = Backprop(stream.input_dim, 6, hidden=(16,), lr=0.01)
-    replay = GenerativeReplay(**SMALL_VAE, weighting=weighting, seed=1)
+    replay = GenerativeReplay(**SMALL_VAE, weighting=weighting)
     strategy = Strategy(learner, [replay], epochs=3, batch_size=16)
     strategy.train_experience(stream[0])
     return stream, learner, replay, strategy
@@ -81,11 +81,11 @@ def test_replayed_samples_take_the_task_of_their_label_in_task_incremental_strea
 def test_the_vae_learns_the_batches_the_learner_trained_on():
     stream = class_incremental(digits(), seed=0, experiences=5)
     learner = Backprop(stream.input_dim, 10, hidden=(16,))
-    replay = GenerativeReplay(**SMALL_VAE, seed=1)
+    replay = GenerativeReplay(**SMALL_VAE)
     Strategy(learner, [replay], epochs=10, batch_size=16).train_experience(stream[0])
     x = as_float(stream[0].x_train).flatten(1)
     g = torch.Generator().manual_seed(0)
-    untrained = GenerativeReplay(**SMALL_VAE, seed=1)
+    untrained = GenerativeReplay(**SMALL_VAE)
     untrained.before_experience(learner, stream[0])
     # the loss's floor: the inputs' own entropy (the pixels are not all 0 or 1)
     floor = torch.nn.functional.binary_cross_entropy(x, x, reduction="none").sum(1).mean()
@@ -127,7 +127,7 @@ def test_checkpoint_resumes_exactly(tmp_path):
     torch.manual_seed(5)
     resumed_learner = Backprop(stream.input_dim, 6, hidden=(16,), lr=0.01)
     resumed = Strategy(
-        resumed_learner, [GenerativeReplay(**SMALL_VAE, seed=9)], epochs=3, batch_size=16
+        resumed_learner, [GenerativeReplay(**SMALL_VAE)], epochs=3, batch_size=16
     )
     resumed.load_state_dict(torch.load(buffer, weights_only=True))
     resumed.train_experience(stream[1])
@@ -143,7 +143,7 @@ def test_generative_replay_learns_class_incremental_digits_far_above_finetune():
     accuracy = {}
     for name, components in (
         ("finetune", []),
-        ("dgr", [GenerativeReplay(hidden=(200,), latent=20, seed=0)]),
+        ("dgr", [GenerativeReplay(hidden=(200,), latent=20)]),
     ):
         torch.manual_seed(0)
         learner = Backprop(stream.input_dim, 10, hidden=(200,))
