@@ -36,7 +36,6 @@ DEFAULT_STRATEGIES = (  # the no-storage controls beside each family, kept fast 
     "backprop+sleep",
     "hebbian-batch",
     "hebbian+slda",
-    "hebbian+critical-period+slda",
 )
 
 
