@@ -223,7 +223,7 @@ def test_users_npz_runs_in_ablate_and_sweep_as_in_run(cli, tmp_path):
     code, _, err = cli("ablate", str(strategy), *data, "--seed", "0", "--out", str(out), "--quiet")
     assert code == 0, err
     runs = [json.loads(p.read_text()) for p in out.glob("*seed*.json")]
-    assert len(runs) == 2  # the learner alone, then with consolidation
+    assert len(runs) == 3  # the learner alone, with consolidation, the untrained control
     for result in runs:
         assert result["scenario"]["dataset"] == {"name": "npz", "path": str(path)}
         assert [len(e["classes"]) for e in result["stream"]["experiences"]] == [2, 2]
