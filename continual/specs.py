@@ -368,8 +368,7 @@ def _from_mapping(kind: str, spec: Mapping[str, Any]) -> tuple[str, str, dict[st
     file would hold, plus its ``name``), copied so that later changes to it change nothing."""
     if not isinstance(spec, Mapping):
         raise SpecError(
-            f"a {SINGULAR[kind]} is a preset name, a TOML path or a dict, not "
-            f"{type(spec).__name__}"
+            f"a {SINGULAR[kind]} is a preset name, a TOML path or a dict, not {type(spec).__name__}"
         )
     table = copy.deepcopy(dict(spec))
     name = table.pop("name", None)

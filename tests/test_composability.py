@@ -30,6 +30,7 @@ REFUSED = {
     ("hebbian", "lwf"): "backprop",
     ("generative-classifier", "lwf"): "backprop",
     ("random-features", "lwf"): "backprop",
+    ("random-features", "critical-period"): "never trains its features",
     ("generative-classifier", "sleep"): "no feed-forward chain to sleep",
 }
 

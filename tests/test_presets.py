@@ -64,9 +64,9 @@ def test_strategy_preset_runs_end_to_end(name, synthetic_scenario):
         else c
         for c in spec.components
     )
-    training = spec.training  # iteration counts (van de Ven's protocol) capped for the tiny stream
+    training = spec.training  # iterations capped at 100 (SRC's protocol takes 100) for speed
     if training.steps is not None:
-        training = dataclasses.replace(training, steps=min(training.steps, 50))
+        training = dataclasses.replace(training, steps=min(training.steps, 100))
     spec = dataclasses.replace(spec, components=components, training=training)
     result = runner.run(specs.load_scenario(str(synthetic_scenario)), spec, seed=0)
     if spec.training.mode == "joint":

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from continual.components.base import Batch, Component
-from continual.errors import require
+from continual.errors import ContinualError, require
 from continual.learners.base import Learner
 from continual.ranges import Range
 from continual.scenarios.experience import Experience
@@ -31,6 +31,14 @@ class CriticalPeriod(Component):
         require(experiences >= 1, "experiences", "must be at least 1")
         self.experiences = experiences
         self.seen = 0  # experiences trained so far
+
+    def check(self, learner: Learner) -> None:
+        trained = {id(p) for group in learner.optimizer.param_groups for p in group["params"]}
+        if not any(id(p) in trained for p in learner.feature_parameters()):
+            raise ContinualError(
+                f"critical-period: the {type(learner).__name__} learner never trains its "
+                "features, so there is no period to end"
+            )
 
     def transform_batch(self, learner: Learner, batch: Batch) -> Batch:
         # set on every batch, not once: a run resumed mid-experience restores this component's

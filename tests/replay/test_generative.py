@@ -126,9 +126,7 @@ def test_checkpoint_resumes_exactly(tmp_path):
     buffer.seek(0)
     torch.manual_seed(5)
     resumed_learner = Backprop(stream.input_dim, 6, hidden=(16,), lr=0.01)
-    resumed = Strategy(
-        resumed_learner, [GenerativeReplay(**SMALL_VAE)], epochs=3, batch_size=16
-    )
+    resumed = Strategy(resumed_learner, [GenerativeReplay(**SMALL_VAE)], epochs=3, batch_size=16)
     resumed.load_state_dict(torch.load(buffer, weights_only=True))
     resumed.train_experience(stream[1])
     for a, b in zip(learner.parameters(), resumed_learner.parameters()):
