@@ -278,6 +278,7 @@ def render(rows: list[Row], numbers: dict[str, dict[str, Any]], data: str, comma
         if row.published_detail:
             published += f" ({row.published_detail})"
         tolerance = f"{row.tolerance:g}" if row.kind == "exactness" else f"±{row.tolerance:g}"
+        tolerance = "—" if row.published is None else tolerance
         outcome = verdict(value, row.published, row.tolerance)
         if outcome == "missed" and row.why:
             notes.append(f"- **{row.name}** missed: {row.why}.")
