@@ -181,4 +181,6 @@ def test_any_field_replaced_by_any_json_is_valid_or_refused_never_a_crash(tmp_pa
 
     results = [document("good"), doc]
     Console(file=open(os.devnull, "w")).print(comparison_table(results, title="t"))  # noqa: SIM115
-    write_reports(results, out)
+    written = write_reports(results, out)
+    assert {p.name for p in written} >= {"report.md", "report.html", "metrics.csv"}
+    assert "2 runs" in (out / "report.md").read_text(encoding="utf-8")  # both reported
