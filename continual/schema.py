@@ -47,6 +47,12 @@ def validate(document: Any) -> dict[str, Any]:
     for section in ("metrics", "timings", "memory", "cost"):
         if section in record:
             _numbers(record[section], section, text_keys=("energy_assumption",))
+    for section in ("metrics", "timings", "memory"):  # flat: a number each (cost nests)
+        for key, value in record.get(section, {}).items():
+            if isinstance(value, dict):
+                raise SchemaError(
+                    f"{section}.{key}", f"expected a number or null, got {_show(value)}"
+                )
     if "robustness" in record:
         _robustness(record["robustness"])
     if "tags" in record:
