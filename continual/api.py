@@ -44,6 +44,14 @@ def _seeds(seeds: int | Iterable[int]) -> list[int]:
     return chosen
 
 
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise ContinualError("to_pandas needs pandas (pip install pandas)") from None
+    return pandas
+
+
 def _scenario(scenario: Spec, dataset: str | None, experiences: int | None) -> Any:
     from continual import specs
 
@@ -134,10 +142,7 @@ class Results(Sequence[dict]):
 
     def to_pandas(self, per: str = "run") -> Any:
         """A DataFrame of :meth:`runs` (``per="run"``) or :meth:`table` (``per="strategy"``)."""
-        try:
-            import pandas
-        except ImportError:
-            raise ContinualError("to_pandas needs pandas (pip install pandas)") from None
+        pandas = _pandas()
         if per not in ("run", "strategy"):
             raise ContinualError(f"per: 'run' or 'strategy', got {per!r}")
         return pandas.DataFrame(self.runs() if per == "run" else self.table())
@@ -227,11 +232,7 @@ class Ladder:
         return rows
 
     def to_pandas(self) -> Any:
-        try:
-            import pandas
-        except ImportError:
-            raise ContinualError("to_pandas needs pandas (pip install pandas)") from None
-        return pandas.DataFrame(self.table())
+        return _pandas().DataFrame(self.table())
 
 
 def ablate(

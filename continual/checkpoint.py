@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ import torch
 
 from continual.errors import ContinualError
 from continual.limits import available_memory
-from continual.results import write_atomic
+from continual.results import probe_writable, write_atomic
 from continual.safe_io import read_regular, regular
 
 FORMAT = 1
@@ -203,10 +202,7 @@ def prepare_folder(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
         raise ContinualError(f"{folder}: is not a folder, but checkpoints go there; move it")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(dir=folder, prefix=".probe.", suffix=".tmp")
-        os.close(handle)
-        os.unlink(probe)
+        probe_writable(folder)
     except OSError as error:
         raise ContinualError(
             f"{folder}: cannot write checkpoints there ({error.strerror or error}); "

@@ -131,6 +131,15 @@ def finished(path: Path, run_id: str) -> dict[str, Any] | None:
     return document if complete and document.get("run_id") == run_id else None
 
 
+def probe_writable(folder: Path) -> None:
+    """Create ``folder`` if needed and write and remove a probe file in it; an ``OSError``
+    says it cannot take files (read-only, full, not a folder)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, probe = tempfile.mkstemp(dir=folder, prefix=".probe.", suffix=".tmp")
+    os.close(handle)
+    os.unlink(probe)
+
+
 def prepare_out(out: Path, keep: bool = True) -> None:
     """Make sure results can be written into ``out`` by creating it and a probe file, then
     removing the probe (and, unless ``keep``, the folders it had to create); remove temporary
@@ -139,10 +148,7 @@ def prepare_out(out: Path, keep: bool = True) -> None:
         raise ContinualError(f"--out {out}: exists and is not a folder")
     created = [p for p in [out, *out.parents] if not p.exists()]  # deepest first
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(dir=out, prefix=".probe.", suffix=".tmp")
-        os.close(handle)
-        os.unlink(probe)
+        probe_writable(out)
     except OSError as error:
         reason = error.strerror or str(error)
         raise ContinualError(f"--out {out}: cannot write result files there ({reason})") from None

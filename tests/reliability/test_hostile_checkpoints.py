@@ -128,7 +128,7 @@ def test_a_checkpoints_folder_that_cannot_take_files_is_refused_before_training(
             raise PermissionError(13, "Permission denied")
 
         folder.mkdir()
-        monkeypatch.setattr(checkpoint, "tempfile", type("Refusing", (), {"mkstemp": refuse}))
+        monkeypatch.setattr(checkpoint, "probe_writable", refuse)
     small = write(tmp_path, "small.toml", SMALL)
     args = ("--scenario", str(synthetic_scenario), "--strategy", str(small), "--out", str(out))
     code, _, err = cli("run", *args, "--checkpoint-every", "5", "--resume", "--quiet")
