@@ -17,10 +17,11 @@ The rungs of a strategy ``LEARNER + options + COMPONENTS``:
    readout (the strategy's, trained or statistics), options and components — against the full
    strategy.
 
-Every rung is an ordinary run (:mod:`continual.execution`), tagged with its place in the ladder.
-The comparison is a paired t interval and p-value on the per-seed differences (rung −
+Every rung is an ordinary run (:mod:`continual.execution`), tagged with its place in the ladder;
+the ladder summary (:func:`continual.report.ladder.summarise`) is computed from those runs. The
+comparison is a paired t interval and p-value on the per-seed differences (rung −
 baseline), with the Wilcoxon signed-rank p-value as a check that does not assume normality (from
-6 pairs on; :func:`continual.report.statistics.paired`). The full strategy is also compared with
+6 pairs on; :func:`continual.statistics.paired`). The full strategy is also compared with
 the learner alone and with the options alone. The comparisons of a ladder are one family per
 metric: a contribution is *distinguishable from zero* when its Holm-adjusted p-value (Holm 1979)
 is below 0.05, never without spread; the summary keeps the raw p-value, the adjusted one and the
@@ -29,7 +30,6 @@ Bonferroni simultaneous interval beside the 95 % interval of each comparison.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -39,16 +39,10 @@ from typing import Any, Literal
 from continual import registry
 from continual.cell import Cell, DoneHook, StartHook
 from continual.errors import ContinualError
-from continual.report.statistics import CONFIDENCE, Estimate, Paired, estimate, holm_family, paired
+from continual.report.ladder import SUMMARY_SUFFIX, summarise
 from continual.specs import ScenarioSpec, Section, StrategySpec
 
 Role = Literal["learner", "option", "component", "full", "control"]
-SUMMARY_KIND = "ablation-ladder"
-TEST = (
-    "paired t: 95 % confidence interval and p-value of the per-seed difference (rung − "
-    "baseline); Holm-adjusted p-value over the ladder's comparisons of each metric (a star needs "
-    "it below 0.05 and a spread); Wilcoxon signed-rank p-value as a check from 6 pairs on"
-)
 
 
 @dataclass(frozen=True)
@@ -174,9 +168,6 @@ def plan(scenario: ScenarioSpec, strategy: StrategySpec, seeds: Iterable[int]) -
     return cells
 
 
-SUMMARY_SUFFIX = "__ablation.json"  # a ladder summary, not a run: reports skip these files
-
-
 def summary_path(out: Path, scenario: str, strategy: str) -> Path:
     """Where a ladder's summary lands, next to its run files."""
     safe = lambda s: re.sub(r"[^A-Za-z0-9_.+\-]", "_", s)  # noqa: E731
@@ -219,135 +210,3 @@ def ablate(
     summary["path"] = str(summary_path(out, scenario.name, strategy.name))
     write_json_atomic(Path(summary["path"]), summary)
     return summary
-
-
-# -- the paired comparison (pure) ---------------------------------------------------------------
-
-
-def summarise(results: Iterable[dict[str, Any]], confidence: float = CONFIDENCE) -> dict[str, Any]:
-    """The ladder summary of tagged result documents: each rung's metrics over seeds, and for each
-    rung against its baseline (and the full strategy against the learner alone and the options
-    alone) the paired per-seed difference of every metric, with its p-value Holm-adjusted over
-    the ladder's comparisons of that metric."""
-    results = list(results)
-    ladder = _group(results)
-    if not ladder:
-        raise ContinualError("no ablation results (result documents carry no ablation tags)")
-    names = {tags["rung"]: tags for tags, _ in ladder}
-    by_rung = {tags["rung"]: runs for tags, runs in ladder}
-    first = ladder[0][0]
-    metric_names = sorted({m for _, runs in ladder for r in runs for m in r["metrics"]})
-    rung_rows = [_rung_summary(tags, runs, metric_names, confidence) for tags, runs in ladder]
-    comparisons = [
-        _comparison(names, by_rung, a, b, why, metric_names, confidence)
-        for a, b, why in _pairs([tags for tags, _ in ladder])
-    ]
-    for m in metric_names:  # one Holm family per metric: the ladder's comparisons
-        family = holm_family([c["difference"][m] for c in comparisons])
-        for comparison, result in zip(comparisons, family):
-            comparison["difference"][m] = _paired_dict(result)
-    return {
-        "kind": SUMMARY_KIND,
-        "ablation": first["ablation"],
-        "scenario": results[0]["scenario"]["name"],
-        "stream": results[0].get("stream", {}).get("name"),
-        "seeds": sorted({r["seed"] for r in results}),
-        "confidence": confidence,
-        "test": TEST,
-        "metrics": metric_names,
-        "rungs": rung_rows,
-        "comparisons": comparisons,
-    }
-
-
-def _group(results: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """(tags, results) per rung, in rung order; one ablation only."""
-    rungs_seen: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
-    ablations = set()
-    for result in results:
-        tags = result.get("tags") or {}
-        if "rung" not in tags:
-            continue
-        ablations.add(tags.get("ablation"))
-        rungs_seen.setdefault(tags["rung"], (tags, []))[1].append(result)
-    if len(ablations) > 1:
-        raise ContinualError(f"results of several ablations mixed: {sorted(map(str, ablations))}")
-    return sorted(rungs_seen.values(), key=lambda item: item[0]["rung_index"])
-
-
-def _pairs(ladder: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
-    """(rung, baseline, why) for every comparison the summary reports, without duplicates."""
-    pairs = [(t["rung"], t["baseline"], "rung below") for t in ladder if t.get("baseline")]
-    full = next((t["rung"] for t in ladder if t.get("role") == "full"), None)
-    learner = next((t["rung"] for t in ladder if t.get("role") == "learner"), None)
-    option = next((t["rung"] for t in ladder if t.get("role") == "option"), None)
-    seen = {(a, b) for a, b, _ in pairs}
-    for base, why in ((learner, "full vs learner"), (option, "full vs options")):
-        if full is not None and base is not None and (full, base) not in seen and full != base:
-            pairs.append((full, base, why))
-            seen.add((full, base))
-    return pairs
-
-
-def _estimate_dict(value: Estimate | None) -> dict[str, Any] | None:
-    return None if value is None else dataclasses.asdict(value)
-
-
-def _paired_dict(result: Paired | None) -> dict[str, Any] | None:
-    if result is None:
-        return None
-    simultaneous = result.simultaneous
-    return {
-        **dataclasses.asdict(result.difference),
-        "seeds": list(result.seeds),
-        "t_p": result.t_p,
-        "holm_p": result.holm_p,
-        "family": result.family,
-        "simultaneous_low": None if simultaneous is None else simultaneous[0],
-        "simultaneous_high": None if simultaneous is None else simultaneous[1],
-        "wilcoxon_p": result.wilcoxon_p,
-        "wilcoxon_note": result.wilcoxon_note,
-        "distinguishable": result.distinguishable,
-    }
-
-
-def _rung_summary(
-    tags: dict[str, Any], runs: list[dict[str, Any]], metric_names: list[str], confidence: float
-) -> dict[str, Any]:
-    return {
-        "index": tags["rung_index"],
-        "name": tags["rung"],
-        "role": tags.get("role"),
-        "baseline": tags.get("baseline"),
-        "strategy": runs[0]["strategy"],
-        "runs": {str(r["seed"]): r.get("run_id") for r in runs},
-        "metrics": {
-            m: _estimate_dict(estimate((r["metrics"].get(m) for r in runs), confidence))
-            for m in metric_names
-        },
-    }
-
-
-def _comparison(
-    names: dict[str, dict[str, Any]],
-    by_rung: dict[str, list[dict[str, Any]]],
-    rung: str,
-    baseline: str,
-    why: str,
-    metric_names: list[str],
-    confidence: float,
-) -> dict[str, Any]:
-    if baseline not in by_rung:
-        raise ContinualError(f"rung {rung!r}: its baseline {baseline!r} has no results")
-    per_seed = lambda name, m: {r["seed"]: r["metrics"].get(m) for r in by_rung[name]}  # noqa: E731
-    differences: dict[str, Any] = {
-        m: paired(per_seed(rung, m), per_seed(baseline, m), confidence) for m in metric_names
-    }  # Paired objects until summarise has adjusted the family
-    return {
-        "rung": rung,
-        "rung_index": names[rung]["rung_index"],
-        "baseline": baseline,
-        "baseline_index": names[baseline]["rung_index"],
-        "why": why,
-        "difference": differences,
-    }

@@ -103,7 +103,7 @@ class Results(Sequence[dict]):
     def table(self) -> list[dict[str, Any]]:
         """One row per strategy: complete seeds, and each metric's mean and two-sided 95 %
         Student-t interval over them (``<metric>``, ``<metric>_low``, ``<metric>_high``)."""
-        from continual.report.statistics import estimate
+        from continual.statistics import estimate
 
         rows = []
         for name in self.strategies:
@@ -120,7 +120,7 @@ class Results(Sequence[dict]):
     def paired(
         self, strategy: str, reference: str | None = None, metric: str = "average_accuracy"
     ) -> Any:
-        """``strategy − reference`` per shared seed (:class:`continual.report.statistics.Paired`:
+        """``strategy − reference`` per shared seed (:class:`continual.statistics.Paired`:
         paired t interval, p-value, Wilcoxon check); the reference defaults as in reports
         (finetune, else naive, else the first name alphabetically)."""
         from continual.report.aggregate import by_strategy, paired_difference, reference_strategy

@@ -383,7 +383,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 def ablate_command(args: argparse.Namespace) -> int:
     from continual import ablation
-    from continual.report.ladder import ladder_table
+    from continual.report.terminal import ladder_table
 
     _check_device(args.device)
     _threads(args.threads)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from continual import ablation
 from continual.cli import main as continual
-from continual.report.ladder import ladder_markdown
-from continual.report.statistics import format_p
+from continual.report import markdown, tables
 from continual.results import result_path
+from continual.statistics import format_p
 
 STRATEGIES = (
     "hebbian+consolidation+sleep",
@@ -54,7 +54,7 @@ def section(strategy: str, out: Path) -> str:
     command = f"continual ablate {strategy} --scenario {SCENARIO} --seeds {n} --out {out}"
     return (
         f"## {strategy}\n\n`{command}` ({n} seeds{took})\n\n"
-        + ladder_markdown(summary)
+        + markdown.grid(tables.ablation_ladder(summary))
         + "\n"
         + distinguishable(summary)
         + "\n"

@@ -22,9 +22,9 @@ from continual import runner, specs
 from continual.evaluation.cost import flops_per_sample
 from continual.evaluation.evaluator import Evaluator
 from continual.report.aggregate import format_estimate
-from continual.report.statistics import estimate
 from continual.scenarios.sources import digits
 from continual.scenarios.split import class_incremental
+from continual.statistics import estimate
 from continual.strategy import Strategy
 
 PRESETS = {"backprop": "finetune", "ff": "ff", "pc": "pc", "hebbian": "hebbian"}

@@ -15,7 +15,7 @@ import torch
 
 from continual import runner, specs
 from continual.report.aggregate import format_estimate
-from continual.report.statistics import estimate
+from continual.statistics import estimate
 
 CLASS_IL = [
     "finetune",

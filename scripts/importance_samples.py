@@ -18,7 +18,7 @@ import torch
 from continual import runner, specs
 from continual.evaluation.evaluator import Evaluator
 from continual.report.aggregate import format_estimate
-from continual.report.statistics import estimate, paired
+from continual.statistics import estimate, paired
 
 
 def main() -> None:

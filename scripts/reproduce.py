@@ -179,7 +179,7 @@ def run_row(
 ) -> dict[str, Any]:
     """Train (or, with ``render_only``, only read) the row's runs; return its numbers."""
     from continual import execution, specs
-    from continual.report.statistics import estimate, paired
+    from continual.statistics import estimate, paired
 
     scenario = specs.with_overrides(specs.load_scenario(scenario_name), dataset, row.experiences)
     references = [row.strategy] + ([row.control] if row.control else [])

@@ -85,3 +85,32 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_no_import_cycle_in_the_package():
     assert cycles(import_graph()) == []
+
+
+def layer_graph(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The import graph between the package's parts: each module counted as its top-level
+    module or subpackage (``continual.report.files`` → ``continual.report``)."""
+    part = lambda module: ".".join(module.split(".")[:2])  # noqa: E731
+    layers: dict[str, set[str]] = {}
+    for module, targets in edges.items():
+        layers.setdefault(part(module), set()).update(
+            part(t) for t in targets if part(t) != part(module)
+        )
+    return layers
+
+
+# The parts that still import each other through different modules, to be untangled by the hooks
+# rework of issue 19 (learners no longer know their components); remove it from here then.
+KNOWN_LAYER_CYCLES = [["continual.components", "continual.learners", "continual.replay"]]
+
+
+def test_no_import_cycle_between_the_packages_parts():
+    """No cycle between parts either, even one that no single module closes (the ablation
+    command's module used the report package's statistics while the report read the ablation's
+    file suffix): a part can be read, and tested, without the parts above it."""
+    assert layer_graph({"a.x.m": {"a.y.n"}, "a.y.n": {"a.x.k"}, "a.x.k": set()}) == {
+        "a.x": {"a.y"},
+        "a.y": {"a.x"},
+    }
+    found = cycles(layer_graph(import_graph()))
+    assert all(cycle in KNOWN_LAYER_CYCLES for cycle in found), found

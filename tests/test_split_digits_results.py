@@ -6,7 +6,7 @@ import statistics
 import pytest
 
 from continual import runner, specs
-from continual.report.statistics import paired
+from continual.statistics import paired
 
 SEEDS = range(5)
 

@@ -1,5 +1,5 @@
 """Result documents grouped by strategy and summarised over seeds with
-:mod:`continual.report.statistics`: every metric, every cell of the accuracy and forgetting
+:mod:`continual.statistics`: every metric, every cell of the accuracy and forgetting
 matrices, costs, and paired differences between strategies run on the same seeds."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from continual.errors import ContinualError
-from continual.report.statistics import Estimate, Paired, estimate, paired
+from continual.statistics import Estimate, Paired, estimate, paired
 
 Result = dict[str, Any]
 
@@ -33,6 +33,29 @@ def format_estimate(
     if half is not None:
         text += f" ± {half * scale:.{digits}f}"
     return text + unit
+
+
+def format_difference(difference: dict[str, Any] | None, brackets: bool = True) -> str:
+    """A paired difference of a ladder summary (:mod:`continual.report.ladder`) in percentage
+    points: '+3.1 [+1.2,+5.0]*', the mean and its paired-t interval (``brackets=False``:
+    '+3.1±1.9*', the same symmetric interval as mean ± half-width, for 80 columns); * when it is
+    distinguishable from zero (Holm-adjusted p < 0.05 and a spread), a space when not; just the
+    mean for one seed, '—' for none."""
+    if difference is None:
+        return "—"
+    text = f"{difference['mean'] * 100:+.1f}"
+    low, high = difference.get("low"), difference.get("high")
+    if low is not None and high is not None:
+        if brackets:
+            text += f" [{low * 100:+.1f},{high * 100:+.1f}]"
+        else:
+            text += f"±{(high - low) * 50:.1f}"
+    return text + ("*" if difference.get("distinguishable") else " ")
+
+
+def format_mean(value: dict[str, Any] | None) -> str:
+    """The mean of an estimate of a ladder summary in percent ('91.0'), '—' for none."""
+    return "—" if value is None else f"{value['mean'] * 100:.1f}"
 
 
 def by_strategy(results: Iterable[Result]) -> dict[str, list[Result]]:

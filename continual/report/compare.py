@@ -12,8 +12,8 @@ from rich.table import Table
 
 from continual.report.aggregate import Result, by_strategy, paired_difference, reference_strategy
 from continual.report.sanitize import terminal
-from continual.report.statistics import holm_family
 from continual.report.tables import format_paired
+from continual.statistics import holm_family
 
 METRICS = (
     ("average_accuracy", "Δ final acc"),

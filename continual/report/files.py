@@ -6,10 +6,10 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from continual.ablation import SUMMARY_SUFFIX
 from continual.errors import ContinualError
 from continual.report import html, long_form, markdown
 from continual.report.aggregate import Result
+from continual.report.ladder import SUMMARY_SUFFIX
 from continual.report.sanitize import plain
 from continual.results import read_result, write_atomic
 

@@ -1,148 +1,180 @@
-"""The terminal table of an ablation ladder (a summary from :func:`continual.ablation.summarise`):
-one row per comparison, with each rung's final accuracy, the paired differences of final
-accuracy, learning accuracy and forgetting against its baseline, in percentage points, and
-the Holm-adjusted p-value of the accuracy difference, in 80 columns. Learning accuracy
-(mean_j R[j, j], Riemer et al. 2019) stands beside forgetting so a component that buys
-stability with all its plasticity shows: its forgetting falls, and so does its learning
-accuracy."""
+"""An ablation ladder's summary as plain data: from the tagged result documents of one ladder
+(:func:`continual.ablation.plan` tags each run with its rung), each rung's metrics over seeds, and
+for each rung against its baseline (and the full strategy against the learner alone and the
+options alone) the paired per-seed difference of every metric — learning accuracy, forgetting
+and the representation probe's accuracy where the runs have one included — with its paired-t
+interval, raw p-value, Holm-adjusted p-value over the ladder's comparisons of that metric
+(Holm 1979) and the Wilcoxon check (:mod:`continual.statistics`).
+
+One computation, used by ``continual ablate`` (which writes it as the ladder summary JSON and
+prints it) and by the reports (which rebuild it from the run files); its renderers are
+:func:`continual.report.terminal.ladder_table` and :func:`continual.report.tables.ablation_ladder`
+(Markdown and HTML)."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
-from rich import box
-from rich.table import Table
+from continual.errors import ContinualError
+from continual.statistics import CONFIDENCE, Estimate, Paired, estimate, holm_family, paired
 
-from continual.report.sanitize import terminal
-from continual.report.statistics import format_p
-
-SHOWN = (
-    ("average_accuracy", "Δ acc"),
-    ("learning_accuracy", "Δ learn acc"),
-    ("forgetting", "Δ forgetting"),
+SUMMARY_KIND = "ablation-ladder"
+SUMMARY_SUFFIX = "__ablation.json"  # a ladder summary, not a run: reports skip these files
+TEST = (
+    "paired t: 95 % confidence interval and p-value of the per-seed difference (rung − "
+    "baseline); Holm-adjusted p-value over the ladder's comparisons of each metric (a star needs "
+    "it below 0.05 and a spread); Wilcoxon signed-rank p-value as a check from 6 pairs on"
 )
 
 
-def difference_text(difference: dict[str, Any] | None, brackets: bool = True) -> str:
-    """'+3.1 [+1.2,+5.0]*' in percentage points: mean and paired-t interval (``brackets=False``:
-    '+3.1±1.9*', the same symmetric interval as mean ± half-width, for the 80-column table);
-    * when the difference is distinguishable from zero (Holm-adjusted p < 0.05 and a
-    spread); just the mean when there is one seed."""
-    if difference is None:
-        return "—"
-    text = f"{difference['mean'] * 100:+.1f}"
-    low, high = difference.get("low"), difference.get("high")
-    if low is not None and high is not None:
-        if brackets:
-            text += f" [{low * 100:+.1f},{high * 100:+.1f}]"
-        else:
-            text += f"±{(high - low) * 50:.1f}"
-    return text + ("*" if difference.get("distinguishable") else " ")
+def ladders(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The summary (:func:`summarise`) of every ablation ladder whose runs are among ``results``
+    (those tagged with an ablation and a rung), one per ablation and scenario, in first-seen
+    order. A ladder whose files are incomplete (a rung without its baseline's runs: an
+    interrupted ablation) is summarised with that comparison empty."""
+    by_ablation: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for result in results:
+        tags = result.get("tags") or {}
+        if "ablation" in tags and "rung" in tags:
+            key = (str(tags["ablation"]), str(result["scenario"]["name"]))
+            by_ablation.setdefault(key, []).append(result)
+    return [summarise(group, complete=False) for group in by_ablation.values()]
 
 
-def label(rung: dict[str, Any]) -> str:
-    """What a rung adds, in a few words: the learner's name at the bottom, then '+ batch option',
-    '+ COMPONENT', 'full', 'untrained control' (the summary keeps the full rung names)."""
-    role = rung.get("role")
-    if role == "option":
-        return "+ batch option"
-    if role == "component":
-        return "+ " + rung["name"].rsplit("+", 1)[-1]
-    if role == "control":
-        return "untrained control"
-    if role == "full" and rung.get("baseline") is not None:
-        return "full"
-    return rung["name"]
+def summarise(
+    results: Iterable[dict[str, Any]], confidence: float = CONFIDENCE, complete: bool = True
+) -> dict[str, Any]:
+    """The ladder summary of tagged result documents: each rung's metrics over seeds, and for each
+    rung against its baseline (and the full strategy against the learner alone and the options
+    alone) the paired per-seed difference of every metric, with its p-value Holm-adjusted over
+    the ladder's comparisons of that metric. A rung whose baseline has no results is an error
+    (``complete=False``: its differences are None, left out of the Holm families)."""
+    results = list(results)
+    ladder = _group(results)
+    if not ladder:
+        raise ContinualError("no ablation results (result documents carry no ablation tags)")
+    names = {tags["rung"]: tags for tags, _ in ladder}
+    by_rung = {tags["rung"]: runs for tags, runs in ladder}
+    first = ladder[0][0]
+    metric_names = sorted({m for _, runs in ladder for r in runs for m in r["metrics"]})
+    rung_rows = [_rung_summary(tags, runs, metric_names, confidence) for tags, runs in ladder]
+    comparisons = [
+        _comparison(names, by_rung, a, b, why, metric_names, confidence, complete)
+        for a, b, why in _pairs([tags for tags, _ in ladder])
+    ]
+    for m in metric_names:  # one Holm family per metric: the ladder's comparisons
+        family = holm_family([c["difference"][m] for c in comparisons])
+        for comparison, result in zip(comparisons, family):
+            comparison["difference"][m] = _paired_dict(result)
+    return {
+        "kind": SUMMARY_KIND,
+        "ablation": first["ablation"],
+        "scenario": results[0]["scenario"]["name"],
+        "stream": results[0].get("stream", {}).get("name"),
+        "seeds": sorted({r["seed"] for r in results}),
+        "confidence": confidence,
+        "test": TEST,
+        "metrics": metric_names,
+        "rungs": rung_rows,
+        "comparisons": comparisons,
+    }
 
 
-def _p(comparison: dict[str, Any], key: str, note: str | None = None) -> str:
-    """A p-value of the accuracy difference ('t_p', 'holm_p', 'wilcoxon_p'), or why not."""
-    accuracy = comparison["difference"].get("average_accuracy") or {}
-    return format_p(accuracy.get(key), accuracy.get(note) if note else None)
+def _group(results: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """(tags, results) per rung, in rung order; one ablation only. A rung without a
+    ``rung_index`` tag (a result file tagged by hand) takes its place in first-seen order."""
+    rungs_seen: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    ablations = set()
+    for result in results:
+        tags = result.get("tags") or {}
+        if "rung" not in tags:
+            continue
+        ablations.add(tags.get("ablation"))
+        if tags["rung"] not in rungs_seen:
+            tags = {"rung_index": len(rungs_seen), **tags}
+        rungs_seen.setdefault(tags["rung"], (tags, []))[1].append(result)
+    if len(ablations) > 1:
+        raise ContinualError(f"results of several ablations mixed: {sorted(map(str, ablations))}")
+    return sorted(rungs_seen.values(), key=lambda item: item[0]["rung_index"])
 
 
-def _accuracy(rung: dict[str, Any], metric: str = "average_accuracy") -> str:
-    value = rung["metrics"].get(metric)
-    return "—" if value is None else f"{value['mean'] * 100:.1f}"
+def _pairs(ladder: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(rung, baseline, why) for every comparison the summary reports, without duplicates."""
+    pairs = [(t["rung"], t["baseline"], "rung below") for t in ladder if t.get("baseline")]
+    full = next((t["rung"] for t in ladder if t.get("role") == "full"), None)
+    learner = next((t["rung"] for t in ladder if t.get("role") == "learner"), None)
+    option = next((t["rung"] for t in ladder if t.get("role") == "option"), None)
+    seen = {(a, b) for a, b, _ in pairs}
+    for base, why in ((learner, "full vs learner"), (option, "full vs options")):
+        if full is not None and base is not None and (full, base) not in seen and full != base:
+            pairs.append((full, base, why))
+            seen.add((full, base))
+    return pairs
 
 
-def ladder_table(summary: dict[str, Any]) -> Table:
-    """One row per rung, bottom first, with its extra comparisons (the full strategy against
-    the learner alone and the options alone) on the rows after it."""
-    seeds = len(summary["seeds"])
-    table = Table(
-        title=terminal(
-            f"ablation of {summary['ablation']} on {summary['scenario']}, {seeds} seeds"
-        ),
-        caption=f"acc: final average accuracy %. learn acc: mean_j R\\[j, j]. Δ: rung − "
-        f"baseline per seed, mean ± {summary['confidence']:.0%} paired-t half-width, points. "
-        "Holm: paired-t p of Δ acc, "
-        "Holm-adjusted over the ladder; * Holm p < 0.05 (Δ forgetting: its own family). "
-        "Raw p, Wilcoxon, every metric: the summary JSON.",
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        collapse_padding=True,
-    )
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("rung", no_wrap=True)
-    table.add_column("vs", justify="right", no_wrap=True)
-    table.add_column("acc", justify="right", no_wrap=True)
-    for _, header in SHOWN:
-        table.add_column(header, justify="right", no_wrap=True)
-    table.add_column("Holm", justify="right", no_wrap=True)
-    for rung in summary["rungs"]:
-        own = [c for c in summary["comparisons"] if c["rung"] == rung["name"]]
-        if not own:  # the bottom rung: nothing below it
-            blank = [""] * (len(SHOWN) + 1)
-            table.add_row(str(rung["index"]), terminal(label(rung)), "", _accuracy(rung), *blank)
-        for position, comparison in enumerate(own):
-            first = position == 0
-            table.add_row(
-                str(rung["index"]) if first else "",
-                terminal(label(rung) if first else f"└ {comparison['why'].removeprefix('full ')}"),
-                f"#{comparison['baseline_index']}",
-                _accuracy(rung) if first else "",
-                *(difference_text(comparison["difference"].get(m), False) for m, _ in SHOWN),
-                _p(comparison, "holm_p"),
-            )
-    return table
+def _estimate_dict(value: Estimate | None) -> dict[str, Any] | None:
+    return None if value is None else dataclasses.asdict(value)
 
 
-def ladder_markdown(summary: dict[str, Any]) -> str:
-    """The same ladder as a Markdown table (for docs), with the p-values of Δ acc: the paired
-    t test's, raw and Holm-adjusted over the ladder, and the Wilcoxon check's."""
-    head = (
-        "| # | rung | vs | acc % | learn acc % | Δ acc (pp) | Δ learn acc (pp) "
-        "| Δ forgetting (pp) | p (Δ acc) | Holm p (Δ acc) | Wilcoxon p (Δ acc) |"
-    )
-    lines = [head, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for rung in summary["rungs"]:
-        own = [c for c in summary["comparisons"] if c["rung"] == rung["name"]]
-        if not own:
-            lines.append(
-                f"| {rung['index']} | {rung['name']} | | {_accuracy(rung)} "
-                f"| {_accuracy(rung, 'learning_accuracy')} | | | | | | |"
-            )
-        for position, comparison in enumerate(own):
-            first = position == 0
-            shown = [difference_text(comparison["difference"].get(m)) for m, _ in SHOWN]
-            lines.append(
-                "| "
-                + " | ".join(
-                    [
-                        str(rung["index"]) if first else "",
-                        f"`{rung['name']}`" if first else f"└ {comparison['why']}",
-                        f"#{comparison['baseline_index']}",
-                        _accuracy(rung) if first else "",
-                        _accuracy(rung, "learning_accuracy") if first else "",
-                        *(text.replace("*", "\\*").strip() for text in shown),
-                        _p(comparison, "t_p"),
-                        _p(comparison, "holm_p"),
-                        _p(comparison, "wilcoxon_p", "wilcoxon_note"),
-                    ]
-                )
-                + " |"
-            )
-    return "\n".join(lines) + "\n"
+def _paired_dict(result: Paired | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    simultaneous = result.simultaneous
+    return {
+        **dataclasses.asdict(result.difference),
+        "seeds": list(result.seeds),
+        "t_p": result.t_p,
+        "holm_p": result.holm_p,
+        "family": result.family,
+        "simultaneous_low": None if simultaneous is None else simultaneous[0],
+        "simultaneous_high": None if simultaneous is None else simultaneous[1],
+        "wilcoxon_p": result.wilcoxon_p,
+        "wilcoxon_note": result.wilcoxon_note,
+        "distinguishable": result.distinguishable,
+    }
+
+
+def _rung_summary(
+    tags: dict[str, Any], runs: list[dict[str, Any]], metric_names: list[str], confidence: float
+) -> dict[str, Any]:
+    return {
+        "index": tags["rung_index"],
+        "name": tags["rung"],
+        "role": tags.get("role"),
+        "baseline": tags.get("baseline"),
+        "strategy": runs[0]["strategy"],
+        "runs": {str(r["seed"]): r.get("run_id") for r in runs},
+        "metrics": {
+            m: _estimate_dict(estimate((r["metrics"].get(m) for r in runs), confidence))
+            for m in metric_names
+        },
+    }
+
+
+def _comparison(
+    names: dict[str, dict[str, Any]],
+    by_rung: dict[str, list[dict[str, Any]]],
+    rung: str,
+    baseline: str,
+    why: str,
+    metric_names: list[str],
+    confidence: float,
+    complete: bool = True,
+) -> dict[str, Any]:
+    if baseline not in by_rung and complete:
+        raise ContinualError(f"rung {rung!r}: its baseline {baseline!r} has no results")
+    runs = lambda name: by_rung.get(name, [])  # noqa: E731
+    per_seed = lambda name, m: {r["seed"]: r["metrics"].get(m) for r in runs(name)}  # noqa: E731
+    differences: dict[str, Any] = {
+        m: paired(per_seed(rung, m), per_seed(baseline, m), confidence) for m in metric_names
+    }  # Paired objects until summarise has adjusted the family
+    return {
+        "rung": rung,
+        "rung_index": names[rung]["rung_index"],
+        "baseline": baseline,
+        "baseline_index": names[baseline]["rung_index"] if baseline in names else None,
+        "why": why,
+        "difference": differences,
+    }

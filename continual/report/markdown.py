@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from continual.report import tables
+from continual.report import ladder, tables
 from continual.report.aggregate import Result, by_strategy, probed
 from continual.report.tables import Table
 
@@ -11,14 +11,17 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_table(table: Table, level: int = 2) -> str:
-    lines = [f"{'#' * level} {table.title}", ""]
-    lines.append("| " + " | ".join(map(_escape, table.headers)) + " |")
+def grid(table: Table) -> str:
+    """The table's headers and rows as a Markdown table, without its title and note."""
+    lines = ["| " + " | ".join(map(_escape, table.headers)) + " |"]
     lines.append("|" + "|".join("---" for _ in table.headers) + "|")
     lines += ["| " + " | ".join(map(_escape, row)) + " |" for row in table.rows]
-    if table.note:
-        lines += ["", table.note]
     return "\n".join(lines) + "\n"
+
+
+def render_table(table: Table, level: int = 2) -> str:
+    text = f"{'#' * level} {table.title}\n\n{grid(table)}"
+    return text + (f"\n{table.note}\n" if table.note else "")
 
 
 def headline(results: list[Result]) -> str:
@@ -39,7 +42,7 @@ def sections(results: list[Result], reference: str | None = None) -> list[Table]
         tables.cost(results),
         tables.robustness(results),
         tables.probe(results),
-        *tables.ablation_ladders(results),
+        *map(tables.ablation_ladder, ladder.ladders(results)),
     ]
     return [t for t in found if t is not None]
 

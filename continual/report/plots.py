@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from continual.report.aggregate import Result, by_strategy, over_seeds
 from continual.report.sanitize import mathtext
-from continual.report.statistics import Estimate
+from continual.statistics import Estimate
 
 
 def png(figure: Figure) -> bytes:

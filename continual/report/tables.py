@@ -10,7 +10,9 @@ from continual.evaluation.cost import ENERGY_ASSUMPTION
 from continual.report.aggregate import (
     Result,
     by_strategy,
+    format_difference,
     format_estimate,
+    format_mean,
     matrix_estimates,
     metric,
     over_seeds,
@@ -19,7 +21,7 @@ from continual.report.aggregate import (
     reference_strategy,
     timing,
 )
-from continual.report.statistics import Estimate, Paired, estimate, format_p, holm_family
+from continual.statistics import Estimate, Paired, estimate, format_p, holm_family
 
 
 @dataclass(frozen=True)
@@ -233,57 +235,61 @@ def robustness(results: list[Result]) -> Table | None:
     return Table("Robustness", headers, rows, note)
 
 
-def ablation_ladders(results: list[Result]) -> list[Table]:
-    """One ladder per ablated strategy when result files carry ``tags`` {"ablation", "rung",
-    "rung_index", "baseline"}: each rung's accuracy and its paired gain over the rung below."""
-    ladders: dict[str, dict[str, list[Result]]] = {}
-    order: dict[str, int] = {}
-    below: dict[str, str | None] = {}
-    for result in results:
-        tags = result.get("tags") or {}
-        if "ablation" not in tags or "rung" not in tags:
-            continue
-        rungs = ladders.setdefault(str(tags["ablation"]), {})
-        rungs.setdefault(str(tags["rung"]), []).append(result)
-        order[str(tags["rung"])] = int(tags.get("rung_index", len(order)))
-        below[str(tags["rung"])] = tags.get("baseline")
-    tables = []
-    for ablation, rungs in ladders.items():
-        ordered = sorted(rungs, key=lambda r: order[r])
-        with_probe = any(probed(group) for group in rungs.values())
-        shown = PAIRED + ((("probe_accuracy", "Δ probe acc"),) if with_probe else ())
-        gains = [  # each a Holm family: the ladder's comparisons of one metric
-            holm_family(
-                [
-                    paired_difference(rungs[r], rungs[str(below[r])], f"metrics.{key}")
-                    if below.get(r) in rungs
-                    else None
-                    for r in ordered
-                ]
+LADDER_LEVELS = (("average_accuracy", "acc %"), ("learning_accuracy", "learn acc %"))
+LADDER_PAIRED = (
+    ("average_accuracy", "Δ acc (pp)"),
+    ("learning_accuracy", "Δ learn acc (pp)"),
+    ("forgetting", "Δ forgetting (pp)"),
+)
+LADDER_PROBE = ("probe_accuracy", "probe acc %", "Δ probe acc (pp)")
+LADDER_NOTE = (
+    "Δ: rung − baseline (the rung numbered under 'vs') on the same seeds, percentage points: "
+    "mean [95 % paired-t interval]. acc: final average accuracy; learn acc = mean_j R[j, j] "
+    "(Riemer et al. 2019): a rung that forgets less because it no longer learns shows it here. "
+    "p: the paired t test's p-value of Δ acc, raw and Holm-adjusted over the ladder's "
+    "comparisons (Holm 1979; each metric is its own family); * marks a Holm-adjusted p below "
+    "0.05, never a difference without spread. " + WILCOXON_NOTE
+)
+
+
+def ablation_ladder(summary: dict[str, Any]) -> Table:
+    """An ablation ladder (a summary from :func:`continual.report.ladder.summarise`) as a table:
+    one row per rung, bottom first, with its final and learning accuracy and its paired
+    differences against its baseline (the representation probe's accuracy too when the runs
+    have a probe), and the p-values of Δ acc; the extra comparisons (the full strategy against
+    the learner alone and the options alone) on the rows after it."""
+    probe = LADDER_PROBE[0] in summary["metrics"]
+    levels = LADDER_LEVELS + ((LADDER_PROBE[0], LADDER_PROBE[1]),) * probe
+    paired = LADDER_PAIRED + ((LADDER_PROBE[0], LADDER_PROBE[2]),) * probe
+    headers = ("#", "rung", "vs", *(h for _, h in levels), *(h for _, h in paired))
+    headers += ("p (Δ acc)", "Holm p (Δ acc)", "Wilcoxon p (Δ acc)")
+    rows = []
+    for rung in summary["rungs"]:
+        own = [c for c in summary["comparisons"] if c["rung"] == rung["name"]]
+        means = [format_mean(rung["metrics"].get(key)) for key, _ in levels]
+        if not own:  # the bottom rung: nothing below it
+            blank = ("",) * (len(paired) + 3)
+            rows.append((str(rung["index"]), rung["name"], "", *means, *blank))
+        for position, comparison in enumerate(own):
+            first = position == 0
+            differences = comparison["difference"]
+            accuracy = differences.get("average_accuracy") or {}
+            vs = comparison["baseline_index"]
+            rows.append(
+                (
+                    str(rung["index"]) if first else "",
+                    rung["name"] if first else f"└ {comparison['why']}",
+                    "—" if vs is None else f"#{vs}",
+                    *(means if first else [""] * len(means)),
+                    *(format_difference(differences.get(key)).strip() for key, _ in paired),
+                    format_p(accuracy.get("t_p")),
+                    format_p(accuracy.get("holm_p")),
+                    format_p(accuracy.get("wilcoxon_p"), accuracy.get("wilcoxon_note")),
+                )
             )
-            for key, _ in shown
-        ]
-        rows = []
-        for index, rung in enumerate(ordered):
-            group = rungs[rung]
-            cells = []
-            for (key, _), family in zip(shown, gains):
-                cells += [format_estimate(metric(group, key)), format_paired(family[index])]
-                if key == "average_accuracy":
-                    cells.append(_t_and_holm(family[index]))
-            rows.append((rung, below.get(rung) or "—", *cells))
-        headers = ("rung", "against")
-        for key, h in shown:
-            headers += (h.removeprefix("Δ "), h) + (
-                ("p (Holm)",) if key == "average_accuracy" else ()
-            )
-        note = (
-            "Δ: paired difference to the rung named under 'against', same seeds, 95 % CI. "
-            "Learning acc = mean_j R[j, j] (Riemer et al. 2019): a rung that forgets less "
-            "because it no longer learns shows it here. " + HOLM_NOTE
-        )
-        tables.append(Table(f"Ablation ladder: {ablation}", headers, rows, note))
-    return tables
+    seeds = ", ".join(map(str, summary["seeds"]))
+    note = f"{summary['scenario']}, seeds {seeds}. {LADDER_NOTE}"
+    return Table(f"Ablation ladder: {summary['ablation']}", headers, rows, note)
 
 
 def matrix(

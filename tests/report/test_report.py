@@ -125,20 +125,28 @@ def test_ablation_ladder_shows_paired_gains_between_rungs():
             tags = {"ablation": "ff+sleep", "rung": rung, "rung_index": index, "baseline": below}
             m = [[0.1, 0.1], [0.9, 0.2], [0.3 + 0.1 * seed + gain, 0.8]]
             results.append(result(f"ff ({rung})", seed, m, tags=tags))
-    (ladder,) = tables.ablation_ladders(results)
-    assert [row[0] for row in ladder.rows] == ["learner", "+ sleep"]
+    (ladder,) = [t for t in markdown.sections(results) if t.title.startswith("Ablation")]
+    assert ladder.title == "Ablation ladder: ff+sleep"
+    assert [row[1] for row in ladder.rows] == ["learner", "+ sleep"]
+    assert ladder.headers[3:8] == (
+        "acc %",
+        "learn acc %",
+        "Δ acc (pp)",
+        "Δ learn acc (pp)",
+        "Δ forgetting (pp)",
+    )
     # +0.1 on R[2, 0] is +5 points of the mean, on every seed: no spread, so no star and no p
-    assert ladder.rows[1][3] == "5.0 ± 0.0" and ladder.rows[1][4] == "—"
+    assert ladder.rows[1][2:6] == ("#0", "65.0", "85.0", "+5.0 [+5.0,+5.0]")  # (0.5 + 0.8) / 2
+    assert ladder.rows[1][-3:-1] == ("—", "—")
     # learning accuracy beside forgetting: (R[1, 0] + R[2, 1]) / 2 = 85 %, unchanged by the rung
-    assert ladder.headers[5:9] == ("learning acc", "Δ learning acc", "forgetting", "Δ forgetting")
-    assert ladder.rows[1][5:7] == ("85.0 ± 0.0", "0.0 ± 0.0")
-    assert "probe acc" not in ladder.headers  # no run has a probe
+    assert ladder.rows[1][6:8] == ("+0.0 [+0.0,+0.0]", "-10.0 [-10.0,-10.0]")
+    assert "probe acc %" not in ladder.headers  # no run has a probe
     for r in results:
         r["probe"] = {"kind": "ncm", "matrix": [[0.5, 0.5], [0.9, 0.0], [0.8, 0.9]]}
         r["metrics"]["probe_accuracy"] = 0.85
-    (ladder,) = tables.ablation_ladders(results)
-    assert ladder.headers[-2:] == ("probe acc", "Δ probe acc")
-    assert ladder.rows[1][-2:] == ("85.0 ± 0.0", "0.0 ± 0.0")
+    (ladder,) = [t for t in markdown.sections(results) if t.title.startswith("Ablation")]
+    assert ladder.headers[5] == "probe acc %" and ladder.headers[9] == "Δ probe acc (pp)"
+    assert ladder.rows[1][5] == "85.0" and ladder.rows[1][9] == "+0.0 [+0.0,+0.0]"
 
 
 def test_markdown_has_every_table_and_paired_differences():

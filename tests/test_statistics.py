@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from continual.report.statistics import (
+from continual.statistics import (
     N_TOO_SMALL,
     estimate,
     format_p,
