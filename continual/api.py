@@ -18,6 +18,7 @@ reused, as on the command line.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,7 +267,8 @@ def ablate(
     )
     from continual.report.files import load_results
 
-    runs = [r for r in load_results([folder]) if (r.get("tags") or {}).get("ablation") == spec.name]
+    found = load_results([folder], on_skip=warnings.warn)
+    runs = [r for r in found if (r.get("tags") or {}).get("ablation") == spec.name]
     return Ladder(summary, Results(tuple(runs), folder))
 
 
@@ -275,4 +277,4 @@ def write_report(results: Results | Iterable[dict[str, Any]], path: str | Path) 
     ``path``; return the files written. (Not ``continual.report``: that is the report package.)"""
     from continual.report.files import write_reports
 
-    return write_reports(list(results), Path(path))
+    return write_reports(list(results), Path(path), on_note=warnings.warn)

@@ -247,7 +247,7 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.no_report:
         from continual.report.files import write_reports
 
-        for path in write_reports(results, args.out, tensorboard=args.tensorboard):
+        for path in write_reports(results, args.out, tensorboard=args.tensorboard, on_note=_say):
             print(f"report: {path}", file=sys.stderr)
     for result in diverged:
         print(f"diverged: {result['divergence']['message']}", file=sys.stderr)
@@ -258,13 +258,21 @@ def report_command(args: argparse.Namespace) -> int:
     from continual.report.files import load_results, write_reports
     from continual.report.terminal import comparison_table
 
-    results = load_results(args.folders)
+    results = load_results(args.folders, on_skip=_say)
     out = args.out or args.folders[0]
     reference = _reference(results, args.reference)
     Console().print(comparison_table(results, title=", ".join(map(str, args.folders))))
-    for path in write_reports(results, out, tensorboard=args.tensorboard, reference=reference):
+    written = write_reports(
+        results, out, tensorboard=args.tensorboard, reference=reference, on_note=_say
+    )
+    for path in written:
         print(f"report: {path}", file=sys.stderr)
     return 0
+
+
+def _say(line: str) -> None:
+    """A line for the person at the terminal (a skipped file, a missing optional part)."""
+    print(line, file=sys.stderr)
 
 
 def _reference(results: list, requested: str | None) -> str:
@@ -293,7 +301,7 @@ def compare_command(args: argparse.Namespace) -> int:
             "compare needs at least two different result folders"
             + (" (the ones given are one folder)" if len(args.folders) > 1 else "")
         )
-    groups = [load_results([folder]) for folder in folders]
+    groups = [load_results([folder], on_skip=_say) for folder in folders]
     labels = compare.labels(folders)
     combined = [r for g, label in zip(groups, labels) for r in compare.labelled(g, label)]
     console = Console()
@@ -302,7 +310,7 @@ def compare_command(args: argparse.Namespace) -> int:
         console.print(compare.differences(groups[0], other, f"{label} − {labels[0]}"))
     if args.out is not None:
         reference = _reference(combined, compare.reference(groups[0], labels[0], args.reference))
-        for path in write_reports(combined, args.out, reference=reference):
+        for path in write_reports(combined, args.out, reference=reference, on_note=_say):
             print(f"report: {path}", file=sys.stderr)
     return 0
 

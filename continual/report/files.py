@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from continual.errors import ContinualError
@@ -14,12 +13,14 @@ from continual.report.sanitize import plain
 from continual.results import read_result, write_atomic
 
 
-def load_results(folders: Iterable[Path]) -> list[Result]:
+def load_results(
+    folders: Iterable[Path], on_skip: Callable[[str], None] | None = None
+) -> list[Result]:
     """Every result file (``*.json`` with a schema version) in ``folders``, sorted by name;
     ablation ladder summaries beside them are not runs and are skipped, and a run found twice
     (the same run id in two folders) counts once. A file that is not a valid result (see
-    :func:`continual.results.read_result`) is skipped with one line on stderr naming it and the
-    field; a folder without any valid result is an error."""
+    :func:`continual.results.read_result`) is skipped, and ``on_skip`` gets one line naming it
+    and the field (the command prints it); a folder without any valid result is an error."""
     results, seen = [], set()
     for folder in folders:
         folder = Path(folder)
@@ -31,7 +32,8 @@ def load_results(folders: Iterable[Path]) -> list[Result]:
             try:
                 found.append(read_result(path))
             except ContinualError as error:
-                print(f"skipped: {plain(error)}", file=sys.stderr)  # a name may hold escapes
+                if on_skip is not None:
+                    on_skip(f"skipped: {plain(error)}")  # a name may hold escapes
         if not found:
             raise ContinualError(
                 f"{folder}: no valid result files (*.json) here; run `continual run`"
@@ -62,12 +64,17 @@ def check_targets(out: Path) -> None:
 
 
 def write_reports(
-    results: list[Result], out: Path, tensorboard: bool = False, reference: str | None = None
+    results: list[Result],
+    out: Path,
+    tensorboard: bool = False,
+    reference: str | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """``report.md``, ``report.html`` and ``metrics.csv`` in ``out`` (and TensorBoard event
     files under ``out/tensorboard`` when asked), paired differences against ``reference``
     (default: :func:`continual.report.aggregate.reference_strategy`'s rule); returns the paths
-    written."""
+    written. ``on_note`` gets a line when a part is missing (the bar chart without
+    matplotlib)."""
     if not results:
         raise ContinualError("no results to report")
     check_targets(out)
@@ -77,8 +84,8 @@ def write_reports(
         _write_text(out / "report.html", html.render(results, reference)),
         _write_text(out / "metrics.csv", long_form.render(results)),
     ]
-    if html.NO_PLOTS in written[1].read_text(encoding="utf-8"):
-        print(f"note: {html.NO_PLOTS}", file=sys.stderr)
+    if on_note is not None and html.plotter() is None:
+        on_note(f"note: {html.NO_PLOTS}")
     if tensorboard:
         from continual.report.tensorboard import write_events
 

@@ -92,7 +92,7 @@ def image(data: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(alt)}">'
 
 
-def _plotter() -> Callable[..., str] | None:
+def plotter() -> Callable[..., str] | None:
     """A function drawing a named figure as an <img>, or None without matplotlib."""
     try:
         from continual.report import plots
@@ -106,7 +106,7 @@ def _plotter() -> Callable[..., str] | None:
 
 
 def render(results: list[Result], reference: str | None = None) -> str:
-    draw = _plotter()
+    draw = plotter()
     parts = [f"<h1>Forgetting report</h1><p>{html.escape(markdown.headline(results))}</p>"]
     if draw is None:
         parts.append(f'<p class="note">{html.escape(NO_PLOTS)}</p>')

@@ -66,10 +66,18 @@ def test_an_invalid_result_is_skipped_naming_the_field(tmp_path, capsys, case):
     save(tmp_path, document("good"), "good.json")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(doc), encoding="utf-8")
-    results = load_results([tmp_path])
+    skipped: list[str] = []
+    results = load_results([tmp_path], on_skip=skipped.append)
     assert [r["run_id"] for r in results] == ["good"]
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and f"skipped: {bad}: " in err and field in err, err
+    assert len(skipped) == 1 and skipped[0].startswith(f"skipped: {bad}: ") and field in skipped[0]
+    assert capsys.readouterr().err == ""  # the library says it to the caller; it never prints
+
+
+def test_the_report_command_prints_the_skipped_file(cli, tmp_path):
+    save(tmp_path, document("good"), "good.json")
+    (tmp_path / "bad.json").write_text(json.dumps(BAD["seed text"][0]), encoding="utf-8")
+    code, _, err = cli("report", str(tmp_path))
+    assert code == 0 and f"skipped: {tmp_path / 'bad.json'}: seed: expected an integer" in err
 
 
 RAW = {  # text that is not a result document a report can use

@@ -121,7 +121,21 @@ def test_matrix_tables_are_titled_by_the_reports_group_name():
 
 def test_without_matplotlib_the_page_keeps_its_curves_and_says_how_to_get_the_bars(monkeypatch):
     results = [result("finetune", i, m) for i, m in enumerate(matrices(0.3, 0.5, 0.7))]
-    monkeypatch.setattr(html, "_plotter", lambda: None)
+    monkeypatch.setattr(html, "plotter", lambda: None)
     page = html.render(results)
     assert "<img" not in page and "The bar chart needs matplotlib" in page
     assert page.count('<svg class="chart"') == 1 and page.count("<polyline") == 3
+
+
+def test_without_matplotlib_writing_the_report_hands_the_note_to_the_caller(
+    monkeypatch, tmp_path, capsys
+):
+    from continual.report.files import write_reports
+
+    results = [result("finetune", i, m) for i, m in enumerate(matrices(0.3, 0.5, 0.7))]
+    monkeypatch.setattr(html, "plotter", lambda: None)
+    notes: list[str] = []
+    write_reports(results, tmp_path, on_note=notes.append)
+    assert notes == [f"note: {html.NO_PLOTS}"] and capsys.readouterr().err == ""
+    write_reports(results, tmp_path)  # without a listener: nothing said, nothing printed
+    assert capsys.readouterr().err == ""
