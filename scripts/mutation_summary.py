@@ -3,10 +3,11 @@ Markdown table, and the surviving mutants' names (``mutmut show NAME`` prints ea
 
     mutmut run "continual.evaluation.metrics*"      # see docs/mutation-testing.md
     python scripts/mutation_summary.py [--mutants mutants] [--survivors]
-    python scripts/mutation_summary.py --recheck tests/replay/test_mutants_replay.py ...
+    python scripts/mutation_summary.py --recheck tests/replay/test_experience_replay.py ...
 
 ``--recheck TESTS`` runs every survivor of the last mutmut run again, against ``TESTS`` only (tests
-written after that run; copied into ``mutants/tests`` first), the way mutmut runs a mutant
+written after that run, as files or pytest node ids ``FILE::TEST``; their files copied into
+``mutants/tests`` first), the way mutmut runs a mutant
 (``MUTANT_UNDER_TEST`` set, the tests run from the mutated copy), and says which they kill.
 """
 
@@ -77,7 +78,8 @@ for name in names:
 def recheck(root: Path, modules: dict[str, dict[str, str]], tests: list[str], only: str) -> Counter:
     """Run each survivor whose name matches ``only`` against ``tests`` in the mutated copy."""
     for test in tests:
-        shutil.copy(test, root / test)
+        path = test.split("::")[0]  # a node id names one test of the file
+        shutil.copy(path, root / path)
     names = [
         name
         for statuses in modules.values()

@@ -117,3 +117,42 @@ def test_proximal_step_sees_importance_edited_in_place_between_steps():
     anchor.importance["theta"].fill_(1.0)  # ηλΩ = 1 now: θ ← (3 + 1) / 2
     anchor.proximal_step(learner, strength=2.0)
     torch.testing.assert_close(learner.theta.detach(), torch.full((3,), 2.0))
+
+
+# The cached factors of the proximal step follow every change of strength, rate and anchor; Adam's
+# rate before its first step (found untested by mutation testing, docs/mutation-testing.md).
+
+
+def _closed_form(theta, anchor, pull):
+    return (theta + pull * anchor) / (1 + pull)
+
+
+def test_the_cached_factors_follow_strength_rate_and_anchor_changes():
+    learner = Quadratic("sgd", 0.5)
+    anchor = Anchor()
+    anchor.importance = {"theta": torch.tensor([1.0, 3.0, 0.0])}
+    anchor.anchor = {"theta": torch.tensor([1.0, 1.0, 1.0])}
+    omega, star = anchor.importance["theta"], anchor.anchor["theta"]
+
+    def step(strength: float, lr: float) -> None:
+        theta = learner.theta.detach().clone()
+        anchor.proximal_step(learner, strength)
+        expected = _closed_form(theta, anchor.anchor["theta"], lr * strength * omega)
+        torch.testing.assert_close(learner.theta.detach(), expected)
+
+    with torch.no_grad():
+        learner.theta.copy_(torch.tensor([3.0, 3.0, 3.0]))
+    step(2.0, 0.5)  # factors computed and cached
+    step(2.0, 0.5)  # reused
+    step(4.0, 0.5)  # a new strength
+    learner.optimizer.param_groups[0]["lr"] = 0.1
+    step(4.0, 0.1)  # a new learning rate
+    anchor.consolidate(learner, {"theta": omega})  # a new anchor: the current weights
+    assert not torch.equal(anchor.anchor["theta"], star)
+    step(4.0, 0.1)
+
+
+def test_adam_rate_before_its_first_step_is_lr_over_eps():
+    learner = Quadratic("adam", 0.01)
+    rate = effective_rates(learner.optimizer)[id(learner.theta)]
+    assert rate == 0.01 / learner.optimizer.param_groups[0]["eps"]

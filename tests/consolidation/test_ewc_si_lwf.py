@@ -236,3 +236,102 @@ def test_linear_fisher_declines_learners_that_are_not_a_plain_chain():
     assert linear_fisher(forward_forward, x, None, labels) is None
     fisher = fisher_diagonal(forward_forward, x, None, 8, torch.Generator().manual_seed(0))
     assert fisher.keys() == dict(forward_forward.named_parameters()).keys()
+
+
+# EWC's end-of-experience hook (found untested by mutation testing, docs/mutation-testing.md): its
+# online Fisher accumulation (F ← γ·F + F_new), its anchor (θ* ← θ), the learner's mode, and the
+# task-restricted output under task labels.
+
+
+def test_ewc_after_experience_accumulates_online_fisher_and_anchors_the_current_weights():
+    torch.manual_seed(0)
+    stream = class_incremental(synthetic(samples=120, classes=4), seed=0, experiences=2)
+    learner = Backprop(stream.input_dim, 4, hidden=(6,))
+    learner.train()
+    ewc = EWC(gamma=0.5, fisher_samples=40)
+    generator = torch.Generator().manual_seed(0)  # the same draws as the component's own
+
+    ewc.after_experience(learner, stream[0])
+    first = fisher_diagonal(learner.eval(), *stream[0].training_data()[::2], 40, generator)
+    learner.train()
+    with torch.no_grad():
+        for p in learner.parameters():
+            p.add_(0.3 * torch.randn_like(p))  # training on the next experience moved the weights
+    ewc.after_experience(learner, stream[1])
+    second = fisher_diagonal(learner.eval(), *stream[1].training_data()[::2], 40, generator)
+
+    assert learner.eval().training is False and learner.train().training is True
+    for name, p in learner.named_parameters():
+        assert first[name].abs().sum() > 0
+        torch.testing.assert_close(ewc.anchor.importance[name], 0.5 * first[name] + second[name])
+        torch.testing.assert_close(ewc.anchor.anchor[name], p.detach())
+
+
+def test_ewc_after_experience_leaves_the_learner_in_the_mode_it_found():
+    stream = class_incremental(synthetic(samples=60, classes=2), seed=0, experiences=1)
+    learner = Backprop(stream.input_dim, 2, hidden=(4,))
+    ewc = EWC(fisher_samples=8)
+    learner.train()
+    ewc.after_experience(learner, stream[0])
+    assert learner.training
+    learner.eval()
+    ewc.after_experience(learner, stream[0])
+    assert not learner.training
+
+
+def test_task_incremental_fisher_uses_the_task_restricted_output():
+    """With task ids, p(y|x) is the softmax over the task's own classes (a multi-headed output),
+    so the output weights of the other task's classes carry no Fisher information."""
+    torch.manual_seed(0)
+    learner = Backprop(5, 4, hidden=(6,))
+    learner.add_task(0, [0, 1])
+    learner.add_task(1, [2, 3])
+    x = torch.rand(30, 5)
+    task = torch.zeros(30, dtype=torch.long)
+    fisher = fisher_diagonal(learner, x, task, 30, torch.Generator().manual_seed(0))
+    assert fisher["net.2.weight"][2:].abs().max() == 0 and fisher["net.2.bias"][2:].max() == 0
+    assert fisher["net.2.bias"][:2].min() > 0
+    unrestricted = fisher_diagonal(learner, x, None, 30, torch.Generator().manual_seed(0))
+    assert unrestricted["net.2.bias"][2:].min() > 0  # without task ids: every class
+
+
+# Found by mutation testing (docs/mutation-testing.md): the LwF gradient was only checked to be
+# non-zero (a wrong temperature or target survived), and the EWC Fisher was only computed on one
+# chunk of samples (dropping the sum over chunks survived).
+
+
+def test_lwf_gradient_is_that_of_the_temperature_scaled_distillation_loss():
+    """∇ of λ·T²·(1/B)·Σ_b KL(softmax(t_b/T) ‖ softmax(s_b/T)) over the old classes (Li & Hoiem
+    2017; Hinton et al. 2015 for the T² factor), written out by hand."""
+    torch.manual_seed(0)
+    learner = Backprop(5, 4, hidden=(6,))
+    lwf = LwF(strength=0.7, temperature=3.0)
+    lwf.seen = {0, 2}
+    lwf.before_experience(learner, None)
+    with torch.no_grad():
+        for p in learner.parameters():
+            p.add_(0.2 * torch.randn_like(p))  # the student has moved away from its teacher
+    x = torch.rand(9, 5)
+    learner.zero_update()
+    lwf.loss_term(
+        learner, Batch(x, torch.zeros(9, dtype=torch.long)), learner.predict(x)
+    ).backward()
+    student = copy.deepcopy(learner)
+    with torch.no_grad():
+        teacher = torch.softmax(lwf.teacher.predict(x)[:, [0, 2]] / 3.0, dim=1)
+    log_student = torch.log_softmax(student.predict(x)[:, [0, 2]] / 3.0, dim=1)
+    kl = (teacher * (teacher.log() - log_student)).sum(1).mean()
+    grads = torch.autograd.grad(0.7 * 9.0 * kl, list(student.parameters()))
+    for expected, p in zip(grads, learner.parameters()):
+        torch.testing.assert_close(p.grad, expected)
+    assert sum(float(g.abs().sum()) for g in grads) > 0
+
+
+def test_fisher_sums_over_every_chunk_of_samples():
+    torch.manual_seed(0)
+    learner = Backprop(6, 3, hidden=(5,))
+    x = torch.rand(50, 6)
+    whole = fisher_diagonal(learner, x, None, 50, torch.Generator().manual_seed(1), chunk=1000)
+    parts = fisher_diagonal(learner, x, None, 50, torch.Generator().manual_seed(1), chunk=7)
+    for name in whole:
+        torch.testing.assert_close(parts[name], whole[name])

@@ -189,3 +189,37 @@ def test_normalised_scales_each_tensor_to_max_or_mean_one():
 
 def _filled(learner, value: float) -> dict[str, torch.Tensor]:
     return {n: torch.full_like(p, value) for n, p in learner.named_parameters()}
+
+
+# Hebbian consolidation's own after_experience and the coactivation over several chunks (found
+# untested by mutation testing, docs/mutation-testing.md).
+
+
+def test_hebbian_after_experience_anchors_normalised_coactivation():
+    torch.manual_seed(0)
+    learner = Backprop(5, 3, hidden=(4,))
+    x = torch.rand(30, 5)
+    experience = type("E", (), {"training_data": lambda self: (x, None, None)})()
+    component = HebbianConsolidation(strength=1.0, decay=0.5)
+    component.after_experience(learner, experience)
+    raw = coactivation(learner, x)
+    for name, p in learner.named_parameters():
+        expected = raw[name] / raw[name].max()
+        torch.testing.assert_close(component.anchor.importance[name], expected)
+        torch.testing.assert_close(component.anchor.anchor[name], p.detach())
+    # a second experience: Ω ← decay·Ω + new
+    component.after_experience(learner, experience)
+    for name in raw:
+        expected = 1.5 * raw[name] / raw[name].max()
+        torch.testing.assert_close(component.anchor.importance[name], expected)
+    component.after_batch(learner, Batch(x[:2], torch.zeros(2, dtype=torch.long)))
+
+
+def test_coactivation_is_the_same_over_several_chunks():
+    torch.manual_seed(0)
+    learner = Backprop(5, 3, hidden=(4,))
+    x = torch.rand(50, 5)
+    whole, chunked = coactivation(learner, x, batch_size=1000), coactivation(learner, x, 7)
+    assert whole.keys() == chunked.keys()
+    for name in whole:
+        torch.testing.assert_close(chunked[name], whole[name])

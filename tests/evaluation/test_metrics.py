@@ -102,3 +102,12 @@ def test_probe_metrics_by_hand():
     # best before the end minus final: (0.95 − 0.80) and (0.90 − 0.70), over T − 1 = 2
     assert scores["probe_forgetting"] == pytest.approx(0.175)
     assert scores["probe_untrained_accuracy"] == pytest.approx(0.5)
+
+
+# Error messages (found missing by mutation testing, docs/mutation-testing.md).
+
+
+def test_forward_transfer_says_what_is_wrong_with_the_baseline():
+    R = [[0.1, 0.1], [0.9, 0.2], [0.8, 0.9]]
+    with pytest.raises(ValueError, match=r"one accuracy per experience \(2\), got \(3,\)"):
+        metrics.forward_transfer(R, [0.1, 0.1, 0.1])

@@ -51,3 +51,18 @@ def test_replay_mixes_stored_samples_into_batches():
     assert len(mixed.y) == 13
     assert set(mixed.y[8:].tolist()) <= set(stream[0].classes)
     assert replay.summary() == {"stored": 20, "budget": 20}
+
+
+# The buffer draws from its own generator (found untested by mutation testing, docs/mutation-
+# testing.md).
+
+
+def test_buffer_sample_uses_the_buffer_generator():
+    buffers = [Buffer(8, "reservoir", seed) for seed in (0, 0, 5)]
+    for buffer in buffers:
+        buffer.add(torch.arange(8.0)[:, None], torch.arange(8), torch.zeros(8, dtype=torch.long))
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    first, same, other = (b.sample(16)[1] for b in buffers)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(first, same) and not torch.equal(first, other)

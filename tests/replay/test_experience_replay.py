@@ -7,7 +7,6 @@ import torch
 
 from continual.components.base import Batch
 from continual.learners.backprop import Backprop
-from continual.replay.buffer import Buffer
 from continual.replay.experience_replay import Replay
 from continual.scenarios.experience import as_float
 from continual.scenarios.sources import synthetic
@@ -60,14 +59,3 @@ def test_replay_draws_only_from_its_own_seeded_generator():
         drawn.append(replay.transform_batch(learner, batch).x[4:])
         assert torch.equal(torch.get_rng_state(), state)  # the global generator is untouched
     torch.testing.assert_close(drawn[0], drawn[1])  # same replay seed, same samples
-
-
-def test_buffer_sample_uses_the_buffer_generator():
-    buffers = [Buffer(8, "reservoir", seed) for seed in (0, 0, 5)]
-    for buffer in buffers:
-        buffer.add(torch.arange(8.0)[:, None], torch.arange(8), torch.zeros(8, dtype=torch.long))
-    torch.manual_seed(0)
-    state = torch.get_rng_state()
-    first, same, other = (b.sample(16)[1] for b in buffers)
-    assert torch.equal(torch.get_rng_state(), state)
-    assert torch.equal(first, same) and not torch.equal(first, other)
