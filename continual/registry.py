@@ -116,6 +116,12 @@ LEARNERS: dict[str, Entry] = {
         batch_option=("readout_competition", "batch"),
         untrained_control=True,
     ),
+    "softhebb-conv": Entry(
+        "continual.learners.softhebb_conv:SoftHebbConv",
+        "convolutional SoftHebb layer, pooled, + delta-rule readout, no backprop (Journe 2023)",
+        "softhebb-conv",
+        untrained_control=True,
+    ),
     "random-features": Entry(
         "continual.learners.random_features:RandomFeatures",
         "fixed random ReLU layers (none: raw inputs) + delta-rule readout; for [readout] baselines",
