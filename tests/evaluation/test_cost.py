@@ -7,6 +7,7 @@ from torch import nn
 from continual import runner, specs
 from continual.evaluation import cost
 from continual.learners.backprop import Backprop
+from continual.sleep.spiking import synaptic_operations
 from tests.conftest import write
 
 
@@ -32,7 +33,7 @@ def test_backprop_step_and_prediction_per_sample_equal_the_hand_count():
 def test_synaptic_operations_are_spikes_times_fan_out():
     # 10 input spikes reach 4 synapses each; 3 spikes of layer 0 reach layer 1's 2 outputs;
     # the 5 output spikes reach nothing
-    assert cost.synaptic_operations(10, [3, 5], [4, 2]) == 10 * 4 + 3 * 2
+    assert synaptic_operations(10, [3, 5], [4, 2]) == 10 * 4 + 3 * 2
 
 
 def test_energy_estimate_uses_and_names_its_assumption():

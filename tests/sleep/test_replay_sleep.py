@@ -33,7 +33,10 @@ def test_offline_negative_phase_lowers_goodness_of_wrong_labels_on_old_classes()
     x = stream[0].x_test
     before = learner.goodness_scores(x).detach()
     sleep = ReplaySleep(steps=50, negative_only=True)
+    strategy = Strategy(learner, [sleep])
     sleep.after_experience(learner, stream[0])
+    for batch in sleep.offline_batches(learner, stream[0]):
+        strategy.train_step(batch)
     after = learner.goodness_scores(x).detach()
     true = torch.nn.functional.one_hot(stream[0].y_test, 4).bool()
     assert after[~true].mean() < before[~true].mean()
