@@ -227,3 +227,8 @@ def test_a_non_finite_loss_in_an_offline_phase_is_caught_and_named():
     )
     with pytest.raises(Diverged, match="offline batch 1 of offline"):
         strategy.train_experience(stream[0])
+
+
+def test_a_component_with_an_extra_loss_needs_a_global_loss_even_undeclared():
+    with pytest.raises(ContinualError, match="scaled needs .* GlobalLoss .* ForwardForward"):
+        Strategy(ForwardForward(4, 2, hidden=(3,)), [Scaled(1.0)])

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from continual.errors import ContinualError
 from continual.evaluation.flops import count_flops
-from continual.learners.abilities import describe
+from continual.learners.abilities import GlobalLoss, describe
 from continual.learners.base import Learner
 from continual.scenarios.experience import Experience
 
@@ -123,9 +123,12 @@ class Component:
 def check_components(learner: Learner, components: Sequence[Component]) -> None:
     """The one check of a learner against its components, when a strategy is built: each
     component's required abilities (a ContinualError naming the component, the learner and the
-    missing ability), then its own :meth:`Component.check`."""
+    missing ability; a component with an :meth:`Component.extra_loss` requires
+    :class:`~continual.learners.abilities.GlobalLoss` whether it says so or not), then its own
+    :meth:`Component.check`."""
     for component in components:
-        for ability in component.requires:
+        implied = (GlobalLoss,) if overrides(component, "extra_loss") else ()
+        for ability in dict.fromkeys((*component.requires, *implied)):
             if not isinstance(learner, ability):
                 raise ContinualError(
                     f"{component.name} needs a learner with the {ability.__name__} ability "
