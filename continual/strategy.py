@@ -1,5 +1,6 @@
-"""A strategy is one learner plus a list of components, trained by the one training loop of the
-library."""
+"""A strategy is one learner plus a list of components, trained by the one training step of the
+library (:meth:`Strategy.train_step`), on an experience's batches and on the batches of the
+components' offline phases alike."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from continual.components.base import Batch, Component, loss_terms, overrides, seed_components
+from continual.components.base import (
+    Batch,
+    Component,
+    check_components,
+    extra_losses,
+    overrides,
+    seed_components,
+)
 from continual.errors import ContinualError, Diverged, require
 from continual.learners.base import Learner
 from continual.scenarios.experience import Experience
@@ -29,6 +37,12 @@ class Strategy:
     experience's tensors, shuffled by a generator seeded with ``seed`` (or in stored order with
     ``shuffle = False``, as task-free streams need). The components draw their random numbers
     from seeds derived from ``seed`` too (:func:`~continual.components.base.seed_components`).
+
+    After each component's ``after_experience``, the batches of its offline phase
+    (``offline_batches``, replay sleep's) go through the same :meth:`train_step`, so every
+    component's step hooks, the divergence check and the counts ``offline_steps`` /
+    ``offline_samples`` see them; ``step`` and ``samples_seen`` count the experiences' own
+    batches (the anytime curves' axis).
 
     The batch plan of an experience is data: the generator's state when the experience started
     and the number of batches taken since (``batch``). Every epoch order is drawn from that state,
@@ -51,8 +65,7 @@ class Strategy:
         require(epochs >= 1, "epochs", f"must be at least 1, got {epochs}")
         require(batch_size >= 1, "batch_size", f"must be at least 1, got {batch_size}")
         require(steps is None or steps >= 1, "steps", f"must be at least 1, got {steps}")
-        for component in components:
-            component.check(learner)
+        check_components(learner, components)
         self.learner = learner
         self.components = list(components)
         seed_components(self.components, seed)
@@ -62,23 +75,20 @@ class Strategy:
         self.batch = 0  # batches taken in the current experience
         self.step = 0
         self.samples_seen = 0
+        self.offline_steps = 0  # steps of the components' offline phases (replay sleep)
+        self.offline_samples = 0
         self.timings: dict[str, float] = defaultdict(float)
         # the per-step statistic totals since the last divergence check, on the device
         self.watched: Tensor | None = None
-        self.watched_steps: list[int] = []
-        self.adjusting = [c for c in self.components if overrides(c, "adjust_update")]
-        self.objectives = [c for c in self.components if overrides(c, "loss_term")]
-        if self.objectives and not learner.global_loss:
-            names = ", ".join(c.name for c in self.objectives)
-            raise ContinualError(
-                f"{names} adds a term to a global loss, which the {type(learner).__name__} "
-                "learner does not have"
-            )
+        self.watched_steps: list[tuple[int, str]] = []  # (step, where) of each watched total
+        self.before_stepping = [c for c in self.components if overrides(c, "before_step")]
+        self.adding_loss = [c for c in self.components if overrides(c, "extra_loss")]
 
     def train_experience(
         self, experience: Experience, on_step: StepCallback | None = None, *, resume: bool = False
     ) -> None:
-        """The training loop: hooks before, batches through the update seam, hooks after.
+        """The training loop: hooks before, batches through :meth:`train_step`, hooks after
+        (each component's ``after_experience`` followed by its offline batches).
 
         ``resume`` continues an experience interrupted after ``batch`` batches (state restored by
         :meth:`load_state_dict`): the before-hooks already ran, the epoch orders are drawn again
@@ -99,9 +109,9 @@ class Strategy:
         device = experience.y_train.device
         start = time.perf_counter()
         for index in self._batches(experience.train_size, skip=self.batch):
-            batch, stats = self.learn(Batch(*experience.batch(index.to(device))))
+            batch, stats = self.train_step(Batch(*experience.batch(index.to(device))))
             self.step += 1
-            self._watch(stats, experience)
+            self._watch(stats, experience, self.step)
             self.batch += 1
             self.samples_seen += len(batch.y)
             if on_step is not None:
@@ -112,39 +122,70 @@ class Strategy:
         self._raise_if_diverged(experience)
         self._check_finite(experience, "in training")
         for component in self.components:
-            self._timed(component.name, component.after_experience, learner, experience)
+            self._timed(component.name, self._after_experience, component, experience)
             self._check_finite(experience, f"after {component.name}")
 
-    def learn(self, batch: Batch) -> tuple[Batch, dict[str, Tensor]]:
-        """One training step, the update seam in order: components transform the batch, the
-        learner computes its update (components' loss terms included), components adjust it,
-        the optimiser applies it, components act after the step. Returns the batch trained on
-        and the learner's statistics."""
+    def _after_experience(self, component: Component, experience: Experience) -> None:
+        """``component``'s after-experience hook, then its offline batches through the one
+        training step (checked for divergence like the experience's own)."""
+        component.after_experience(self.learner, experience)
+        for number, batch in enumerate(component.offline_batches(self.learner, experience), 1):
+            trained, stats = self.train_step(batch)
+            self.offline_steps += 1
+            self.offline_samples += len(trained.y)
+            where = f" (offline batch {number} of {component.name})"
+            self._watch(stats, experience, self.step, where, periodic=False)
+        self._raise_if_diverged(experience)
+
+    def train_step(self, batch: Batch) -> tuple[Batch, dict[str, Tensor]]:
+        """The one training step of the library: components transform the batch; the learner
+        computes its update with its rule (components' extra losses joining a global loss);
+        components' ``before_step`` hooks read or change it; the optimiser applies it;
+        components' ``after_step`` hooks act on the weights. Returns the batch trained on and
+        the learner's statistics."""
         learner = self.learner
         for component in self.components:
             batch = component.transform_batch(learner, batch)
-        adjust = partial(self._adjust, batch=batch) if self.adjusting else None
-        objective = partial(self._objective, batch=batch) if self.objectives else None
-        stats = learner.observe(batch.x, batch.y, batch.task, adjust=adjust, objective=objective)
+        before = partial(self._before_step, batch=batch) if self.before_stepping else None
+        extra = partial(self._extra_loss, batch=batch) if self.adding_loss else None
+        stats = learner.observe(
+            batch.x,
+            batch.y,
+            batch.task,
+            before_step=before,
+            extra_loss=extra,
+            negative_only=batch.negative_only,
+        )
         for component in self.components:
-            component.after_batch(learner, batch)
+            component.after_step(learner, batch)
         return batch, stats
 
-    def _objective(self, outputs: Tensor, batch: Batch) -> Tensor | None:
-        return loss_terms(self.objectives, self.learner, batch, outputs)
+    def _extra_loss(self, outputs: Tensor, batch: Batch) -> Tensor | None:
+        return extra_losses(self.adding_loss, self.learner, batch, outputs)
 
-    def _watch(self, stats: dict[str, Tensor], experience: Experience) -> None:
+    def _before_step(self, learner: Learner, batch: Batch) -> None:
+        for component in self.before_stepping:
+            component.before_step(learner, batch)
+
+    def _watch(
+        self,
+        stats: dict[str, Tensor],
+        experience: Experience,
+        step: int,
+        where: str = "",
+        periodic: bool = True,
+    ) -> None:
         """Keep this step's statistics total (the loss or error the learner computed anyway) on
-        the device, without a sync; every ``CHECK_EVERY`` steps read them at once and raise at
-        the first step whose total is not finite."""
+        the device, without a sync; every ``CHECK_EVERY`` steps (``periodic``) or totals read
+        them at once and raise at the first step whose total is not finite."""
         if stats:
             values = [v.detach().float() for v in stats.values()]
             total = values[0] if len(values) == 1 else torch.stack([v.sum() for v in values])
             if self.watched is None or self.watched.device != total.device:
                 self.watched = torch.zeros(CHECK_EVERY, device=total.device)
             self.watched[len(self.watched_steps)] = total.sum() if total.dim() else total
-            self.watched_steps.append(self.step)
-        if self.step % CHECK_EVERY == 0 or len(self.watched_steps) == CHECK_EVERY:
+            self.watched_steps.append((step, where))
+        if (periodic and step % CHECK_EVERY == 0) or len(self.watched_steps) == CHECK_EVERY:
             self._raise_if_diverged(experience)
 
     def _raise_if_diverged(self, experience: Experience) -> None:
@@ -154,9 +195,9 @@ class Strategy:
         finite = torch.isfinite(self.watched[: len(steps)])
         if bool(finite.all()):
             return
-        step = steps[int((~finite).nonzero()[0, 0])]
+        step, where = steps[int((~finite).nonzero()[0, 0])]
         raise Diverged(
-            f"experience {experience.index}, step {step}: the learner's loss or error is "
+            f"experience {experience.index}, step {step}{where}: the learner's loss or error is "
             f"not finite ({self._hint()})",
             experience.index,
             step,
@@ -178,10 +219,6 @@ class Strategy:
             f"components: {names}; lower the learning rate, the consolidation strength or "
             "the sleep's input_scale in a strategy file (LEARNER+COMPONENT uses defaults)"
         )
-
-    def _adjust(self, learner: Learner, batch: Batch) -> None:
-        for component in self.adjusting:
-            component.adjust_update(learner, batch)
 
     def _batches(self, size: int, skip: int = 0) -> Iterator[Tensor]:
         """Shuffled index batches: ``epochs`` passes, or ``steps`` batches over as many passes;
@@ -216,6 +253,8 @@ class Strategy:
             "batch": self.batch,
             "step": self.step,
             "samples_seen": self.samples_seen,
+            "offline_steps": self.offline_steps,
+            "offline_samples": self.offline_samples,
             "timings": dict(self.timings),
         }
 
@@ -233,6 +272,8 @@ class Strategy:
         self.experience_rng = state["experience_rng"]
         self.batch, self.step = state["batch"], state["step"]
         self.samples_seen = state["samples_seen"]
+        self.offline_steps = state.get("offline_steps", 0)  # absent from older checkpoints
+        self.offline_samples = state.get("offline_samples", 0)
         self.timings = defaultdict(float, state["timings"])
 
     def _register_tasks(self, experience: Experience) -> None:

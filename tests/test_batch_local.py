@@ -52,8 +52,9 @@ def test_lwf_distils_on_top_of_the_batch_masked_loss():
     old = list(stream[0].classes)
     assert (learner.net[-1].bias.grad[old] == 0).all()  # the masked loss ignores old classes
     learner.zero_update()
-    learner.objective = lambda outputs: lwf.loss_term(learner, batch, outputs)
-    learner.local_update(batch.x, batch.y, None)
+    learner.local_update(
+        batch.x, batch.y, None, lambda outputs: lwf.extra_loss(learner, batch, outputs)
+    )
     assert (learner.net[-1].bias.grad[old] != 0).all()  # distillation reaches them
 
 

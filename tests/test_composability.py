@@ -31,7 +31,7 @@ REFUSED = {
     ("generative-classifier", "lwf"): "backprop",
     ("random-features", "lwf"): "backprop",
     ("random-features", "critical-period"): "never trains its features",
-    ("generative-classifier", "sleep"): "no feed-forward chain to sleep",
+    ("generative-classifier", "sleep"): "Sleepable ability \\(a feed-forward chain",
 }
 
 

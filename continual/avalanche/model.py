@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from continual.errors import ContinualError
+from continual.learners.abilities import ExtraLoss, Sleepable, backpropagate
 from continual.learners.base import Learner
 
 Criterion = Callable[[Tensor, Tensor], Tensor]
@@ -72,11 +73,11 @@ def refuse_multi_task(module: nn.Module) -> None:
             )
 
 
-class ModuleLearner(Learner):
-    """Wraps ``module`` (its parameters appear under ``module.``) with an optimiser and loss.
+class ModuleLearner(Learner, Sleepable):
+    """Wraps ``module`` (its parameters appear under ``module.``) with an optimiser and loss: a
+    :class:`~continual.learners.abilities.GlobalLoss` (the criterion, which components' extra
+    loss, LwF's, joins) and, when the module is a chain of linear layers, sleepable.
     A multi-head ``MultiTaskModule`` is refused (:func:`refuse_multi_task`)."""
-
-    global_loss = True  # the criterion: components' loss terms (LwF) are added to it
 
     def __init__(self, module: nn.Module, optimizer: torch.optim.Optimizer, criterion: Criterion):
         refuse_multi_task(module)
@@ -91,11 +92,14 @@ class ModuleLearner(Learner):
     def predict(self, x: Tensor, task: Tensor | None = None) -> Tensor:
         return self.module(x)
 
-    def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
+    def local_update(
+        self, x: Tensor, y: Tensor, task: Tensor | None, extra_loss: ExtraLoss | None = None
+    ) -> dict[str, Tensor]:
+        return backpropagate(*self.training_loss(x, y, task), extra_loss)
+
+    def training_loss(self, x: Tensor, y: Tensor, task: Tensor | None) -> tuple[Tensor, Tensor]:
         outputs = self.module(x)
-        loss = self.plus_objective(self.criterion(outputs, y), outputs)
-        loss.backward()
-        return {"loss": loss.detach()}
+        return self.criterion(outputs, y), outputs
 
     def sleep_layers(self) -> list[nn.Linear]:
         return linear_chain(self.module)

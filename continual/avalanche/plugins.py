@@ -5,13 +5,20 @@ same hooks from Avalanche's callbacks:
 ==========================  ===========================================================
 Avalanche callback          component hook
 ==========================  ===========================================================
-``before_training``         ``check`` (refuses a model the component cannot handle)
+``before_training``         the required abilities and ``check`` (refuse a model the
+                            component cannot handle; ``check_components``)
 ``before_training_exp``     ``before_experience``
-``before_backward``         ``loss_term`` (added to the strategy's loss)
-``before_update``           ``adjust_update`` (between the backward pass and the step)
-``after_update``            ``after_batch``
-``after_training_exp``      ``after_experience`` (importances, sleep phases)
+``before_backward``         ``extra_loss`` (added to the strategy's loss)
+``before_update``           ``before_step`` (between the backward pass and the step)
+``after_update``            ``after_step``
+``after_training_exp``      ``after_experience`` (importances, spiking sleep), then the
+                            component's ``offline_batches`` (replay sleep), each trained
+                            with ``Learner.observe`` and this component's step hooks
 ==========================  ===========================================================
+
+Offline batches go through the learner's step with this component's own ``before_step`` and
+``after_step``; other plugins do not see them (their callbacks belong to Avalanche's loop, which
+is not running then). Our :class:`~continual.strategy.Strategy` hands them to every component.
 
 A plugin takes the run's ``seed`` and reseeds its component from it, as our strategy does
 (:func:`~continual.components.base.seed_components`): plugins built with the same seed draw the
@@ -30,10 +37,18 @@ from typing import Any
 
 import torch
 from avalanche.core import SupervisedPlugin
+from torch import Tensor
 
 from continual.avalanche.model import ModuleLearner
 from continual.avalanche.streams import dataset_tensors, stored_image_shape
-from continual.components.base import Batch, Component, loss_terms, overrides, seed_components
+from continual.components.base import (
+    Batch,
+    Component,
+    check_components,
+    extra_losses,
+    overrides,
+    seed_components,
+)
 from continual.consolidation.hebbian import HebbianConsolidation
 from continual.errors import ContinualError
 from continual.learners.base import Learner
@@ -68,7 +83,7 @@ class ComponentPlugin(SupervisedPlugin):
                 learner = model
             else:
                 learner = ModuleLearner(model, strategy.optimizer, strategy._criterion)
-            self.component.check(learner)
+            check_components(learner, [self.component])
             self._model, self._learner = model, learner
         assert self._learner is not None
         if isinstance(self._learner, ModuleLearner):
@@ -102,7 +117,7 @@ class ComponentPlugin(SupervisedPlugin):
     def before_backward(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
         batch = Batch(strategy.mb_x, strategy.mb_y)
         learner = self.learner(strategy)
-        term = loss_terms([self.component], learner, batch, strategy.mb_output)
+        term = extra_losses([self.component], learner, batch, strategy.mb_output)
         if term is not None:
             strategy.loss = strategy.loss + term
 
@@ -111,14 +126,15 @@ class ComponentPlugin(SupervisedPlugin):
         for p in learner.parameters():  # a parameter the loss did not reach: still pulled
             if p.grad is None:
                 p.grad = torch.zeros_like(p)
-        self.component.adjust_update(learner, Batch(strategy.mb_x, strategy.mb_y))
+        self.component.before_step(learner, Batch(strategy.mb_x, strategy.mb_y))
 
     def after_update(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
-        self.component.after_batch(self.learner(strategy), Batch(strategy.mb_x, strategy.mb_y))
+        self.component.after_step(self.learner(strategy), Batch(strategy.mb_x, strategy.mb_y))
 
     def after_training_exp(self, strategy: Any, *args: Any, **kwargs: Any) -> None:
-        learner = self.learner(strategy)
-        self.component.after_experience(learner, self.experience(strategy))
+        learner, experience = self.learner(strategy), self.experience(strategy)
+        self.component.after_experience(learner, experience)
+        self.train_offline(learner, experience)
         for name, p in learner.named_parameters():
             if not bool(torch.isfinite(p).all()):
                 raise ContinualError(
@@ -127,6 +143,30 @@ class ComponentPlugin(SupervisedPlugin):
                     "component's strength"
                 )
         self._experience = None
+
+    def train_offline(self, learner: Learner, experience: Experience) -> None:
+        """The component's offline batches, each one step of the learner with this component's
+        step hooks (a component with ``transform_batch`` is refused as a plugin; its extra loss
+        joins a global loss as in our strategy)."""
+        component = self.component
+        adds_loss = overrides(component, "extra_loss")
+        for batch in component.offline_batches(learner, experience):
+
+            def before(model: Learner, batch: Batch = batch) -> None:
+                component.before_step(model, batch)
+
+            def extra(outputs: Tensor, batch: Batch = batch) -> Tensor | None:
+                return extra_losses([component], learner, batch, outputs)
+
+            learner.observe(
+                batch.x,
+                batch.y,
+                batch.task,
+                before_step=before,
+                extra_loss=extra if adds_loss else None,
+                negative_only=batch.negative_only,
+            )
+            component.after_step(learner, batch)
 
     def summary(self) -> dict[str, Any]:
         """The component's plain numbers, as in our result files."""
@@ -190,7 +230,8 @@ class SpikingSleepPlugin(ComponentPlugin):
 class ReplaySleepPlugin(ComponentPlugin):
     """Replay sleep (offline updates on replayed or generated samples after each experience) as
     an Avalanche plugin; options as :class:`~continual.sleep.replay_sleep.ReplaySleep`. Its
-    offline steps use the strategy's loss and optimiser, outside Avalanche's callbacks."""
+    offline steps use the strategy's loss and optimiser, outside Avalanche's callbacks
+    (:meth:`ComponentPlugin.train_offline`)."""
 
     def __init__(self, *, seed: int = 0, **options: Any):
         super().__init__(ReplaySleep(**options), seed)

@@ -11,7 +11,8 @@ the pattern of Avalanche's ``StreamingLDA``, fires these callbacks, so that plug
 - ``before_forward`` / ``after_forward`` around ``learner.predict`` on the minibatch (the
   scores before the update, in ``strategy.mb_output``, as Avalanche's training metrics expect);
 - ``before_update`` inside ``observe``, after the learner wrote its update into ``p.grad`` and
-  before the optimiser step (where our consolidation plugins act); ``after_update`` after it;
+  before the optimiser step (our components' ``before_step``); ``after_update`` after it
+  (``after_step``, where consolidation's proximal pull acts);
 - every evaluation callback (evaluation runs ``learner.predict``).
 
 ``before_backward`` and ``after_backward`` never fire: there is no global loss. Plugins that act
@@ -48,7 +49,7 @@ def refuse_loss_plugins(plugins: Sequence[BasePlugin], learner: Learner) -> None
     from continual.avalanche.plugins import ComponentPlugin
 
     for plugin in plugins:
-        if isinstance(plugin, ComponentPlugin):  # its loss term goes to the learner's objective
+        if isinstance(plugin, ComponentPlugin):  # its extra loss goes to the learner's rule
             continue
         for callback in ("before_backward", "after_backward"):
             mine = getattr(type(plugin), callback, None)
@@ -116,21 +117,22 @@ class LearnerStrategy(SupervisedTemplate):
                 self.model.add_task(int(task), classes)
         super()._before_training_exp(**kwargs)
 
-    def _objective(self) -> Callable[[Tensor], Tensor | None] | None:
-        """Our plugins' loss terms (LwF), for a learner with a global loss to add before its
-        backward pass (Avalanche's ``before_backward`` is never reached here)."""
+    def _extra_loss(self) -> Callable[[Tensor], Tensor | None] | None:
+        """Our plugins' extra losses (LwF), for a learner with a global loss to add before its
+        backward pass (Avalanche's ``before_backward`` is never reached here); each plugin has
+        checked, before training, that the learner has one."""
         from continual.avalanche.plugins import ComponentPlugin
-        from continual.components.base import Batch, loss_terms, overrides
+        from continual.components.base import Batch, extra_losses, overrides
 
         adding = [
             p.component
             for p in self.plugins
-            if isinstance(p, ComponentPlugin) and overrides(p.component, "loss_term")
+            if isinstance(p, ComponentPlugin) and overrides(p.component, "extra_loss")
         ]
         if not adding:
             return None
         batch = Batch(self.mb_x, self.mb_y)
-        return lambda outputs: loss_terms(adding, self.model, batch, outputs)
+        return lambda outputs: extra_losses(adding, self.model, batch, outputs)
 
     def training_epoch(self, **kwargs: Any) -> None:
         """One pass over the dataloader: predict (for metrics), then the learner's own update."""
@@ -149,8 +151,8 @@ class LearnerStrategy(SupervisedTemplate):
                 self.mb_x,
                 self.mb_y,
                 self._task(),
-                adjust=lambda _: self._before_update(**kwargs),
-                objective=self._objective() if self.model.global_loss else None,
+                before_step=lambda _: self._before_update(**kwargs),
+                extra_loss=self._extra_loss(),
             )
             if "loss" in stats:
                 self.loss = stats["loss"]

@@ -1,8 +1,9 @@
 """Elastic Weight Consolidation, online variant (Kirkpatrick et al. 2017; Schwarz et al. 2018):
 importance = diagonal Fisher information of the learner's predictive distribution,
-F = E_x E_{y~p(y|x)} [(∂ log p(y|x)/∂θ)²], p = softmax of the learner's ``fisher_scores`` (its
-scores with every path from each weight to the output open, even where its learning rule
-detaches layers, as Forward-Forward's does), estimated with one sampled label per input and
+F = E_x E_{y~p(y|x)} [(∂ log p(y|x)/∂θ)²], p = softmax of the learner's scores (its
+``fisher_scores`` where it has them, :class:`~continual.learners.abilities.FisherScores`: every
+path from each weight to the output open, even where its learning rule detaches layers, as
+Forward-Forward's does; ``predict`` otherwise), estimated with one sampled label per input and
 squared per-sample gradients (for chains of linear layers without forming them: (δ²)ᵀ(a²) per
 layer, Goodfellow 2015; other learners through ``torch.func``); online: F ← γ·F + F_new,
 θ* ← θ after each experience. The penalty ½λ·F·(θ − θ*)² is applied as a proximal step after
@@ -21,6 +22,7 @@ from torch.func import functional_call, grad, vmap
 from continual.components.base import Batch, Component
 from continual.consolidation.anchor import Anchor
 from continual.errors import require
+from continual.learners.abilities import FisherScores
 from continual.learners.base import Learner
 from continual.ranges import Count, Fraction, NonNegative
 from continual.scenarios.experience import Experience
@@ -34,7 +36,13 @@ class _Scores(torch.nn.Module):
         self.learner = learner
 
     def forward(self, x: Tensor, task: Tensor | None) -> Tensor:
-        return self.learner.restrict(self.learner.fisher_scores(x), task)
+        return self.learner.restrict(fisher_scores(self.learner, x), task)
+
+
+def fisher_scores(learner: Learner, x: Tensor) -> Tensor:
+    """The scores whose softmax the Fisher differentiates: the learner's ``fisher_scores``
+    (:class:`~continual.learners.abilities.FisherScores`) or else its ``predict``."""
+    return learner.fisher_scores(x) if isinstance(learner, FisherScores) else learner.predict(x)
 
 
 def fisher_diagonal(
@@ -87,7 +95,7 @@ def linear_fisher(
     handles = [m.register_forward_hook(record) for m in layers]
     try:
         with torch.enable_grad():
-            scores = learner.restrict(learner.fisher_scores(x), task)
+            scores = learner.restrict(fisher_scores(learner, x), task)
     finally:
         for handle in handles:
             handle.remove()
@@ -153,7 +161,7 @@ class EWC(Component):
     def reseed(self, seed: int) -> None:
         self.generator.manual_seed(seed)
 
-    def after_batch(self, learner: Learner, batch: Batch) -> None:
+    def after_step(self, learner: Learner, batch: Batch) -> None:
         self.anchor.proximal_step(learner, self.strength)
 
     def after_experience(self, learner: Learner, experience: Experience) -> None:

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from continual.components.base import Batch, Component
 from continual.consolidation.anchor import Anchor
 from continual.errors import require
+from continual.learners.abilities import PostActivity
 from continual.learners.base import Learner
 from continual.ranges import Fraction, NonNegative
 from continual.scenarios.experience import Experience
@@ -32,7 +33,10 @@ from continual.scenarios.experience import Experience
 def coactivation(learner: Learner, x: Tensor, batch_size: int = 1024) -> dict[str, Tensor]:
     """Mean |pre · post| per synapse of every ``nn.Linear`` in ``learner`` while it predicts
     ``x``; postsynaptic activity = the neuron's output after its nonlinearity
-    (:meth:`Learner.post_activity`), so a silent ReLU neuron co-activates with nothing."""
+    (the learner's ``post_activity``, :class:`~continual.learners.abilities.PostActivity`;
+    ``|output|``, a linear neuron's, without it), so a silent ReLU neuron co-activates with
+    nothing."""
+    activity = learner.post_activity if isinstance(learner, PostActivity) else linear_activity
     sums: dict[str, Tensor] = {}
     counts: dict[str, int] = {}
     hooks = []
@@ -40,7 +44,7 @@ def coactivation(learner: Learner, x: Tensor, batch_size: int = 1024) -> dict[st
     def record(name: str):
         def hook(module: nn.Linear, inputs: tuple[Tensor, ...], output: Tensor) -> None:
             pre = inputs[0].reshape(-1, module.in_features).abs()
-            post = learner.post_activity(name, output).reshape(-1, module.out_features).abs()
+            post = activity(name, output).reshape(-1, module.out_features).abs()
             weight = post.T @ pre
             sums[f"{name}.weight"] = sums.get(f"{name}.weight", 0) + weight
             if module.bias is not None:
@@ -60,6 +64,12 @@ def coactivation(learner: Learner, x: Tensor, batch_size: int = 1024) -> dict[st
         for hook in hooks:
             hook.remove()
     return {key: total / counts[key.rsplit(".", 1)[0]] for key, total in sums.items()}
+
+
+def linear_activity(name: str, output: Tensor) -> Tensor:
+    """A linear neuron's activity, ``|output|``: the post-synaptic activity of a learner that
+    says nothing of its nonlinearities."""
+    return output.abs()
 
 
 NORMS = ("max", "mean", "none")
@@ -111,7 +121,7 @@ class HebbianConsolidation(Component):
         self.accumulate = accumulate
         self.anchor = Anchor()
 
-    def after_batch(self, learner: Learner, batch: Batch) -> None:
+    def after_step(self, learner: Learner, batch: Batch) -> None:
         self.anchor.proximal_step(learner, self.strength)
 
     def after_experience(self, learner: Learner, experience: Experience) -> None:

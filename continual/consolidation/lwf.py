@@ -2,9 +2,9 @@
 network's outputs on the current inputs close to those of the network as it was before the
 experience (knowledge distillation with temperature T: λ·T²·KL(p_old^T ‖ p_new^T) over the classes
 seen before). The term is added to the learner's loss before its one backward pass
-(``loss_term``), as in Li & Hoiem's joint objective: one forward and one backward pass of the
+(``extra_loss``), as in Li & Hoiem's joint objective: one forward and one backward pass of the
 student per step. It needs a learner whose outputs are trained through one differentiable loss
-(``Learner.global_loss``), so it is refused for local learners."""
+(:class:`~continual.learners.abilities.GlobalLoss`), so a strategy refuses local learners."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from continual.components.base import Batch, Component
-from continual.errors import ContinualError, require
+from continual.errors import require
+from continual.learners.abilities import GlobalLoss
 from continual.learners.base import Learner
 from continual.ranges import NonNegative, Positive
 from continual.scenarios.experience import Experience
@@ -26,6 +27,7 @@ class LwF(Component):
     """Distil the previous network's outputs on old classes into the current one."""
 
     name = "lwf"
+    requires = (GlobalLoss,)
 
     def __init__(self, *, strength: NonNegative = 1.0, temperature: Positive = 2.0):
         require(strength >= 0, "strength", "must be non-negative")
@@ -36,19 +38,12 @@ class LwF(Component):
         self.seen: set[int] = set()
         self._teacher_state: dict[str, Any] | None = None
 
-    def check(self, learner: Learner) -> None:
-        if not learner.global_loss:
-            raise ContinualError(
-                "lwf distils through a global loss and works only with the backprop learner; "
-                "for local learners use consolidation, ewc, si, replay or sleep"
-            )
-
     def before_experience(self, learner: Learner, experience: Experience) -> None:
         self.old_classes = sorted(self.seen)
         self._teacher_state = None
         self.teacher = copy.deepcopy(learner).eval() if self.old_classes else None
 
-    def loss_term(self, learner: Learner, batch: Batch, outputs: Tensor) -> Tensor | None:
+    def extra_loss(self, learner: Learner, batch: Batch, outputs: Tensor) -> Tensor | None:
         """λ·T²·KL(p_old^T ‖ p_new^T) over the old classes, on the student's raw ``outputs``."""
         if self._teacher_state is not None:  # restored from a checkpoint: same network, old weights
             self.teacher = copy.deepcopy(learner).eval()

@@ -39,7 +39,7 @@ class SynapticIntelligence(Component):
         self.start = {k: p.detach().clone() for k, p in learner.named_parameters()}
         self.path = {k: torch.zeros_like(p) for k, p in learner.named_parameters()}
 
-    def adjust_update(self, learner: Learner, batch: Batch) -> None:
+    def before_step(self, learner: Learner, batch: Batch) -> None:
         names, params = zip(*learner.named_parameters())
         if self.update.keys() != set(names):  # buffers reused from step to step
             self.update = {k: torch.empty_like(p) for k, p in zip(names, params)}
@@ -48,7 +48,7 @@ class SynapticIntelligence(Component):
             torch._foreach_copy_(list(self.update.values()), [p.grad for p in params])
             torch._foreach_copy_(list(self.before.values()), list(params))
 
-    def after_batch(self, learner: Learner, batch: Batch) -> None:
+    def after_step(self, learner: Learner, batch: Batch) -> None:
         self.anchor.proximal_step(learner, self.strength)  # Δθ below includes the penalty's pull
         with torch.no_grad():
             names = list(self.update)

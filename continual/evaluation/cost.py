@@ -6,15 +6,14 @@ which counts matrix products and convolutions, 2 FLOPs per multiply-accumulate; 
 is not counted). They are counted ONCE per run on probe batches, on copies of the learner and
 components (so nothing real changes), and multiplied by how often each thing happened:
 
-- training: FLOPs per trained sample of one step (components' ``transform_batch`` and
-  ``adjust_update`` included, in their state after the last experience) × samples trained on;
+- training: FLOPs per trained sample of one training step (every component's step hooks
+  included, in their state after the last experience) × samples trained on;
 - evaluation: FLOPs per prediction × test samples predicted (every anytime point and the
   untrained baseline);
-- consolidation: each non-sleep component's ``after_experience`` (Fisher, importances, old-model
-  copies) on the last experience × the number of experiences;
-- sleep: the spiking sleep as synaptic operations (SynOps, NeuroBench: a spike of layer l reaches
-  fan-out(l + 1) synapses; an input spike reaches fan-out(0)), replay sleep as training FLOPs per
-  replayed sample × replayed samples.
+- consolidation and sleep: what each component reports for itself (``Component.cost``): by
+  default its ``after_experience`` (Fisher, importances, old-model copies) on the last experience
+  × the number of experiences; the spiking sleep as synaptic operations (SynOps, NeuroBench) and
+  STDP updates; replay sleep as training FLOPs per replayed sample × replayed samples.
 
 Energy is an ESTIMATE, not a measurement: 4.6 pJ per 32-bit float multiply-accumulate and
 0.9 pJ per accumulate (one SynOp), the 45 nm figures of Horowitz (ISSCC 2014) that NeuroBench
@@ -26,18 +25,16 @@ from __future__ import annotations
 import copy
 import resource
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils.flop_counter import FlopCounterMode
 
-from continual.components.base import Batch, Component
+from continual.components.base import COST_KEYS, Batch, Component, CostProbe
+from continual.evaluation.flops import count_flops
 from continual.learners.base import Learner
 from continual.scenarios.experience import Experience
-from continual.sleep.replay_sleep import ReplaySleep
-from continual.sleep.spiking import SpikingSleep
 from continual.strategy import Strategy
 
 PICOJOULES_PER_MAC = 4.6  # 32-bit float multiply (3.7 pJ) + add (0.9 pJ), 45 nm, Horowitz 2014
@@ -48,13 +45,6 @@ ENERGY_ASSUMPTION = (
     "memory traffic ignored"
 )
 PROBE_SIZE = 32
-
-
-def count_flops(function: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
-    """FLOPs of one call of ``function`` (matrix products and convolutions only)."""
-    with FlopCounterMode(display=False) as counter:
-        function(*args, **kwargs)
-    return float(counter.get_total_flops())
 
 
 def flops_per_sample(
@@ -89,55 +79,22 @@ def strategy_step(
     learner, components = copy.deepcopy((learner, list(components)))
     step = Strategy(learner, components)  # the training loop's own step
     trained: list[Batch] = []
-    flops = count_flops(lambda: trained.append(step.learn(probe_batch(experience))[0]))
+    flops = count_flops(lambda: trained.append(step.train_step(probe_batch(experience))[0]))
     grads = [p.grad for p in learner.parameters() if p.grad is not None]
     updated = int(sum((g != 0).sum() for g in grads)) if grads else 0  # one host sync
     return flops / len(trained[0].y), updated
 
 
-def consolidation_flops(
-    learner: Learner, components: Sequence[Component], experience: Experience
-) -> float:
-    """FLOPs of the non-sleep components' ``after_experience`` on ``experience`` (copies)."""
-    total = 0.0
-    for component in components:
-        if isinstance(component, (SpikingSleep, ReplaySleep)):
-            continue
-        model, probe = copy.deepcopy((learner, component))
-        total += count_flops(probe.after_experience, model, experience)
-    return total
-
-
-def synaptic_operations(
-    input_spikes: int, layer_spikes: Sequence[int], fan_outs: Sequence[int]
-) -> int:
-    """SynOps of a spiking phase (NeuroBench): each input spike reaches ``fan_outs[0]`` synapses,
-    each spike of layer l reaches ``fan_outs[l + 1]``; the last layer's spikes reach none."""
-    synops = input_spikes * fan_outs[0]
-    for spikes, fan_out in zip(layer_spikes[:-1], fan_outs[1:]):
-        synops += spikes * fan_out
-    return int(synops)
-
-
-def sleep_cost(
-    learner: Learner, components: Sequence[Component], train_flops_per_sample: float
+def component_costs(
+    learner: Learner, components: Sequence[Component], probe: CostProbe
 ) -> dict[str, float]:
-    """Sleep SynOps and STDP synaptic updates (a spike of layer l updates the fan-in(l) synapses
-    into it) of spiking sleep, and training FLOPs of replay sleep."""
-    synops = updates = flops = 0.0
+    """The sum over ``components`` of what each reports for itself (:meth:`Component.cost`),
+    every key of :data:`~continual.components.base.COST_KEYS` present (0 where none reports)."""
+    totals = dict.fromkeys(COST_KEYS, 0.0)
     for component in components:
-        if isinstance(component, SpikingSleep) and component.layer_spikes:
-            layers = learner.sleep_layers()
-            fan_outs = [layer.out_features for layer in layers]
-            synops += synaptic_operations(
-                component.totals["input_spikes"], component.layer_spikes, fan_outs
-            )
-            updates += sum(
-                s * layer.in_features for s, layer in zip(component.layer_spikes, layers)
-            )
-        elif isinstance(component, ReplaySleep):
-            flops += component.total_steps * component.batch_size * train_flops_per_sample
-    return {"sleep_synops": synops, "sleep_synaptic_updates": updates, "sleep_flops": flops}
+        for key, value in component.cost(learner, probe).items():
+            totals[key] += value
+    return totals
 
 
 def energy_joules(flops: float, synops: float) -> float:
@@ -182,12 +139,13 @@ def run_cost(
     :func:`learner_flops` when already counted for this architecture."""
     per_sample = per_sample or learner_flops(learner, last)
     train_per_sample, updated_per_step = strategy_step(learner, components, last)
-    sleep = sleep_cost(learner, components, per_sample["flops_per_train_sample"])
+    probe = CostProbe(last, experiences, per_sample["flops_per_train_sample"])
+    parts = component_costs(learner, components, probe)
     flops = {
         "train": train_per_sample * train_samples,
         "eval": per_sample["flops_per_test_sample"] * predictions,
-        "consolidation": consolidation_flops(learner, components, last) * experiences,
-        "sleep": sleep["sleep_flops"],
+        "consolidation": parts["consolidation_flops"],
+        "sleep": parts["sleep_flops"],
     }
     total = sum(flops.values())
     return {
@@ -196,8 +154,8 @@ def run_cost(
         **per_sample,
         "flops": flops,
         "flops_total": total,
-        "sleep_synops": sleep["sleep_synops"],
-        "synaptic_updates": updated_per_step * train_steps + sleep["sleep_synaptic_updates"],
-        "energy_estimate_joules": energy_joules(total, sleep["sleep_synops"]),
+        "sleep_synops": parts["sleep_synops"],
+        "synaptic_updates": updated_per_step * train_steps + parts["sleep_synaptic_updates"],
+        "energy_estimate_joules": energy_joules(total, parts["sleep_synops"]),
         "energy_assumption": ENERGY_ASSUMPTION,
     }

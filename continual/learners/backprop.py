@@ -20,11 +20,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from continual.errors import require
+from continual.learners.abilities import ExtraLoss, Sleepable, backpropagate
 from continual.learners.base import Learner, check_sizes, make_activation, make_optimizer
 from continual.ranges import NonNegative, Positive, Range, Width
 
 
-class Backprop(Learner):
+class Backprop(Learner, Sleepable):
     """MLP ``input → hidden... → classes`` trained by backprop (multi-headed when tasks are given).
 
     Defaults follow van de Ven, Tuytelaars & Tolias (2022): 2×400 ReLU, Adam, lr 1e-3.
@@ -38,8 +39,6 @@ class Backprop(Learner):
     (the layers above a dropped one hold (1 − rate)× the reference's weights), and what
     :meth:`predict` and sleep see is the trained network itself.
     """
-
-    global_loss = True  # one cross-entropy: components' loss terms (LwF) are added to it
 
     def __init__(
         self,
@@ -141,12 +140,19 @@ class Backprop(Learner):
             ignored.append(f"the {self.activation} activation (run as ReLU)")
         return ", ".join(ignored) or None
 
-    def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
+    def local_update(
+        self, x: Tensor, y: Tensor, task: Tensor | None, extra_loss: ExtraLoss | None = None
+    ) -> dict[str, Tensor]:
+        """The gradient of :meth:`training_loss`, plus ``extra_loss``'s term (LwF) if given: a
+        global loss (:class:`~continual.learners.abilities.GlobalLoss`)."""
+        return backpropagate(*self.training_loss(x, y, task), extra_loss)
+
+    def training_loss(self, x: Tensor, y: Tensor, task: Tensor | None) -> tuple[Tensor, Tensor]:
+        """The batch's loss and the last layer's linear outputs it was computed from."""
         outputs = self.training_outputs(x)
         allowed = torch.isfinite(self.restrict(torch.zeros_like(outputs), task))
         if self.loss_classes == "batch":  # only classes present in the batch compete
-            present = torch.zeros(self.num_classes, dtype=torch.bool, device=y.device)
-            present[y] = True
+            present = self.classes_present(y)
             self.trained_classes |= present
             allowed = allowed & present
         scores = self.output(outputs)
@@ -154,9 +160,7 @@ class Backprop(Learner):
             error = squared_error(scores, y, allowed)
         else:
             error = F.cross_entropy(scores.masked_fill(~allowed, float("-inf")), y)
-        loss = self.plus_objective(error, outputs)  # + LwF's term, if any
-        loss.backward()
-        return {"loss": loss.detach()}
+        return error, outputs
 
 
 def squared_error(scores: Tensor, y: Tensor, allowed: Tensor | None = None) -> Tensor:

@@ -2,21 +2,24 @@
 
 Every learner writes its weight change as a gradient-like tensor into ``p.grad`` (a global loss
 for backprop, layer-local losses for Forward-Forward, prediction-error products for predictive
-coding, ``-Δw`` for a Hebbian rule). Components may then adjust those tensors (consolidation adds
-a pull towards old weights), and one ``torch.optim`` step applies them. That is the one seam that
-lets every component work with every learner.
+coding, ``-Δw`` for a Hebbian rule), and one ``torch.optim`` step applies them. Components may
+read or change those tensors before the step and act on the weights after it (consolidation's
+proximal pull towards old weights). That is the one seam that lets every component work with
+every learner. What only some learners can do (a global loss, a sleepable chain, a negative
+phase) is declared in :mod:`continual.learners.abilities`.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 
 from continual.errors import ConfigError, ContinualError, did_you_mean, require
+from continual.learners.abilities import ExtraLoss, NegativePhase
 
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "sgd": torch.optim.SGD,
@@ -25,8 +28,7 @@ OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
 }
 
 KERNEL_FLAGS = ("foreach", "fused")  # how an optimiser steps, not what it computes
-Adjust = Callable[["Learner"], None]
-Objective = Callable[[Tensor], "Tensor | None"]  # raw outputs -> extra loss terms (or None)
+BeforeStep = Callable[["Learner"], None]  # reads or changes p.grad before the optimiser step
 
 
 def make_optimizer(
@@ -70,9 +72,11 @@ def fused_adam() -> bool:
 class Learner(nn.Module):
     """A network plus its learning rule.
 
-    Subclasses implement :meth:`predict` (class scores) and :meth:`local_update` (fill ``p.grad``
-    for one batch, return statistics) and set ``self.optimizer`` in their constructor.
-    :meth:`observe` is the same for all: zero, compute, let components adjust, step.
+    Subclasses implement :meth:`predict` (class scores) and :meth:`local_update` (their learning
+    rule: fill ``p.grad`` for one batch, return statistics) and set ``self.optimizer`` in their
+    constructor. :meth:`observe`, the learner's part of the training step, is the same for all:
+    clear the update, compute it with the rule, hand it to ``before_step``, apply it. Optional
+    abilities (:mod:`continual.learners.abilities`) are further methods a learner declares.
 
     A learner that exposes its representation (:meth:`features`) can answer through a
     class-statistics readout instead of its own trained one (:meth:`attach_readout`, a
@@ -84,7 +88,6 @@ class Learner(nn.Module):
     """
 
     optimizer: torch.optim.Optimizer
-    global_loss = False  # True when local_update backpropagates one loss that takes extra terms
 
     def __init__(self, input_dim: int, num_classes: int):
         super().__init__()
@@ -92,7 +95,6 @@ class Learner(nn.Module):
         self.num_classes = num_classes
         self.task_classes: dict[int, list[int]] = {}
         self._task_mask: Tensor | None = None  # (tasks, classes), rebuilt when tasks change
-        self.objective: Objective | None = None  # components' loss terms, during observe only
         self.statistics_readout: nn.Module | None = None  # see attach_readout
         self.frozen_features = False  # attach_readout(train_features=False)
 
@@ -102,8 +104,9 @@ class Learner(nn.Module):
         raise NotImplementedError
 
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
-        """Write this batch's weight change into ``p.grad`` (``None`` on entry: assign it, or let
-        ``backward`` create it); return statistics."""
+        """The learning rule: write this batch's weight change into ``p.grad`` (``None`` on
+        entry: assign it, or let ``backward`` create it); return statistics. A
+        :class:`~continual.learners.abilities.GlobalLoss` learner also takes ``extra_loss``."""
         raise NotImplementedError
 
     def features(self, x: Tensor) -> Tensor:
@@ -140,59 +143,34 @@ class Learner(nn.Module):
             return self.predict(x, task)
         return self.restrict(self.statistics_readout(self.features(x)), task)
 
-    def sleep_layers(self) -> list[nn.Linear]:
-        """The feed-forward chain of linear layers, input to output, that a sleep phase runs as a
-        spiking network. Learners without one cannot sleep."""
-        raise ContinualError(
-            f"the {type(self).__name__} learner has no feed-forward chain to sleep"
-        )
-
-    def sleep_input(self, x: Tensor) -> Tensor:
-        """What the first sleep layer receives for data ``x`` (flattened inputs by default)."""
-        return x.flatten(1)
-
-    def sleep_conversion(self) -> str | None:
-        """What the spiking chain of :meth:`sleep_layers` leaves out of this network (biases,
-        normalisations, non-ReLU activations), or ``None`` when it is a faithful conversion."""
-        return None
-
-    def post_activity(self, name: str, output: Tensor) -> Tensor:
-        """The activity of the neurons of linear layer ``name`` (a ``named_modules`` name) given
-        its linear output: what the neuron sends on after its nonlinearity. By default
-        ``|output|`` (a linear neuron); learners with nonlinearities override it."""
-        return output.abs()
-
-    def fisher_scores(self, x: Tensor) -> Tensor:
-        """The scores whose softmax EWC's Fisher differentiates; :meth:`predict` by default. A
-        learner whose ``predict`` blocks gradients between layers overrides it."""
-        return self.predict(x)
-
     # -- shared machinery -------------------------------------------------------------------------
     def observe(
         self,
         x: Tensor,
         y: Tensor,
         task: Tensor | None = None,
-        adjust: Adjust | None = None,
-        objective: Objective | None = None,
+        *,
+        before_step: BeforeStep | None = None,
+        extra_loss: ExtraLoss | None = None,
+        negative_only: bool = False,
     ) -> dict[str, Tensor]:
-        """Learn from one batch: compute the update (with ``objective``'s terms added to a global
-        loss), let ``adjust`` transform it, apply it."""
-        if objective is not None and not self.global_loss:
-            raise ContinualError(
-                f"the {type(self).__name__} learner has no global loss to add terms to"
-            )
+        """The learner's part of one training step: clear the update, compute it with the rule
+        (:meth:`local_update`, with ``extra_loss`` joining a global loss; or the
+        :class:`~continual.learners.abilities.NegativePhase` alone with ``negative_only``), hand
+        it to ``before_step``, apply it with the optimiser. Which learner takes which argument is
+        checked once, when a strategy is built."""
         if not self.training:
             self.train()
         self.zero_update()
-        self.objective = objective
-        try:
+        if negative_only:
+            stats = cast(NegativePhase, self).negative_update(x, y, task)
+        elif extra_loss is not None:
+            stats = self.local_update(x, y, task, extra_loss)  # type: ignore[call-arg]
+        else:
             stats = self.local_update(x, y, task)
-        finally:
-            self.objective = None
         self.fill_update()
-        if adjust is not None:
-            adjust(self)
+        if before_step is not None:
+            before_step(self)
         if self.frozen_features:  # the optimiser skips a parameter without a gradient
             for p in self.feature_parameters():
                 p.grad = None
@@ -201,12 +179,6 @@ class Learner(nn.Module):
             with torch.no_grad():
                 self.statistics_readout.update(self.features(x), y)
         return stats
-
-    def plus_objective(self, loss: Tensor, outputs: Tensor) -> Tensor:
-        """``loss`` plus the components' terms on the raw ``outputs``, for learners with a
-        global loss to call before their backward pass."""
-        extra = self.objective(outputs) if self.objective is not None else None
-        return loss if extra is None else loss + extra
 
     def zero_update(self) -> None:
         """Clear the update: every ``p.grad`` to ``None``, as ``zero_grad(set_to_none=True)``
@@ -227,6 +199,13 @@ class Learner(nn.Module):
         """Tell the learner which classes belong to ``task`` (task-incremental protocols)."""
         self.task_classes[int(task)] = sorted(int(c) for c in classes)
         self._task_mask = None
+
+    def classes_present(self, y: Tensor) -> Tensor:
+        """The batch-local class mask ``(num_classes,)``: True for the classes among labels ``y``
+        (the labels trick, Zeno et al. 2018: only they compete in a batch-local loss)."""
+        present = torch.zeros(self.num_classes, dtype=torch.bool, device=y.device)
+        present[y] = True
+        return present
 
     def restrict(self, scores: Tensor, task: Tensor | None) -> Tensor:
         """Mask the scores of classes outside each sample's task (a multi-headed output)."""

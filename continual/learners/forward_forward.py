@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from continual.errors import ConfigError, did_you_mean, require
+from continual.learners.abilities import Sleepable
 from continual.learners.base import Learner, check_sizes, make_optimizer
 from continual.ranges import Positive, Range, Width
 
@@ -78,8 +79,7 @@ def sampled_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor |
 def batch_labels(learner: ForwardForward, x: Tensor, y: Tensor, task: Tensor | None) -> Tensor:
     """A random wrong label among the classes present in the batch (the labels trick applied to
     negative data: labels absent from the batch are never pushed down)."""
-    present = torch.zeros(learner.num_classes, dtype=torch.bool, device=y.device)
-    present[y] = True
+    present = learner.classes_present(y)
     allowed = learner.restrict(torch.zeros(len(y), learner.num_classes, device=y.device), task)
     in_task = torch.isfinite(allowed)
     weights = (in_task & present).float().scatter(1, y[:, None], 0.0)
@@ -104,7 +104,7 @@ NEGATIVES: dict[str, NegativeLabels] = {
 }
 
 
-class ForwardForward(Learner):
+class ForwardForward(Learner, Sleepable):
     """A stack of ReLU layers trained by the Forward-Forward algorithm (supervised variant).
 
     Defaults were tuned on scikit-learn digits (i.i.d., 20 epochs, batch 32): summed goodness with
@@ -161,15 +161,6 @@ class ForwardForward(Learner):
         ]
         groups.append({"params": self.readout.parameters(), "lr": readout_lr})
         self.optimizer = make_optimizer(optimizer, groups, lr, momentum)
-        self.phase: Literal["both", "negative"] = "both"
-
-    def negative_phase(self, x: Tensor, y: Tensor) -> dict[str, Tensor]:
-        """One update from the negative phase alone (wrong labels for ``x``), e.g. during sleep."""
-        self.phase = "negative"
-        try:
-            return self.observe(x, y, None)
-        finally:
-            self.phase = "both"
 
     # -- forward passes -----------------------------------------------------------------------
     def embed(self, x: Tensor, labels: Tensor | None) -> Tensor:
@@ -244,9 +235,19 @@ class ForwardForward(Learner):
 
     # -- learning -----------------------------------------------------------------------------
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
+        return self._update(x, y, task, negative_only=False)
+
+    def negative_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
+        """The negative phase alone (wrong labels for ``x``; no readout step), e.g. during sleep
+        (:class:`~continual.learners.abilities.NegativePhase`)."""
+        return self._update(x, y, task, negative_only=True)
+
+    def _update(
+        self, x: Tensor, y: Tensor, task: Tensor | None, negative_only: bool
+    ) -> dict[str, Tensor]:
         negative = NEGATIVES[self.negatives](self, x, y, task)
         negative_h = self.activities(self.embed(x, negative))
-        if self.phase == "negative":  # only push the goodness of negative data down
+        if negative_only:  # only push the goodness of negative data down
             losses = [F.softplus(self.goodness(n) - self.threshold).mean() for n in negative_h]
         else:
             positive_h = self.activities(self.embed(x, y))
@@ -255,7 +256,7 @@ class ForwardForward(Learner):
                 for p, n in zip(positive_h, negative_h)
             ]
         loss = torch.stack(losses).sum()
-        if self.classify == "readout" and self.phase == "both":
+        if self.classify == "readout" and not negative_only:
             readout_loss = F.cross_entropy(self.restrict(self.readout_scores(x), task), y)
             loss = loss + readout_loss
         loss.backward()  # each term reaches only its own layer: inputs are detached

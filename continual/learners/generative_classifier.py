@@ -36,7 +36,6 @@ from continual.replay.vae import VAE, bernoulli_log_likelihood, gaussian_kl
 class GenerativeClassifier(Learner):
     """``num_classes`` VAEs; scores are importance-sampled log-likelihoods log p(x | c)."""
 
-    global_loss = False  # one independent loss per class model, nothing to add terms to
 
     def __init__(
         self,

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from continual.errors import require
+from continual.learners.abilities import Sleepable
 from continual.learners.base import Learner, check_sizes, make_optimizer
 from continual.ranges import NonNegative, Positive, Range, Width
 
@@ -79,7 +80,7 @@ def adaptive_rate(weight: Tensor, power: float = 0.5) -> Tensor:
     return (weight.norm(dim=1, keepdim=True) - 1.0).abs().pow(power)
 
 
-class Hebbian(Learner):
+class Hebbian(Learner, Sleepable):
     """SoftHebb (or Krotov–Hopfield) feature layer(s) + delta-rule readout.
 
     Defaults follow the SoftHebb reference (first layer of the ICLR 2023 paper's CIFAR-10
@@ -232,9 +233,7 @@ class Hebbian(Learner):
             features = inputs[-1]
             scores = self.restrict(self.readout(features), task)
             if self.competition == "batch":  # only classes present in the batch compete
-                present = torch.zeros(self.num_classes, dtype=torch.bool, device=y.device)
-                present[y] = True
-                scores = scores.masked_fill(~present, float("-inf"))
+                scores = scores.masked_fill(~self.classes_present(y), float("-inf"))
             probabilities = torch.softmax(scores, dim=1)
             error = F.one_hot(y, self.num_classes).to(features.dtype) - probabilities
             self.readout.weight.grad = -(error.T @ features) / len(x)

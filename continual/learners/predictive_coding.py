@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from continual.errors import require
+from continual.learners.abilities import Sleepable
 from continual.learners.base import Learner, check_sizes, make_optimizer
 from continual.ranges import NonNegative, Positive, Range, Width
 
@@ -54,7 +55,7 @@ def weight_update(error: Tensor, presynaptic: Tensor) -> tuple[Tensor, Tensor]:
     return -(error.T @ presynaptic) / n, -error.mean(0)
 
 
-class PredictiveCoding(Learner):
+class PredictiveCoding(Learner, Sleepable):
     """An MLP trained by predictive coding: relax value nodes, then local weight updates."""
 
     def __init__(
@@ -166,9 +167,7 @@ class PredictiveCoding(Learner):
         onehot = F.one_hot(y, self.num_classes).to(x.dtype)
         outside = torch.isinf(self.restrict(torch.zeros_like(onehot), task))
         if self.output_clamp == "batch":
-            present = torch.zeros(self.num_classes, dtype=torch.bool, device=y.device)
-            present[y] = True
-            outside = outside | ~present
+            outside = outside | ~self.classes_present(y)
         return onehot, (outside if bool(outside.any()) else None)
 
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:

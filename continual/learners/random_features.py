@@ -18,11 +18,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from continual.learners.abilities import Sleepable
 from continual.learners.base import Learner, check_sizes, make_optimizer
 from continual.ranges import Positive, Range, Width
 
 
-class RandomFeatures(Learner):
+class RandomFeatures(Learner, Sleepable):
     """``input → hidden... (fixed, ReLU) → classes``; only the readout is trained."""
 
     def __init__(

@@ -10,7 +10,7 @@ their frozen copies and the learner's frozen copy, no samples.
 Settings follow the split-MNIST runs of the reference code (GMvandeVen/continual-learning,
 ``params/param_values.py``: the generator has the classifier's 2 fully connected hidden layers of
 400 units, latent size 100, Adam with the classifier's lr 1e-3, trained for as many iterations as
-the classifier, on the same batches). The VAE takes its own optimiser step in :meth:`after_batch`
+the classifier, on the same batches). The VAE takes its own optimiser step in :meth:`after_step`
 on the batch the learner just trained on (current plus replayed inputs), so generator and solver
 learn together in the one training loop, as in Shin et al.
 
@@ -117,7 +117,7 @@ class GenerativeReplay(Component):
             lookup[classes] = task
         return lookup.to(y.device)[y]
 
-    def after_batch(self, learner: Learner, batch: Batch) -> None:
+    def after_step(self, learner: Learner, batch: Batch) -> None:
         """One optimiser step of the VAE on the inputs the learner just trained on."""
         assert self.vae is not None and self.optimizer is not None
         self.vae.train()

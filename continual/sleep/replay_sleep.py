@@ -3,17 +3,24 @@ of new data — stored samples (a small buffer) or samples generated from stored
 statistics (a diagonal Gaussian per class, no samples kept: a minimal generative replay in the
 spirit of van de Ven, Siegelmann & Tolias 2020). For Forward-Forward, ``negative_only = true``
 runs only the negative phase offline on the generated inputs, as Hinton (2022) suggests the
-negative pass could run during sleep."""
+negative pass could run during sleep.
+
+The offline phase is a stream of batches (:meth:`ReplaySleep.offline_batches`) that the strategy
+trains on with its one training step, right after this component's ``after_experience``: every
+other component's step hooks see them (consolidation's proximal pull, SI's path integral), and
+the divergence check and the strategy's offline step counts include them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
-from continual.components.base import Component
-from continual.errors import ContinualError, require
+from continual.components.base import Batch, Component, CostProbe
+from continual.errors import require
+from continual.learners.abilities import NegativePhase
 from continual.learners.base import Learner
 from continual.ranges import Count
 from continual.replay.buffer import Buffer
@@ -74,7 +81,8 @@ class ClassStatistics:
 
 
 class ReplaySleep(Component):
-    """``steps`` offline updates after each experience on replayed or generated samples."""
+    """``steps`` offline training steps after each experience on replayed or generated samples
+    (with ``negative_only``, of the learner's negative phase alone: it must have one)."""
 
     name = "replay-sleep"
 
@@ -91,18 +99,12 @@ class ReplaySleep(Component):
         require(batch_size >= 1, "batch_size", "must be at least 1")
         self.steps, self.batch_size, self.source = steps, batch_size, source
         self.negative_only = negative_only
+        self.requires = (NegativePhase,) if negative_only else ()
         self.generator = torch.Generator().manual_seed(0)  # reseeded from the run seed
         self.statistics = ClassStatistics()
         self.buffer = Buffer(budget, "class-balanced") if source == "buffer" else None
         self.shape: tuple[int, ...] = ()
         self.total_steps = 0
-
-    def check(self, learner: Learner) -> None:
-        if self.negative_only and not hasattr(learner, "negative_phase"):
-            raise ContinualError(
-                f"replay-sleep: negative_only needs a learner with a negative phase (ff), "
-                f"not {type(learner).__name__}"
-            )
 
     def reseed(self, seed: int) -> None:
         """One seed for both generators: only one of them draws (the buffer's or the
@@ -118,6 +120,7 @@ class ReplaySleep(Component):
         return self.statistics.sample(self.batch_size, self.generator, self.shape)
 
     def after_experience(self, learner: Learner, experience: Experience) -> None:
+        """Store the experience: its class statistics, or its samples in the buffer."""
         x, y = as_float(experience.x_train), experience.y_train
         self.shape = tuple(x.shape[1:])
         if self.buffer is not None:
@@ -125,13 +128,19 @@ class ReplaySleep(Component):
             self.buffer.add(experience.x_train, y, torch.full_like(y, -1, device=device))
         else:
             self.statistics.add(x, y)
+
+    def offline_batches(self, learner: Learner, experience: Experience) -> Iterator[Batch]:
+        """``steps`` batches of replayed samples, each drawn when the previous one was trained
+        on (so the draws interleave with the training steps' own random numbers)."""
         for _ in range(self.steps):
             xs, ys = self._replayed()
-            if self.negative_only:
-                learner.negative_phase(xs, ys)
-            else:
-                learner.observe(xs, ys, None)
+            yield Batch(xs, ys, None, negative_only=self.negative_only)
             self.total_steps += 1
+
+    def cost(self, learner: Learner, probe: CostProbe) -> dict[str, float]:
+        """Training FLOPs of the replayed samples (the learner's step per sample)."""
+        replayed = self.total_steps * self.batch_size
+        return {"sleep_flops": replayed * probe.train_flops_per_sample}
 
     def summary(self) -> dict[str, Any]:
         return {"steps": self.total_steps, "source": self.source}

@@ -32,27 +32,37 @@ running maximum over the data seen, each taken with the weights of its time, whe
 recomputes them with the current weights on all data seen (``max_activation = "recompute"``
 does that, and so stores the inputs); the input mean is a running mean (exact). Biases,
 normalisations and non-ReLU activations of a learner are not part of the spiking network: each
-learner says what sleep ignores (:meth:`Learner.sleep_conversion`) and sleep warns once.
+learner says what sleep ignores (``sleep_conversion``) and sleep warns once.
 ``target_rate`` calibrates the input drive to a firing rate instead of using the fixed scale.
 ``homeostasis`` (off by default) lets each layer's threshold fall while the layer is silent
 (:func:`homeostatic_factors`); with SRC's network and protocol on MNIST it kept more neurons
 firing but did not help (docs/components.md). The patch needs the image shape: the data's own,
 or ``image_shape`` for flat inputs (without it, a flat input gets a random pixel mask and a
 warning).
+
+Sleep needs a learner with a feed-forward chain
+(:class:`~continual.learners.abilities.Sleepable`). It stays a phase inside ``after_experience``
+rather than batches handed to the training step (as replay sleep's are): its plasticity is STDP
+written into the weights from spike coincidences, not an update in ``p.grad`` that the
+optimiser applies, and it sees no labelled batch, so there is nothing for the other components'
+step hooks to read (SI's path integral, the proximal pull) nor an optimiser step for them to
+follow. Consolidation sees sleep's weight changes at the next experience, as before.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import torch
 from torch import Tensor, nn
 
-from continual.components.base import Component
+from continual.components.base import Component, CostProbe
 from continual.errors import ContinualError, require
+from continual.learners.abilities import Sleepable
 from continual.learners.base import Learner
 from continual.ranges import MAX_COUNT, Count, NonNegative, Positive, Range, Width
 from continual.scenarios.experience import Experience
@@ -306,6 +316,17 @@ def calibrate_input_scale(
     return (low * high) ** 0.5
 
 
+def synaptic_operations(
+    input_spikes: int, layer_spikes: Sequence[int], fan_outs: Sequence[int]
+) -> int:
+    """SynOps of a spiking phase (NeuroBench): each input spike reaches ``fan_outs[0]`` synapses,
+    each spike of layer l reaches ``fan_outs[l + 1]``; the last layer's spikes reach none."""
+    synops = input_spikes * fan_outs[0]
+    for spikes, fan_out in zip(layer_spikes[:-1], fan_outs[1:]):
+        synops += spikes * fan_out
+    return int(synops)
+
+
 class SpikingSleep(Component):
     """SRC sleep after every experience (and optionally every ``every`` training steps).
 
@@ -331,6 +352,7 @@ class SpikingSleep(Component):
     """
 
     name = "sleep"
+    requires = (Sleepable,)
 
     def __init__(
         self,
@@ -512,7 +534,7 @@ class SpikingSleep(Component):
             self.threshold_factors.append(report.threshold_factors)
         return report
 
-    def after_batch(self, learner: Learner, batch) -> None:
+    def after_step(self, learner: Learner, batch) -> None:
         self.batches += 1
         if self.every and self.batches % self.every == 0 and self.statistics is not None:
             self.sleep(learner, self.steps)
@@ -521,6 +543,18 @@ class SpikingSleep(Component):
         self.observe_data(learner, experience.training_data()[0])
         self.sleep(learner, self.steps + self.increment * self.experiences)
         self.experiences += 1
+
+    def cost(self, learner: Learner, probe: CostProbe) -> dict[str, float]:
+        """SynOps of every sleep so far (NeuroBench: a spike of layer l reaches fan-out(l + 1)
+        synapses; an input spike reaches fan-out(0)) and STDP synaptic updates (a spike of layer
+        l updates the fan-in(l) synapses into it). No FLOPs: sleep is counted in spikes."""
+        if not self.layer_spikes:
+            return {}
+        layers = learner.sleep_layers()
+        fan_outs = [layer.out_features for layer in layers]
+        synops = synaptic_operations(self.totals["input_spikes"], self.layer_spikes, fan_outs)
+        updates = sum(s * layer.in_features for s, layer in zip(self.layer_spikes, layers))
+        return {"sleep_synops": float(synops), "sleep_synaptic_updates": float(updates)}
 
     def summary(self) -> dict[str, Any]:
         summary = {

@@ -155,7 +155,7 @@ def test_our_consolidation_runs_with_a_local_learner(benchmark):
     strategy = LearnerStrategy(learner=learner, plugins=[plugin], evaluator=quiet_evaluator())
     for experience in list(benchmark.train_stream)[:2]:
         strategy.train(experience)
-    # SI's path integral needs adjust_update (the learner's update in p.grad) and after_batch
+    # SI's path integral needs before_step (the learner's update in p.grad) and after_step
     # (the weight change) on every step: positive importances show both hooks ran.
     importance = plugin.component.anchor.importance
     assert set(importance) == {name for name, _ in learner.named_parameters()}
@@ -180,8 +180,8 @@ def test_our_lwf_joins_the_learners_loss_in_a_learner_strategy(benchmark):
     learner = Backprop(16, 6, hidden=(16,), optimizer="sgd", lr=0.05)
     lwf = LwF(strength=1.0)
     added = []
-    original = lwf.loss_term
-    lwf.loss_term = lambda *args: added.append(term := original(*args)) or term
+    original = lwf.extra_loss
+    lwf.extra_loss = lambda *args: added.append(term := original(*args)) or term
     strategy = LearnerStrategy(
         learner=learner, plugins=[ComponentPlugin(lwf)], evaluator=quiet_evaluator()
     )

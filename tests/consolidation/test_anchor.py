@@ -33,7 +33,7 @@ def _train(learner: Quadratic, importance: torch.Tensor, strength: float, steps:
     batch = Batch(torch.zeros(1, 3), torch.zeros(1, dtype=torch.long))
     for _ in range(steps):
         learner.observe(batch.x, batch.y)
-        ewc.after_batch(learner, batch)
+        ewc.after_step(learner, batch)
         assert torch.isfinite(learner.theta).all()
 
 

@@ -26,7 +26,7 @@ def test_ewc_step_is_the_proximal_step_of_the_penalty():
         for p in learner.parameters():
             p.add_(torch.randn_like(p))
     moved = {n: p.detach().clone() for n, p in learner.named_parameters()}
-    ewc.after_batch(learner, Batch(torch.zeros(1, 5), torch.zeros(1, dtype=torch.long)))
+    ewc.after_step(learner, Batch(torch.zeros(1, 5), torch.zeros(1, dtype=torch.long)))
     for name, p in learner.named_parameters():
         pull = 0.1 * 7.0 * fisher[name]  # η·λ·F
         torch.testing.assert_close(p.detach(), (moved[name] + pull * anchor[name]) / (1 + pull))
@@ -75,8 +75,8 @@ def test_si_path_integral_is_each_weights_share_of_the_loss_decrease(origin):
     experience = type("E", (), {"index": 0})()
     si.before_experience(learner, experience)
     for _ in range(7):
-        learner.observe(batch.x, batch.y, adjust=lambda lr: si.adjust_update(lr, batch))
-        si.after_batch(learner, batch)
+        learner.observe(batch.x, batch.y, before_step=lambda lr: si.before_step(lr, batch))
+        si.after_step(learner, batch)
     si.after_experience(learner, experience)
     end = learner.theta.detach()
     decrease = 0.5 * CURVATURE * ((start - TARGET).square() - (end - TARGET).square())
@@ -128,14 +128,14 @@ def _lwf_at_second_experience(strength: float, moved: bool, **options):
 def lwf_gradient(lwf: LwF, learner: Backprop, batch: Batch) -> None:
     """p.grad ← ∇ of LwF's loss term alone (on the learner's raw outputs)."""
     learner.zero_update()
-    term = lwf.loss_term(learner, batch, learner.predict(batch.x))
+    term = lwf.extra_loss(learner, batch, learner.predict(batch.x))
     if term is not None:
         term.backward()
     learner.fill_update()
 
 
 def test_lwf_term_joins_the_learners_loss_in_its_one_backward_pass():
-    """Strategy.learn hands LwF's term to the learner, whose update is then ∇(CE + term): the
+    """Strategy.train_step hands LwF's term to the learner, whose update is then ∇(CE + term): the
     same as the two gradients added, and not the cross-entropy's alone."""
     stream, learner, lwf, strategy = _lwf_at_second_experience(
         2.0, moved=True, optimizer="sgd", lr=0.1
@@ -147,7 +147,7 @@ def test_lwf_term_joins_the_learners_loss_in_its_one_backward_pass():
     before.zero_update()
     torch.nn.functional.cross_entropy(before.predict(batch.x), batch.y).backward()
     expected = [p.detach() - 0.1 * (p.grad + d) for p, d in zip(before.parameters(), distillation)]
-    strategy.learn(batch)  # one SGD step (no momentum) with the joint update
+    strategy.train_step(batch)  # one SGD step (no momentum) with the joint update
     for p, e in zip(learner.parameters(), expected):
         torch.testing.assert_close(p.detach(), e)
     assert sum(float(d.abs().sum()) for d in distillation) > 0

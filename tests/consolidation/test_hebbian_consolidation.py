@@ -58,7 +58,7 @@ def test_pull_restores_important_weights_and_leaves_unimportant_ones_free():
         for p in learner.parameters():
             p.add_(1.0)
     before = learner.net[0].weight.detach().clone()
-    component.after_batch(learner, Batch(torch.zeros(1, 3), torch.zeros(1, dtype=torch.long)))
+    component.after_step(learner, Batch(torch.zeros(1, 3), torch.zeros(1, dtype=torch.long)))
     weight = learner.net[0].weight.detach()
     anchor = before[0, 0] - 1.0  # (θ + ηλΩθ*)/(1 + ηλΩ) with ηλΩ = 0.5
     torch.testing.assert_close(weight[0, 0], (before[0, 0] + 0.5 * anchor) / 1.5)

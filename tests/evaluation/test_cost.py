@@ -5,8 +5,11 @@ import torch
 from torch import nn
 
 from continual import runner, specs
+from continual.components.base import Component, CostProbe
 from continual.evaluation import cost
 from continual.learners.backprop import Backprop
+from continual.sleep.replay_sleep import ReplaySleep
+from continual.sleep.spiking import SpikingSleep, synaptic_operations
 from tests.conftest import write
 
 
@@ -32,7 +35,7 @@ def test_backprop_step_and_prediction_per_sample_equal_the_hand_count():
 def test_synaptic_operations_are_spikes_times_fan_out():
     # 10 input spikes reach 4 synapses each; 3 spikes of layer 0 reach layer 1's 2 outputs;
     # the 5 output spikes reach nothing
-    assert cost.synaptic_operations(10, [3, 5], [4, 2]) == 10 * 4 + 3 * 2
+    assert synaptic_operations(10, [3, 5], [4, 2]) == 10 * 4 + 3 * 2
 
 
 def test_energy_estimate_uses_and_names_its_assumption():
@@ -78,3 +81,36 @@ def test_every_phase_is_counted_in_a_run(synthetic_scenario, tmp_path):
     assert result["memory"]["peak_rss_mib"] > 10
     # the accounting's own time is recorded apart (its share is a benchmark, docs/benchmarks)
     assert 0 < result["timings"]["cost_accounting"] < result["timings"]["total"]
+
+
+class _Costly(Component):
+    """A component that reports its own cost, and one that keeps the default."""
+
+    name = "costly"
+
+    def cost(self, learner, probe):
+        return {"sleep_flops": 7.0 * probe.experiences, "sleep_synops": 3.0}
+
+
+class _Fisher(Component):
+    name = "fisher"
+
+    def after_experience(self, learner, experience):  # one forward pass: 2·N·(4·3 + 3·2) FLOPs
+        learner.predict(experience.x_train)
+
+
+def test_each_component_reports_its_own_cost_and_the_run_sums_them():
+    learner = Backprop(4, 2, hidden=(3,))
+    experience = type("E", (), {"x_train": torch.randn(5, 4)})()
+    probe = CostProbe(experience, experiences=3, train_flops_per_sample=10.0)
+    totals = cost.component_costs(learner, [_Costly(), _Fisher(), ReplaySleep()], probe)
+    assert totals == {
+        "consolidation_flops": 3 * 2 * 5 * (4 * 3 + 3 * 2),  # the default: after_experience × 3
+        "sleep_flops": 21.0,  # replay sleep has replayed nothing yet
+        "sleep_synops": 3.0,
+        "sleep_synaptic_updates": 0.0,
+    }
+    replay = ReplaySleep(steps=4, batch_size=8)
+    replay.total_steps = 4
+    assert replay.cost(learner, probe) == {"sleep_flops": 4 * 8 * 10.0}
+    assert SpikingSleep().cost(learner, probe) == {}  # no sleep yet: nothing to count

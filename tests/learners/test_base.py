@@ -9,11 +9,14 @@ import torch
 import torch.nn.functional as F
 
 from continual.errors import ContinualError
+from continual.learners.abilities import Sleepable
 from continual.learners.backprop import Backprop
 from continual.learners.base import Learner
 from continual.learners.forward_forward import ForwardForward
 from continual.learners.hebbian import Hebbian
 from continual.learners.predictive_coding import PredictiveCoding
+from continual.sleep.spiking import SpikingSleep
+from continual.strategy import Strategy
 
 OUTPUT = torch.tensor([[1.0, -2.0, 0.5], [-1.0, 0.0, 2.0], [0.0, 0.0, 9.0], [3.0, 1.0, -1.0]])
 
@@ -41,8 +44,9 @@ def test_sleep_chains_are_the_linear_layers_in_order():
     assert pc.sleep_layers() == [pc.layers[0], pc.layers[1]]
     ff = ForwardForward(4, 3, hidden=(5, 6))
     assert ff.sleep_layers() == [ff.layers[0], ff.layers[1]]
-    with pytest.raises(ContinualError, match="the Learner learner has no feed-forward chain"):
-        Learner(4, 3).sleep_layers()
+    assert isinstance(ff, Sleepable) and not isinstance(Learner(4, 3), Sleepable)
+    with pytest.raises(ContinualError, match="sleep needs .* Sleepable .* feed-forward chain"):
+        Strategy(Learner(4, 3), [SpikingSleep()])
 
 
 def test_forward_forward_sleeps_on_the_image_with_a_neutral_label():

@@ -216,7 +216,7 @@ def _negative_only_loss(learner, x, negative):
     return loss
 
 
-def test_negative_phase_applies_only_the_negative_term_and_then_restores_both_phases():
+def test_negative_only_applies_only_the_negative_term():
     x, y = _four_class_batch()
     learner = _learner(optimizer="sgd", lr=0.1)
     reference = _learner(optimizer="sgd", lr=0.1)
@@ -228,16 +228,15 @@ def test_negative_phase_applies_only_the_negative_term_and_then_restores_both_ph
         for n, p in reference.named_parameters()
     }
     torch.manual_seed(7)  # the same wrong labels
-    learner.negative_phase(x, y)
+    learner.observe(x, y, negative_only=True)
     for name, p in learner.named_parameters():
         torch.testing.assert_close(p.detach(), expected[name], msg=name)
-    assert learner.phase == "both"
 
 
 def test_after_a_negative_phase_the_readout_learns_again():
     x, y = _four_class_batch()
     learner = _learner(classify="readout")
-    learner.negative_phase(x, y)
+    learner.observe(x, y, negative_only=True)
     grads = updates_by_module(learner, update_of(learner, x, y))
     assert float(grads["readout.weight"].abs().sum()) > 0  # a negative phase leaves no readout step
 

@@ -33,7 +33,10 @@ def test_offline_negative_phase_lowers_goodness_of_wrong_labels_on_old_classes()
     x = stream[0].x_test
     before = learner.goodness_scores(x).detach()
     sleep = ReplaySleep(steps=50, negative_only=True)
+    strategy = Strategy(learner, [sleep])
     sleep.after_experience(learner, stream[0])
+    for batch in sleep.offline_batches(learner, stream[0]):
+        strategy.train_step(batch)
     after = learner.goodness_scores(x).detach()
     true = torch.nn.functional.one_hot(stream[0].y_test, 4).bool()
     assert after[~true].mean() < before[~true].mean()
@@ -86,49 +89,43 @@ def test_generated_samples_are_clipped_to_the_range_seen():
     assert float(x.min()) == 0.0 and float(x.max()) == 1.0  # both bounds reached and kept
 
 
-class _Recorder:
-    """A stand-in learner that records what sleep hands it."""
-
-    def __init__(self):
-        self.calls = []
-
-    def observe(self, x, y, task=None):
-        self.calls.append(("observe", x.clone(), y.clone(), task))
-
-    def negative_phase(self, x, y):
-        self.calls.append(("negative", x.clone(), y.clone(), None))
-
-
 class _Experience:
     def __init__(self, x, y):
         self.x_train, self.y_train = x, y
 
 
+def _offline(sleep, x, y):
+    """What sleep hands the training step after an experience of ``x``, ``y`` (no learner:
+    replay sleep stores and draws data only)."""
+    experience = _Experience(x, y)
+    sleep.after_experience(None, experience)
+    batches = sleep.offline_batches(None, experience)
+    return [(b.x.clone(), b.y.clone(), b.task, b.negative_only) for b in batches]
+
+
+
 def test_each_step_is_one_update_on_a_batch_of_generated_samples():
     sleep = ReplaySleep(steps=3, batch_size=5)
-    learner = _Recorder()
     x = torch.rand(20, 2, 3)
-    sleep.after_experience(learner, _Experience(x, torch.arange(20) % 4))
-    assert [c[0] for c in learner.calls] == ["observe"] * 3
-    for _, xs, ys, task in learner.calls:
+    batches = _offline(sleep, x, torch.arange(20) % 4)
+    assert len(batches) == 3
+    for xs, ys, task, negative_only in batches:
         assert xs.shape == (5, 2, 3) and ys.shape == (5,) and task is None
-        assert set(ys.tolist()) <= {0, 1, 2, 3}
+        assert set(ys.tolist()) <= {0, 1, 2, 3} and not negative_only
     assert sleep.summary() == {"steps": 3, "source": "generated"}
     negative = ReplaySleep(steps=2, batch_size=4, negative_only=True)
-    learner = _Recorder()
-    negative.after_experience(learner, _Experience(x, torch.arange(20) % 4))
-    assert [c[0] for c in learner.calls] == ["negative"] * 2
+    batches = _offline(negative, x, torch.arange(20) % 4)
+    assert [b[3] for b in batches] == [True, True]
 
 
 def test_the_buffer_source_replays_stored_samples():
     sleep = ReplaySleep(steps=4, batch_size=6, source="buffer", budget=50)
-    learner = _Recorder()
     x = torch.arange(20 * 3, dtype=torch.uint8).view(20, 3)  # stored as uint8 images
     y = torch.arange(20) % 2
-    sleep.after_experience(learner, _Experience(x, y))
+    batches = _offline(sleep, x, y)
     stored = {tuple((row.float() / 255).tolist()): int(label) for row, label in zip(x, y)}
-    assert len(learner.calls) == 4
-    for _, xs, ys, _ in learner.calls:
+    assert len(batches) == 4
+    for xs, ys, _, _ in batches:
         assert xs.dtype == torch.float32 and len(xs) == 6  # replayed as floats in [0, 1]
         for row, label in zip(xs, ys):
             assert stored[tuple(row.tolist())] == int(label)  # a stored sample, its own label
@@ -154,9 +151,7 @@ def test_documented_defaults():
 
 
 def _replays(sleep, x, y):
-    learner = _Recorder()
-    sleep.after_experience(learner, _Experience(x, y))
-    return [(c[1], c[2]) for c in learner.calls]
+    return [(xs, ys) for xs, ys, _, _ in _offline(sleep, x, y)]
 
 
 @pytest.mark.parametrize("source", ["generated", "buffer"])
@@ -203,11 +198,12 @@ def test_a_checkpointed_replay_sleep_continues_identically():
 
 
 def test_the_negative_only_check_names_the_learner_and_accepts_the_rest():
+    from continual.components.base import check_components
     from continual.errors import ContinualError
     from continual.learners.backprop import Backprop
     from continual.learners.forward_forward import ForwardForward
 
-    ReplaySleep().check(Backprop(4, 2, hidden=(3,)))  # a full replay suits any learner
-    ReplaySleep(negative_only=True).check(ForwardForward(4, 2, hidden=(3,)))
-    with pytest.raises(ContinualError, match="not Backprop$"):
-        ReplaySleep(negative_only=True).check(Backprop(4, 2, hidden=(3,)))
+    check_components(Backprop(4, 2, hidden=(3,)), [ReplaySleep()])  # full replay: any learner
+    check_components(ForwardForward(4, 2, hidden=(3,)), [ReplaySleep(negative_only=True)])
+    with pytest.raises(ContinualError, match="NegativePhase.*the Backprop learner does not"):
+        check_components(Backprop(4, 2, hidden=(3,)), [ReplaySleep(negative_only=True)])
