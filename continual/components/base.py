@@ -22,7 +22,7 @@ from typing import Any
 from torch import Tensor
 
 from continual.errors import ContinualError
-from continual.evaluation.flops import count_flops
+from continual.flops import count_flops
 from continual.learners.abilities import GlobalLoss, describe
 from continual.learners.base import Learner
 from continual.scenarios.experience import Experience

@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from continual.components.base import COST_KEYS, Batch, Component, CostProbe
-from continual.evaluation.flops import count_flops
+from continual.flops import count_flops
 from continual.learners.base import Learner
 from continual.scenarios.experience import Experience
 from continual.strategy import Strategy

@@ -30,7 +30,7 @@ from torch import Tensor, nn
 
 from continual.learners.base import Learner, check_sizes, make_optimizer
 from continual.ranges import Count, Positive, Seed, Width
-from continual.replay.vae import VAE, bernoulli_log_likelihood, gaussian_kl
+from continual.vae import VAE, bernoulli_log_likelihood, gaussian_kl
 
 
 class GenerativeClassifier(Learner):

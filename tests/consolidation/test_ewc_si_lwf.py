@@ -313,7 +313,7 @@ def test_lwf_gradient_is_that_of_the_temperature_scaled_distillation_loss():
             p.add_(0.2 * torch.randn_like(p))  # the student has moved away from its teacher
     x = torch.rand(9, 5)
     learner.zero_update()
-    lwf.loss_term(
+    lwf.extra_loss(
         learner, Batch(x, torch.zeros(9, dtype=torch.long)), learner.predict(x)
     ).backward()
     student = copy.deepcopy(learner)

@@ -212,7 +212,7 @@ def test_hebbian_after_experience_anchors_normalised_coactivation():
     for name in raw:
         expected = 1.5 * raw[name] / raw[name].max()
         torch.testing.assert_close(component.anchor.importance[name], expected)
-    component.after_batch(learner, Batch(x[:2], torch.zeros(2, dtype=torch.long)))
+    component.after_step(learner, Batch(x[:2], torch.zeros(2, dtype=torch.long)))
 
 
 def test_coactivation_is_the_same_over_several_chunks():

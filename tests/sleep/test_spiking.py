@@ -474,17 +474,17 @@ def test_totals_add_up_the_reports_of_every_sleep():
 
 def test_sleep_every_n_batches_once_statistics_exist():
     sleep, learner = _sleep(steps=2, every=2), _learner()
-    sleep.after_batch(learner, None)
-    sleep.after_batch(learner, None)  # the 2nd batch, but nothing seen yet: no sleep
+    sleep.after_step(learner, None)
+    sleep.after_step(learner, None)  # the 2nd batch, but nothing seen yet: no sleep
     assert sleep.totals["sleeps"] == 0 and sleep.batches == 2
     sleep.observe_data(learner, torch.rand(10, 4))
     for _ in range(5):  # batches 3..7: sleeps after the 4th and the 6th
-        sleep.after_batch(learner, None)
+        sleep.after_step(learner, None)
     assert sleep.totals["sleeps"] == 2 and sleep.totals["steps"] == 4
     never = _sleep(steps=2)  # every = 0: only after experiences
     never.observe_data(learner, torch.rand(10, 4))
     for _ in range(4):
-        never.after_batch(learner, None)
+        never.after_step(learner, None)
     assert never.totals["sleeps"] == 0
 
 
@@ -519,7 +519,7 @@ def test_a_checkpointed_sleep_continues_identically():
         _learner(),
     )
     sleep.after_experience(learner, _Experience(torch.rand(10, 4)))
-    sleep.after_batch(learner, None)
+    sleep.after_step(learner, None)
     state = sleep.state_dict()
     assert state["statistics"]["count"] == 10 and state["statistics"]["image_shape"] == [4]
     clone = _sleep(max_activation="recompute", target_rate=0.05, calibration_steps=20)

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from continual.replay.vae import (
+from continual.vae import (
     VAE,
     gaussian_kl,
     importance_log_likelihood,
