@@ -74,12 +74,12 @@ def test_filter_update_ignores_the_readout():
 def test_filters_move_towards_unit_norm():
     # the rule's fixed point is ‖w_k‖ = 1 (Oja-like decay), reached through the adaptive rate
     torch.manual_seed(0)
-    learner = SoftHebbConv(64, 10, channels=8, init_radius=3.0, hebbian_lr=0.05)
+    learner = SoftHebbConv(64, 10, channels=8, init_radius=3.0, hebbian_lr=0.1)
     stream = class_incremental(digits(), seed=0, experiences=1)
     before = (learner.conv.weight.flatten(1).norm(dim=1) - 1).abs().mean()
-    Strategy(learner, epochs=5, batch_size=32).train_experience(stream[0])
+    Strategy(learner, epochs=2, batch_size=64).train_experience(stream[0])
     after = (learner.conv.weight.flatten(1).norm(dim=1) - 1).abs().mean()
-    assert after < 0.5 * before
+    assert after < 0.1 * before  # from |3 - 1| = 2 to about 0.05
 
 
 def test_learns_digits_with_its_own_readout():
