@@ -21,7 +21,8 @@ from typing import Annotated, Any, Literal
 
 from continual import registry
 from continual.errors import ConfigError, ContinualError, did_you_mean
-from continual.ranges import MAX_COUNT, MAX_EPOCHS, MAX_SEED, Count, Range
+from continual.limits import MAX_COUNT, MAX_SEED, MAX_SPEC_BYTES, MAX_SPEC_DEPTH
+from continual.ranges import BatchSize, Count, Epochs, NonNegative, Range, check_dataclass
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,14 +93,14 @@ class Training:
     the full test sets). Matrix rows always use the full test sets."""
 
     mode: Literal["sequential", "joint"] = "sequential"
-    epochs: Annotated[int, Range(1, MAX_EPOCHS)] = 10
-    batch_size: Annotated[int, Range(1, 1_000_000)] = 32
+    epochs: Epochs = 10
+    batch_size: BatchSize = 32
     steps: Count | None = None
     eval_every: Annotated[int, Range(0, MAX_COUNT)] = 0
     anytime_samples: Annotated[int, Range(0, MAX_COUNT)] = 20
 
-    def __post_init__(self) -> None:  # the ranges above hold for Python callers too
-        registry.check_fields(type(self), {f.name: getattr(self, f.name) for f in fields(self)})
+    def __post_init__(self) -> None:  # the one check, for specs and Python callers alike
+        check_dataclass(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,13 +108,11 @@ class Robustness:
     """Accuracy under perturbed test inputs after the last experience: Gaussian noise of each
     standard deviation in ``noise`` and FGSM of each step ``fgsm`` (inputs scaled to [0, 1])."""
 
-    noise: tuple[float, ...] = ()
-    fgsm: tuple[float, ...] = ()
+    noise: tuple[NonNegative, ...] = ()
+    fgsm: tuple[NonNegative, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("noise", "fgsm"):
-            if any(v < 0 for v in getattr(self, name)):
-                raise ConfigError(f"{name}: strengths must be non-negative", field=name)
+        check_dataclass(self)
 
 
 Probe = Literal["slda", "ncm"]  # the representation probe's readout (evaluation/probe.py)
@@ -162,7 +161,7 @@ def _evaluation(table: Any, origin: str, text: str) -> Evaluation:
         if not isinstance(robustness, dict):
             raise ConfigError("must be a table like {noise = [0.1], fgsm = [0.05]}", "robustness")
         return Evaluation(
-            robustness=Robustness(**registry.check_fields(Robustness, robustness)),
+            robustness=Robustness(**registry.check_known(Robustness, robustness)),
             probe=table.get("probe"),
         )
 
@@ -314,10 +313,6 @@ def _read(kind: str, ref: str) -> tuple[str, str, dict[str, Any]]:
         raise SpecError(f"{path}: nested too deeply to be a spec") from None
 
 
-MAX_SPEC_BYTES = 1 << 20  # a spec is a screen of settings; 1 MiB is already absurd
-MAX_SPEC_DEPTH = 32  # brackets and braces nested deeper than this are not a spec
-
-
 def decode(path: Path) -> str:
     """The text of a spec file, refused before parsing when it is too large, not UTF-8 or nested
     too deeply (the TOML parser recurses once per level)."""
@@ -424,7 +419,7 @@ def load_strategy(ref: str | Mapping[str, Any]) -> StrategySpec:
         raise SpecError(f"{origin}: training must be a table")
     training_section = Section(training_table, origin, text, "training")
     with training_section.errors():
-        training = Training(**registry.check_fields(Training, training_table))
+        training = Training(**registry.check_known(Training, training_table))
     raw_components = table.get("components", [])
     if not isinstance(raw_components, list) or not all(isinstance(c, dict) for c in raw_components):
         raise SpecError(f"{origin}: components must be an array of tables ([[components]])")

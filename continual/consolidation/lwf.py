@@ -16,9 +16,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from continual.components.base import Batch, Component
-from continual.errors import ContinualError, require
+from continual.errors import ContinualError
 from continual.learners.base import Learner
-from continual.ranges import NonNegative, Positive
+from continual.ranges import NonNegative, Positive, checked
 from continual.scenarios.experience import Experience
 
 
@@ -27,9 +27,8 @@ class LwF(Component):
 
     name = "lwf"
 
+    @checked
     def __init__(self, *, strength: NonNegative = 1.0, temperature: Positive = 2.0):
-        require(strength >= 0, "strength", "must be non-negative")
-        require(temperature > 0, "temperature", "must be positive")
         self.strength, self.temperature = strength, temperature
         self.teacher: Learner | None = None
         self.old_classes: list[int] = []

@@ -20,8 +20,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from continual.errors import require
-from continual.learners.base import Learner, check_sizes, make_activation, make_optimizer
-from continual.ranges import NonNegative, Positive, Range, Width
+from continual.learners.base import Learner, make_activation, make_optimizer
+from continual.ranges import NonNegative, Positive, Range, Width, checked
 
 
 class Backprop(Learner):
@@ -41,6 +41,7 @@ class Backprop(Learner):
 
     global_loss = True  # one cross-entropy: components' loss terms (LwF) are added to it
 
+    @checked
     def __init__(
         self,
         input_dim: int,
@@ -66,7 +67,7 @@ class Backprop(Learner):
             "'relu' goes with loss = 'squared-error' (SRC's output); cross-entropy takes the "
             "raw scores",
         )
-        sizes = [input_dim, *check_sizes(hidden)]
+        sizes = [input_dim, *hidden]
         layers: list[nn.Module] = []
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             layers += [nn.Linear(fan_in, fan_out, bias=bias), make_activation(activation)]

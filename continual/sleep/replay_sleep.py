@@ -13,9 +13,9 @@ import torch
 from torch import Tensor
 
 from continual.components.base import Component
-from continual.errors import ContinualError, require
+from continual.errors import ContinualError
 from continual.learners.base import Learner
-from continual.ranges import Count
+from continual.ranges import Count, checked
 from continual.replay.buffer import Buffer
 from continual.scenarios.experience import Experience, as_float
 
@@ -78,6 +78,7 @@ class ReplaySleep(Component):
 
     name = "replay-sleep"
 
+    @checked
     def __init__(
         self,
         *,
@@ -87,8 +88,6 @@ class ReplaySleep(Component):
         budget: Count = 200,
         negative_only: bool = False,
     ):
-        require(steps >= 1, "steps", "must be at least 1")
-        require(batch_size >= 1, "batch_size", "must be at least 1")
         self.steps, self.batch_size, self.source = steps, batch_size, source
         self.negative_only = negative_only
         self.generator = torch.Generator().manual_seed(0)  # reseeded from the run seed
