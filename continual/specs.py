@@ -467,26 +467,28 @@ def with_overrides(
 ) -> ScenarioSpec:
     """The scenario with another dataset (a registry name or a ``.npz`` path) and/or another
     number of experiences, as ``continual run --dataset/--experiences`` ask."""
-    origin = "command line"
+    origin = "scenario override"
     if dataset is not None:
         values = {"name": "npz", "path": dataset} if dataset.endswith(".npz") else {"name": dataset}
         section = Section(values, origin, "", "dataset")
         _check_entry("dataset", section)
         spec = replace(spec, dataset=section, name=f"{spec.name}@{Path(dataset).stem}")
     if experiences is not None:
-        if experiences < 1:
-            raise SpecError(f"--experiences {experiences}: a stream needs at least 1 experience")
         if "experiences" not in registry.options(
             registry.lookup("generator", spec.generator.name).load()
         ):
-            raise SpecError(
-                f"--experiences: the {spec.generator.name} generator has no such option"
+            raise ConfigError(
+                f"experiences: the {spec.generator.name} generator has no such option",
+                field="experiences",
             )
         generator = Section(
             {**spec.generator.values, "experiences": experiences}, origin, "", "generator"
         )
         if "class_groups" in generator.values:
-            raise SpecError("--experiences: this scenario fixes its class_groups explicitly")
+            raise ConfigError(
+                "experiences: this scenario fixes its class_groups explicitly", field="experiences"
+            )
+        _check_entry("generator", generator)  # its range, as the generator declares it
         spec = replace(spec, generator=generator, name=f"{spec.name}x{experiences}")
     return spec
 
@@ -495,7 +497,7 @@ def compose(ref: str) -> StrategySpec:
     """``LEARNER+COMPONENT+...``: a learner with default-parameter components, trained as the
     learner's own preset trains it."""
     learner_name, *component_names = ref.split("+")
-    origin = f"--strategy {ref}"
+    origin = f"strategy {ref}"
     try:
         entry = registry.lookup("learner", learner_name)
     except ConfigError as error:

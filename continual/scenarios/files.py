@@ -117,7 +117,7 @@ def read_idx(path: Path) -> np.ndarray:
 def _missing(dataset: str, folder: Path, torchvision_class: str, root: Path) -> ContinualError:
     hint = f"import torchvision; torchvision.datasets.{torchvision_class}('{root}', download=True)"
     return ContinualError(
-        f"{dataset}: files not found in {folder}. Put the dataset there (or point --data-dir or "
+        f"{dataset}: files not found in {folder}. Put the dataset there (or point data_dir or "
         f"${ENVIRONMENT} at a folder that has it); on a machine with internet: "
         f'python -c "{hint}", then copy {root} here'
     )
@@ -175,13 +175,10 @@ class _BatchUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-MAX_BATCH_BYTES = 1 << 30  # a CIFAR batch is ~30 MiB, CIFAR-100's train file ~150 MiB
-
-
 def _unpickle(path: Path, keys: tuple[bytes, ...]) -> dict:
     """One CIFAR batch: a dict with ``keys`` (at least), loaded without running any code."""
     size = path.stat().st_size
-    if size > MAX_BATCH_BYTES:
+    if size > limits.MAX_CIFAR_BYTES:
         raise ContinualError(f"{path}: {limits.human(size)} is too large for a CIFAR batch")
     limits.check_bytes(f"{path}", 2 * size)
     try:
