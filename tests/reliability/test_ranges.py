@@ -288,3 +288,29 @@ def test_the_restated_range_finder_finds_one():
         "    require(len(shape) == 2, 'shape', 'a length is no range')\n"
     )
     assert _restated_ranges(source) == ["__init__: require(..., 'rate', ...)"]
+
+
+# Every bound is a constant of continual/limits.py, the one module for them.
+BOUNDS_ELSEWHERE = {
+    "report/svg.py": {"MAX_POINTS"},  # how many points a figure draws: a drawing choice
+    "sweep/driver.py": {"MAX_RETRIES"},  # until the driver rework imports limits.MAX_RETRIES
+}
+
+
+def test_every_bound_is_a_constant_of_limits():
+    root = Path(ranges.__file__).parent
+    found = {}
+    for path in sorted(root.rglob("*.py")):
+        name = str(path.relative_to(root))
+        if name == "limits.py":
+            continue
+        assigned = {
+            target.id
+            for node in ast.parse(path.read_text(encoding="utf-8")).body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name) and target.id.startswith("MAX_")
+        }
+        if assigned - BOUNDS_ELSEWHERE.get(name, set()):
+            found[name] = sorted(assigned)
+    assert found == {}, "move these bounds into continual/limits.py"
