@@ -37,7 +37,7 @@ METRICS = (
 
 
 def _seeds(seeds: int | Iterable[int]) -> list[int]:
-    from continual.ranges import MAX_SEED
+    from continual.limits import MAX_SEED
 
     chosen = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not chosen or not all(isinstance(s, int) and 0 <= s <= MAX_SEED for s in chosen):

@@ -27,12 +27,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 
 from continual.errors import ContinualError
-from continual.limits import available_memory
+from continual.limits import MAX_COUNT, available_memory
+from continual.ranges import Range, check_dataclass
 from continual.results import probe_writable, write_atomic
 from continual.safe_io import read_regular, regular
 
@@ -45,12 +46,11 @@ class Checkpointing:
     experience boundaries), and whether to continue from one that exists (``resume``)."""
 
     path: Path
-    every: int = 0
+    every: Annotated[int, Range(0, MAX_COUNT, note="0: at experience boundaries only")] = 0
     resume: bool = False
 
     def __post_init__(self) -> None:
-        if self.every < 0:
-            raise ContinualError(f"--checkpoint-every {self.every}: must be 0 or positive")
+        check_dataclass(self)
 
 
 def checkpoint_path(folder: Path, run_id: str) -> Path:
@@ -119,7 +119,7 @@ def restore(
 
 def _mismatch(path: Path | str, detail: str) -> ContinualError:
     return ContinualError(
-        f"checkpoint {path} does not match this run: {detail}; delete it or run without --resume"
+        f"checkpoint {path} does not match this run: {detail}; delete it or do not resume"
     )
 
 
@@ -206,7 +206,7 @@ def prepare_folder(folder: Path) -> None:
     except OSError as error:
         raise ContinualError(
             f"{folder}: cannot write checkpoints there ({error.strerror or error}); "
-            "make it writable or run without --checkpoint-every/--resume"
+            "make it writable or run without checkpoints"
         ) from None
 
 

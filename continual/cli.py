@@ -2,6 +2,11 @@
 
 Only what a command needs is imported (torch is not needed to list presets), and every
 :class:`ContinualError` ends in one clear message and exit status 2, never a traceback.
+
+Every command-line value is checked here, as it is parsed (the argparse types below, with the
+bounds of :mod:`continual.limits`), and the rules between options right after; the commands and
+the library below them name parameters, not flags, and a library error about a parameter that a
+flag set is shown with the flag's name (:func:`_named_by_flag`).
 """
 
 from __future__ import annotations
@@ -15,9 +20,50 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from continual.errors import ContinualError
+from continual import limits
+from continual.errors import ConfigError, ContinualError
+from continual.ranges import Range, RangeError
 
 DEFAULT_SCENARIO = "split-digits"
+
+
+def _bounded(flag: str, kind: type, bound: Range):
+    """An argparse type: a number of ``kind`` within ``bound``, else one line naming the flag."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:  # argparse's own message: "invalid int value: 'x'"
+            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
+        try:
+            bound.check(flag, value)
+        except RangeError:
+            note = f" ({bound.note})" if bound.note else ""
+            raise ContinualError(f"{flag} {text}: must be {bound.describe()}{note}") from None
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+SEED = _bounded("--seed", int, Range(0, limits.MAX_SEED))
+SEEDS = _bounded(
+    "--seeds", int, Range(1, limits.MAX_SEEDS, note=f"at most {limits.MAX_SEEDS:,} seeds")
+)
+EXPERIENCES = _bounded("--experiences", int, Range(1, limits.MAX_EXPERIENCES))
+WORKERS = _bounded("--workers", int, Range(1, limits.MAX_WORKERS))
+THREADS = _bounded("--threads", int, Range(1, limits.MAX_THREADS))
+CHECKPOINT_EVERY = _bounded("--checkpoint-every", int, Range(0, limits.MAX_COUNT))
+RETRIES = _bounded("--retries", int, Range(0, limits.MAX_RETRIES))
+CPUS = _bounded("--cpus-per-cell", float, Range(0, limits.MAX_PER_CELL, open_low=True))
+GPUS = _bounded("--gpus-per-cell", float, Range(0, limits.MAX_PER_CELL))
+
+
+def _device(text: str) -> str:
+    """cpu or cuda[:N] (whether a CUDA device exists here is the command's to check)."""
+    if text != "cpu" and not text.startswith("cuda"):
+        raise ContinualError(f"--device {text}: expected cpu or cuda")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,13 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--seed",
         action="append",
-        type=int,
+        type=SEED,
         metavar="N",
         help="random seed; repeat for several (default: 0)",
     )
     run.add_argument(
         "--seeds",
-        type=int,
+        type=SEEDS,
         metavar="COUNT",
         help="run seeds 0..COUNT-1 (instead of --seed); the report then shows 95 %% CIs",
     )
@@ -62,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("results"),
         help="folder for the JSON result files (default: results)",
     )
-    run.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    _device_argument(run)
     _data_arguments(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _workers_argument(run)
@@ -112,11 +158,11 @@ def _sweep_parser(commands: argparse._SubParsersAction) -> None:
         "--backend", choices=("local", "ray"), default="local", help="process pool or Ray"
     )
     sweep.add_argument(
-        "--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)"
+        "--workers", type=WORKERS, default=1, metavar="N", help="local worker processes (default 1)"
     )
     sweep.add_argument(
         "--threads",
-        type=int,
+        type=THREADS,
         metavar="N",
         help="torch threads per local worker (default: this machine's CPUs / workers)",
     )
@@ -124,19 +170,19 @@ def _sweep_parser(commands: argparse._SubParsersAction) -> None:
         "--address", metavar="ADDR", help="an existing Ray cluster (e.g. auto, ray://head:10001)"
     )
     sweep.add_argument(
-        "--cpus-per-cell", type=float, default=1, metavar="N", help="Ray CPUs per cell (default 1)"
+        "--cpus-per-cell", type=CPUS, default=1, metavar="N", help="Ray CPUs per cell (default 1)"
     )
     sweep.add_argument(
-        "--gpus-per-cell", type=float, default=0, metavar="N", help="Ray GPUs per cell (default 0)"
+        "--gpus-per-cell", type=GPUS, default=0, metavar="N", help="Ray GPUs per cell (default 0)"
     )
     sweep.add_argument(
         "--retries",
-        type=int,
+        type=RETRIES,
         default=2,
         metavar="N",
         help="retry a cell whose worker failed up to N times (default 2)",
     )
-    sweep.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    _device_argument(sweep)
     _data_arguments(sweep, "every scenario of the grid")
     _checkpoint_arguments(sweep, resume=False)
     sweep.add_argument("--quiet", action="store_true", help="no line per finished cell")
@@ -158,7 +204,7 @@ def _data_arguments(parser: argparse.ArgumentParser, which: str = "the scenario"
     )
     parser.add_argument(
         "--experiences",
-        type=int,
+        type=EXPERIENCES,
         metavar="N",
         help=f"change the number of experiences of {which} (1 = ordinary i.i.d. training)",
     )
@@ -173,10 +219,14 @@ def _reference_argument(parser: argparse.ArgumentParser, extra: str = "") -> Non
     )
 
 
+def _device_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", type=_device, default="cpu", help="cpu or cuda (default: cpu)")
+
+
 def _workers_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
-        type=int,
+        type=WORKERS,
         default=1,
         metavar="N",
         help="train N runs at once, each in its own process with 1/N of the CPU threads "
@@ -184,7 +234,7 @@ def _workers_argument(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=THREADS,
         default=1,
         metavar="N",
         help="torch threads of runs trained in this process (default 1: small networks gain "
@@ -196,7 +246,7 @@ def _workers_argument(parser: argparse.ArgumentParser) -> None:
 def _checkpoint_arguments(parser: argparse.ArgumentParser, resume: bool = True) -> None:
     parser.add_argument(
         "--checkpoint-every",
-        type=int,
+        type=CHECKPOINT_EVERY,
         default=0,
         metavar="N",
         help="also checkpoint every N training steps (default 0: at experience boundaries only); "
@@ -227,9 +277,9 @@ def _ablate_parser(commands: argparse._SubParsersAction) -> None:
         help=f"preset name or path to a TOML spec (default: {DEFAULT_SCENARIO})",
     )
     seeds = ablate.add_mutually_exclusive_group()
-    seeds.add_argument("--seeds", type=int, metavar="N", help="seeds 0..N-1 (default: 5)")
+    seeds.add_argument("--seeds", type=SEEDS, metavar="N", help="seeds 0..N-1 (default: 5)")
     seeds.add_argument(
-        "--seed", action="append", type=int, metavar="N", help="one seed; repeat for several"
+        "--seed", action="append", type=SEED, metavar="N", help="one seed; repeat for several"
     )
     ablate.add_argument(
         "--out",
@@ -237,7 +287,7 @@ def _ablate_parser(commands: argparse._SubParsersAction) -> None:
         default=Path("results"),
         help="folder for the run files and the ladder summary (default: results)",
     )
-    ablate.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    _device_argument(ablate)
     _data_arguments(ablate)
     ablate.add_argument("--quiet", action="store_true", help="no progress bar")
     _workers_argument(ablate)
@@ -274,7 +324,49 @@ OUT_OF_MEMORY = (
 
 def _command(argv: Sequence[str] | None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # every value is checked here (the types above)
+    _check_together(args)
+    try:
+        return _dispatch(parser, args)
+    except ConfigError as error:
+        raise _named_by_flag(error, args) from None
+
+
+def _check_together(args: argparse.Namespace) -> None:
+    """The rules between options, which no single option's type can check."""
+    if getattr(args, "seed", None) and getattr(args, "seeds", None) is not None:
+        raise ContinualError("give either --seed N (repeatable) or --seeds COUNT, not both")
+    if args.command == "sweep" and args.address and args.backend != "ray":
+        raise ContinualError("--address is for --backend ray")
+
+
+# Library parameters that a flag sets (parameter: the flag's name in argparse's namespace): an
+# error the library raises about one of them (its message begins with the parameter's name) is
+# shown with the flag's name.
+FLAGS = {
+    "out": "out",
+    "experiences": "experiences",
+    "dataset": "dataset",
+    "reference": "reference",
+    "cpus": "cpus_per_cell",
+    "gpus": "gpus_per_cell",
+}
+
+
+def _named_by_flag(error: ConfigError, args: argparse.Namespace) -> ContinualError:
+    """``error`` with the parameter it names replaced by the flag that set it (only when a flag
+    set it: the same parameter in a spec file keeps its own name)."""
+    field, message = error.field or "", str(error)
+    dest = FLAGS.get(field)
+    if dest is None or getattr(args, dest, None) is None:
+        return error
+    if message.startswith(field) and message[len(field) : len(field) + 1] in (" ", ":"):
+        flag = "--" + dest.replace("_", "-")
+        return ConfigError(flag + message[len(field) :], field=field)
+    return error
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "list":
         from continual.commands import list_command
 

@@ -1,6 +1,14 @@
-"""Size and memory limits checked before anything is allocated: a network, a replay buffer or a
-data file that would not fit in this machine's memory ends in one clear message instead of an
-allocator error (possibly after an experience had already trained). Pure Python: no torch."""
+"""Every bound in one place: how large a setting, a run, a command and a file may be, and the
+memory checks made before anything is allocated. A value beyond a bound is a typo or an attack,
+not an experiment; a network, a replay buffer or a data file that would not fit in this
+machine's memory ends in one clear message instead of an allocator error (possibly after an
+experience had already trained). Pure Python: no torch.
+
+The split with :mod:`continual.ranges`: this module holds the numbers; ``ranges`` holds the
+range *types* that annotations use (``Width = Annotated[int, Range(1, MAX_WIDTH)]``) and the
+checking of annotated values, built from these numbers. Drawing choices (how many points a
+curve keeps in a figure) stay with the code that draws.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,37 @@ from collections.abc import Sequence
 
 from continual.errors import ContinualError
 
+# One setting (a spec value, an option of a learner or component, a command-line value).
+MAX_MAGNITUDE = 1e15  # any float setting: past this, float32 training arithmetic overflows
+MAX_WIDTH = 1_000_000  # units in one layer
+MAX_COUNT = 1_000_000_000  # steps, samples, budgets
+MAX_EPOCHS = 100_000
+MAX_BATCH = 1_000_000  # samples in one training batch
+MAX_EXPERIENCES = 1_000
+MAX_SEED = 2**32 - 1
 MAX_CLASSES = 100_000  # labels must lie in [0, MAX_CLASSES)
+
+# One run, one command.
 MAX_STEPS_PER_RUN = 100_000_000  # training steps of one run (about a day at 1 ms a step)
-MAX_SEEDS = 10_000  # seeds of one command (--seeds, a grid's seeds)
+MAX_SEEDS = 10_000  # seeds of one command (a count of seeds, a grid's seeds)
 MAX_CELLS = 10_000  # runs of one command (strategies x seeds, a grid's cells)
 MAX_STEPS_PER_COMMAND = 10 * MAX_STEPS_PER_RUN  # training steps of all runs of one command
+MAX_WORKERS = 1024  # worker processes of one command
+MAX_THREADS = 1024  # torch threads per worker
+MAX_RETRIES = 100  # a cell that failed this often fails for a reason a retry does not change
+MAX_PER_CELL = 1024  # CPUs or GPUs one cell may ask of a Ray cluster
+
+# Files read.
+MAX_SPEC_BYTES = 1 << 20  # a spec is a screen of settings; 1 MiB is already absurd
+MAX_SPEC_DEPTH = 32  # brackets and braces nested deeper than this are not a spec
+MAX_RESULT_BYTES = 64 << 20  # a result file larger than this is not one of ours
+MAX_RESULT_DEPTH = 32  # a result file nests 5 deep
+MAX_TEXT = 10_000  # characters of a name or id in a result file
+MAX_INTEGER = 2**63  # |an integer| a report turns into a float
+MAX_TABLE_DEPTH = 8  # nesting of a result's cost, timing and tag tables
+MAX_CIFAR_BYTES = 1 << 30  # a CIFAR batch is ~30 MiB, CIFAR-100's train file ~150 MiB
+
+# Memory.
 FLOAT_BYTES = 4
 # Copies of every weight a run may hold: the weight, its update (p.grad), two Adam moments,
 # and a consolidation anchor and importance.

@@ -6,22 +6,21 @@ never imports torch. A spec section ``{name = "...", key = value}`` is checked a
 only parameters of the callable's signature: unknown keys get the closest valid key suggested,
 values are checked against the type hints and the ranges declared in them
 (``Annotated[float, Range(0, 1)]``, see :mod:`continual.ranges`); every float must be finite.
+Every entry's callable is :func:`~continual.ranges.checked`, so it checks its own options when
+it is built, from a spec or from Python; :func:`check_fields` checks a spec's values before.
 """
 
 from __future__ import annotations
 
-import collections.abc
 import importlib
 import inspect
-import re
-import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from continual.errors import ConfigError, did_you_mean
-from continual.ranges import Range, RangeError
+from continual.ranges import coerce
 
 
 @dataclass(frozen=True)
@@ -213,105 +212,39 @@ def options(factory: Callable[..., Any]) -> dict[str, inspect.Parameter]:
     }
 
 
-def check_fields(factory: Callable[..., Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate ``values`` against ``factory``'s keyword-only parameters and their type hints."""
+def check_known(factory: Callable[..., Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` as a dict, once every key is one of ``factory``'s keyword-only parameters."""
     params = options(factory)
-    target = factory.__init__ if inspect.isclass(factory) else factory
-    hints = typing.get_type_hints(target, include_extras=True)
-    checked = {}
-    for key, value in values.items():
+    for key in values:
         if key not in params:
             raise ConfigError(f"unknown field {key!r}{did_you_mean(key, params)}", field=key)
-        if key in hints:
-            checked[key] = _coerce(key, value, hints[key])
-        else:
-            checked[key] = value
-    return checked
+    return dict(values)
+
+
+def check_fields(factory: Callable[..., Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``values`` against ``factory``'s keyword-only parameters and their type hints
+    without building anything (a spec is checked before anything trains); the values coerced
+    as :func:`~continual.ranges.checked` passes them on."""
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    hints = typing.get_type_hints(target, include_extras=True)
+    return {
+        key: coerce(key, value, hints[key]) if key in hints else value
+        for key, value in check_known(factory, values).items()
+    }
 
 
 def build(kind: str, section: Mapping[str, Any], *context: Any) -> Any:
-    """Build the entry named by ``section['name']`` with the section's other keys as keywords."""
+    """Build the entry named by ``section['name']`` with the section's other keys as keywords
+    (the entry checks their types and ranges itself, see :func:`~continual.ranges.checked`)."""
     values = dict(section)
     name = values.pop("name", None)
     if not isinstance(name, str):
         raise ConfigError(f"the {kind} needs a 'name' (a string)", field="name")
     factory = lookup(kind, name).load()
-    kwargs = check_fields(factory, values)
+    kwargs = check_known(factory, values)
     try:
         return factory(*context, **kwargs)
     except ConfigError:
         raise
     except (ValueError, TypeError) as error:
         raise ConfigError(f"{kind} {name!r}: {error}") from error
-
-
-def _coerce(key: str, value: Any, hint: Any) -> Any:
-    """Return ``value`` if it fits ``hint`` (ints pass for floats, lists for tuples), else raise."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if hint is Any:
-        return value
-    if origin is Annotated:
-        value = _coerce(key, value, args[0])
-        for extra in hint.__metadata__:
-            if isinstance(extra, Range):
-                extra.check(key, value)
-        return value
-    if origin in (typing.Union, types.UnionType):
-        for option in args:
-            try:
-                return _coerce(key, value, option)
-            except RangeError:
-                raise  # the type fitted, the value did not: say so
-            except ConfigError:
-                continue
-        raise _type_error(key, value, hint)
-    if hint is type(None):
-        if value is None:
-            return None
-        raise _type_error(key, value, hint)
-    if origin is Literal:
-        if value in args:
-            return value
-        shown = [str(a) for a in args]
-        raise ConfigError(
-            f"{key}: {value!r} is not one of {', '.join(map(repr, args))}"
-            + (did_you_mean(str(value), shown) if isinstance(value, str) else ""),
-            field=key,
-        )
-    if origin in (list, tuple, collections.abc.Sequence):
-        if not isinstance(value, (list, tuple)):
-            raise _type_error(key, value, hint)
-        item = args[0] if args else Any
-        items = [_coerce(key, v, item) for v in value]
-        return tuple(items) if origin is tuple else items
-    if hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if isinstance(value, int) and abs(value) > 2**1023:
-                raise RangeError(f"{key}: {value} is too large for a float", field=key)
-            value = float(value)
-            Range().check(key, value)  # NaN and ±inf are never a valid setting
-            return value
-        raise _type_error(key, value, hint)
-    if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise _type_error(key, value, hint)
-    if isinstance(hint, type):
-        if isinstance(value, hint):
-            return value
-        raise _type_error(key, value, hint)
-    return value
-
-
-def _type_error(key: str, value: Any, hint: Any) -> ConfigError:
-    name = getattr(hint, "__name__", None) or _plain(hint)
-    shown = repr(value)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return ConfigError(f"{key}: expected {name}, got {type(value).__name__} {shown}", field=key)
-
-
-def _plain(hint: Any) -> str:
-    """A type hint as a person writes it: ``int | None``, without ``Annotated`` ranges."""
-    text = str(hint).replace("typing.", "")
-    return re.sub(r"Annotated\[([^,\[\]]+), Range\([^)]*\)\]", r"\1", text)

@@ -19,15 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from continual.errors import ContinualError
+from continual.errors import ConfigError, ContinualError
+from continual.limits import MAX_RESULT_BYTES, MAX_RESULT_DEPTH
 from continual.safe_io import nesting, read_regular
 from continual.schema import SchemaError, validate
 
 SCHEMA_VERSION = 1
 ID_LENGTH = 8  # hex digits of the run id in a file name
 STALE_SECONDS = 600  # a temporary file this old belongs to a killed write
-MAX_RESULT_BYTES = 64 << 20  # a result file larger than this is not one of ours
-MAX_RESULT_DEPTH = 32  # a result file nests 5 deep
 
 
 def result_path(out_dir: Path, scenario: str, strategy: str, seed: int, run_id: str) -> Path:
@@ -145,13 +144,15 @@ def prepare_out(out: Path, keep: bool = True) -> None:
     removing the probe (and, unless ``keep``, the folders it had to create); remove temporary
     files that killed writes left behind."""
     if out.exists() and not out.is_dir():
-        raise ContinualError(f"--out {out}: exists and is not a folder")
+        raise ConfigError(f"out {out}: exists and is not a folder", field="out")
     created = [p for p in [out, *out.parents] if not p.exists()]  # deepest first
     try:
         probe_writable(out)
     except OSError as error:
         reason = error.strerror or str(error)
-        raise ContinualError(f"--out {out}: cannot write result files there ({reason})") from None
+        raise ConfigError(
+            f"out {out}: cannot write result files there ({reason})", field="out"
+        ) from None
     finally:
         if not keep:
             for folder in created:

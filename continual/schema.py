@@ -12,11 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from continual.errors import ContinualError
-from continual.ranges import MAX_SEED
+from continual.limits import MAX_INTEGER, MAX_SEED, MAX_TABLE_DEPTH, MAX_TEXT
 
-MAX_TEXT = 10_000  # characters of a name or id
-MAX_INTEGER = 2**63  # |an integer| a report turns into a float
-MAX_DEPTH = 8  # nesting of the cost, timing and tag tables
 STATUSES = ("complete", "diverged")
 
 
@@ -151,10 +148,10 @@ def _curves(value: Any, columns: int | None) -> None:
 
 
 def _numbers(value: Any, field: str, text_keys: tuple[str, ...] = (), depth: int = 0) -> None:
-    """A table (of tables, ``MAX_DEPTH`` deep at most) of numbers or ``None``; the keys in
+    """A table (of tables, ``MAX_TABLE_DEPTH`` deep at most) of numbers or ``None``; the keys in
     ``text_keys`` may hold text instead."""
-    if depth > MAX_DEPTH:
-        raise SchemaError(field, f"nested more than {MAX_DEPTH} deep")
+    if depth > MAX_TABLE_DEPTH:
+        raise SchemaError(field, f"nested more than {MAX_TABLE_DEPTH} deep")
     for key, inner in _table(value, field).items():
         inner_field = f"{field}.{key}"
         if isinstance(inner, dict):

@@ -21,7 +21,8 @@ from typing import Annotated, Any, Literal
 
 from continual import registry
 from continual.errors import ConfigError, ContinualError, did_you_mean
-from continual.ranges import MAX_COUNT, MAX_EPOCHS, MAX_SEED, Count, Range
+from continual.limits import MAX_COUNT, MAX_SEED, MAX_SPEC_BYTES, MAX_SPEC_DEPTH
+from continual.ranges import BatchSize, Count, Epochs, NonNegative, Range, check_dataclass
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,14 +93,14 @@ class Training:
     the full test sets). Matrix rows always use the full test sets."""
 
     mode: Literal["sequential", "joint"] = "sequential"
-    epochs: Annotated[int, Range(1, MAX_EPOCHS)] = 10
-    batch_size: Annotated[int, Range(1, 1_000_000)] = 32
+    epochs: Epochs = 10
+    batch_size: BatchSize = 32
     steps: Count | None = None
     eval_every: Annotated[int, Range(0, MAX_COUNT)] = 0
     anytime_samples: Annotated[int, Range(0, MAX_COUNT)] = 20
 
-    def __post_init__(self) -> None:  # the ranges above hold for Python callers too
-        registry.check_fields(type(self), {f.name: getattr(self, f.name) for f in fields(self)})
+    def __post_init__(self) -> None:  # the one check, for specs and Python callers alike
+        check_dataclass(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,13 +108,11 @@ class Robustness:
     """Accuracy under perturbed test inputs after the last experience: Gaussian noise of each
     standard deviation in ``noise`` and FGSM of each step ``fgsm`` (inputs scaled to [0, 1])."""
 
-    noise: tuple[float, ...] = ()
-    fgsm: tuple[float, ...] = ()
+    noise: tuple[NonNegative, ...] = ()
+    fgsm: tuple[NonNegative, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("noise", "fgsm"):
-            if any(v < 0 for v in getattr(self, name)):
-                raise ConfigError(f"{name}: strengths must be non-negative", field=name)
+        check_dataclass(self)
 
 
 Probe = Literal["slda", "ncm"]  # the representation probe's readout (evaluation/probe.py)
@@ -162,7 +161,7 @@ def _evaluation(table: Any, origin: str, text: str) -> Evaluation:
         if not isinstance(robustness, dict):
             raise ConfigError("must be a table like {noise = [0.1], fgsm = [0.05]}", "robustness")
         return Evaluation(
-            robustness=Robustness(**registry.check_fields(Robustness, robustness)),
+            robustness=Robustness(**registry.check_known(Robustness, robustness)),
             probe=table.get("probe"),
         )
 
@@ -314,10 +313,6 @@ def _read(kind: str, ref: str) -> tuple[str, str, dict[str, Any]]:
         raise SpecError(f"{path}: nested too deeply to be a spec") from None
 
 
-MAX_SPEC_BYTES = 1 << 20  # a spec is a screen of settings; 1 MiB is already absurd
-MAX_SPEC_DEPTH = 32  # brackets and braces nested deeper than this are not a spec
-
-
 def decode(path: Path) -> str:
     """The text of a spec file, refused before parsing when it is too large, not UTF-8 or nested
     too deeply (the TOML parser recurses once per level)."""
@@ -424,7 +419,7 @@ def load_strategy(ref: str | Mapping[str, Any]) -> StrategySpec:
         raise SpecError(f"{origin}: training must be a table")
     training_section = Section(training_table, origin, text, "training")
     with training_section.errors():
-        training = Training(**registry.check_fields(Training, training_table))
+        training = Training(**registry.check_known(Training, training_table))
     raw_components = table.get("components", [])
     if not isinstance(raw_components, list) or not all(isinstance(c, dict) for c in raw_components):
         raise SpecError(f"{origin}: components must be an array of tables ([[components]])")
@@ -472,26 +467,28 @@ def with_overrides(
 ) -> ScenarioSpec:
     """The scenario with another dataset (a registry name or a ``.npz`` path) and/or another
     number of experiences, as ``continual run --dataset/--experiences`` ask."""
-    origin = "command line"
+    origin = "scenario override"
     if dataset is not None:
         values = {"name": "npz", "path": dataset} if dataset.endswith(".npz") else {"name": dataset}
         section = Section(values, origin, "", "dataset")
         _check_entry("dataset", section)
         spec = replace(spec, dataset=section, name=f"{spec.name}@{Path(dataset).stem}")
     if experiences is not None:
-        if experiences < 1:
-            raise SpecError(f"--experiences {experiences}: a stream needs at least 1 experience")
         if "experiences" not in registry.options(
             registry.lookup("generator", spec.generator.name).load()
         ):
-            raise SpecError(
-                f"--experiences: the {spec.generator.name} generator has no such option"
+            raise ConfigError(
+                f"experiences: the {spec.generator.name} generator has no such option",
+                field="experiences",
             )
         generator = Section(
             {**spec.generator.values, "experiences": experiences}, origin, "", "generator"
         )
         if "class_groups" in generator.values:
-            raise SpecError("--experiences: this scenario fixes its class_groups explicitly")
+            raise ConfigError(
+                "experiences: this scenario fixes its class_groups explicitly", field="experiences"
+            )
+        _check_entry("generator", generator)  # its range, as the generator declares it
         spec = replace(spec, generator=generator, name=f"{spec.name}x{experiences}")
     return spec
 
@@ -500,7 +497,7 @@ def compose(ref: str) -> StrategySpec:
     """``LEARNER+COMPONENT+...``: a learner with default-parameter components, trained as the
     learner's own preset trains it."""
     learner_name, *component_names = ref.split("+")
-    origin = f"--strategy {ref}"
+    origin = f"strategy {ref}"
     try:
         entry = registry.lookup("learner", learner_name)
     except ConfigError as error:

@@ -21,8 +21,9 @@ from continual.components.base import (
     overrides,
     seed_components,
 )
-from continual.errors import ContinualError, Diverged, require
+from continual.errors import ContinualError, Diverged
 from continual.learners.base import Learner
+from continual.ranges import BatchSize, Count, Epochs, checked
 from continual.scenarios.experience import Experience
 
 StepCallback = Callable[[int], None]
@@ -51,20 +52,18 @@ class Strategy:
     run takes.
     """
 
+    @checked
     def __init__(
         self,
         learner: Learner,
         components: Sequence[Component] = (),
         *,
-        epochs: int = 1,
-        batch_size: int = 32,
-        steps: int | None = None,
+        epochs: Epochs = 1,
+        batch_size: BatchSize = 32,
+        steps: Count | None = None,
         seed: int = 0,
         shuffle: bool = True,
     ):
-        require(epochs >= 1, "epochs", f"must be at least 1, got {epochs}")
-        require(batch_size >= 1, "batch_size", f"must be at least 1, got {batch_size}")
-        require(steps is None or steps >= 1, "steps", f"must be at least 1, got {steps}")
         check_components(learner, components)
         self.learner = learner
         self.components = list(components)

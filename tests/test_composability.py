@@ -15,6 +15,7 @@ SMALL = {
     "hebbian": {"hidden": [32]},
     "generative-classifier": {"hidden": [16], "latent": 2, "lr": 0.01, "importance_samples": 5},
     "random-features": {"hidden": [32]},
+    "softhebb-conv": {"channels": 8, "kernel": 3},
 }
 FAST = {
     "sleep": {"steps": 30, "steps_increment": 10},
@@ -32,6 +33,8 @@ REFUSED = {
     ("random-features", "lwf"): "backprop",
     ("random-features", "critical-period"): "never trains its features",
     ("generative-classifier", "sleep"): "Sleepable ability \\(a feed-forward chain",
+    ("softhebb-conv", "lwf"): "backprop",
+    ("softhebb-conv", "sleep"): "Sleepable ability \\(a feed-forward chain",
 }
 
 

@@ -33,13 +33,14 @@ from torch import nn
 
 from continual.avalanche.model import ModuleLearner
 from continual.avalanche.streams import to_stream
-from continual.errors import ContinualError, require
+from continual.errors import ContinualError
 from continual.evaluation import metrics
 from continual.evaluation.cost import memory_peaks, run_cost
 from continual.evaluation.evaluator import Evaluator
 from continual.evaluation.recorder import Recorder
 from continual.learners.base import Learner
-from continual.ranges import MAX_SEED
+from continual.limits import MAX_SEED
+from continual.ranges import Count, Seed, checked
 from continual.results import SCHEMA_VERSION, write_json_atomic
 from continual.runner import describe, environment, run_id
 
@@ -72,8 +73,7 @@ def run_seed(seed: int | None) -> int:
                 f"is the random {seed}); call torch.manual_seed(seed) before making the plugin, "
                 "or pass seed=...: runs of different seeds need different run ids"
             )
-    require(0 <= seed <= MAX_SEED, "seed", f"must be in [0, {MAX_SEED}], got {seed}")
-    return int(seed)
+    return int(seed)  # an explicit seed was checked by ResultsPlugin's annotation
 
 
 class ResultsPlugin(SupervisedPlugin):
@@ -81,6 +81,7 @@ class ResultsPlugin(SupervisedPlugin):
     result file to ``path`` (if given) with ``scenario`` and ``strategy`` as the names reports
     group by, and ``seed`` (default: torch's initial seed, see above) as the run's seed."""
 
+    @checked
     def __init__(
         self,
         benchmark: Any,
@@ -88,11 +89,10 @@ class ResultsPlugin(SupervisedPlugin):
         *,
         scenario: str = "avalanche",
         strategy: str = "avalanche",
-        seed: int | None = None,
-        every: int = 10,
+        seed: Seed | None = None,
+        every: Count = 10,
     ):
         super().__init__()
-        require(every >= 1, "every", f"must be at least 1 training iteration, got {every}")
         seed = run_seed(seed)
         self.stream = to_stream(benchmark, scenario)
         self.path = None if path is None else Path(path)

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from continual.components.base import Batch, Component
-from continual.errors import ContinualError, require
+from continual.errors import ContinualError
 from continual.learners.base import Learner
-from continual.ranges import Range
+from continual.ranges import Range, checked
 from continual.scenarios.experience import Experience
 
 
@@ -27,8 +27,8 @@ class CriticalPeriod(Component):
 
     name = "critical-period"
 
+    @checked
     def __init__(self, *, experiences: Annotated[int, Range(1, 1_000_000)] = 1):
-        require(experiences >= 1, "experiences", "must be at least 1")
         self.experiences = experiences
         self.seen = 0  # experiences trained so far
 

@@ -21,10 +21,9 @@ from torch.func import functional_call, grad, vmap
 
 from continual.components.base import Batch, Component
 from continual.consolidation.anchor import Anchor
-from continual.errors import require
 from continual.learners.abilities import FisherScores
 from continual.learners.base import Learner
-from continual.ranges import Count, Fraction, NonNegative
+from continual.ranges import Count, Fraction, NonNegative, checked
 from continual.scenarios.experience import Experience
 
 
@@ -148,12 +147,10 @@ class EWC(Component):
 
     name = "ewc"
 
+    @checked
     def __init__(
         self, *, strength: NonNegative = 1e4, gamma: Fraction = 1.0, fisher_samples: Count = 500
     ):
-        require(strength >= 0, "strength", "must be non-negative")
-        require(0 <= gamma <= 1, "gamma", "must be between 0 and 1")
-        require(fisher_samples >= 1, "fisher_samples", "must be at least 1")
         self.strength, self.gamma, self.samples = strength, gamma, fisher_samples
         self.anchor = Anchor()
         self.generator = torch.Generator().manual_seed(0)  # reseeded from the run seed

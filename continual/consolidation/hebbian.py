@@ -23,10 +23,9 @@ from torch import Tensor, nn
 
 from continual.components.base import Batch, Component
 from continual.consolidation.anchor import Anchor
-from continual.errors import require
 from continual.learners.abilities import PostActivity
 from continual.learners.base import Learner
-from continual.ranges import Fraction, NonNegative
+from continual.ranges import Fraction, NonNegative, checked
 from continual.scenarios.experience import Experience
 
 
@@ -72,9 +71,6 @@ def linear_activity(name: str, output: Tensor) -> Tensor:
     return output.abs()
 
 
-NORMS = ("max", "mean", "none")
-
-
 def normalized(importance: Tensor, norm: str) -> Tensor:
     """One tensor's importance scaled to max 1 (``"max"``) or mean 1 (``"mean"``), or as it is
     (``"none"``); an all-zero tensor stays zero.
@@ -103,6 +99,7 @@ class HebbianConsolidation(Component):
 
     name = "consolidation"
 
+    @checked
     def __init__(
         self,
         *,
@@ -111,12 +108,8 @@ class HebbianConsolidation(Component):
         accumulate: Literal["sum", "mean"] = "sum",
         decay: Fraction = 1.0,
     ):
-        require(strength >= 0, "strength", "must be non-negative")
-        require(0 <= decay <= 1, "decay", "must be between 0 and 1")
         if isinstance(normalize, bool):  # the earlier switch: true meant max 1
             normalize = "max" if normalize else "none"
-        require(normalize in NORMS, "normalize", f"must be one of {', '.join(NORMS)}")
-        require(accumulate in ("sum", "mean"), "accumulate", "must be 'sum' or 'mean'")
         self.strength, self.normalize, self.decay = strength, normalize, decay
         self.accumulate = accumulate
         self.anchor = Anchor()

@@ -16,10 +16,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from continual.components.base import Batch, Component
-from continual.errors import require
 from continual.learners.abilities import GlobalLoss
 from continual.learners.base import Learner
-from continual.ranges import NonNegative, Positive
+from continual.ranges import NonNegative, Positive, checked
 from continual.scenarios.experience import Experience
 
 
@@ -29,9 +28,8 @@ class LwF(Component):
     name = "lwf"
     requires = (GlobalLoss,)
 
+    @checked
     def __init__(self, *, strength: NonNegative = 1.0, temperature: Positive = 2.0):
-        require(strength >= 0, "strength", "must be non-negative")
-        require(temperature > 0, "temperature", "must be positive")
         self.strength, self.temperature = strength, temperature
         self.teacher: Learner | None = None
         self.old_classes: list[int] = []

@@ -14,9 +14,8 @@ from torch import Tensor
 
 from continual.components.base import Batch, Component
 from continual.consolidation.anchor import Anchor
-from continual.errors import require
 from continual.learners.base import Learner
-from continual.ranges import NonNegative, Positive
+from continual.ranges import NonNegative, Positive, checked
 from continual.scenarios.experience import Experience
 
 
@@ -25,9 +24,8 @@ class SynapticIntelligence(Component):
 
     name = "si"
 
+    @checked
     def __init__(self, *, strength: NonNegative = 5000.0, damping: Positive = 0.1):
-        require(strength >= 0, "strength", "must be non-negative")
-        require(damping > 0, "damping", "must be positive")
         self.strength, self.damping = strength, damping
         self.anchor = Anchor()
         self.path: dict[str, Tensor] = {}

@@ -21,8 +21,8 @@ from torch import Tensor, nn
 
 from continual.errors import require
 from continual.learners.abilities import ExtraLoss, Sleepable, backpropagate
-from continual.learners.base import Learner, check_sizes, make_activation, make_optimizer
-from continual.ranges import NonNegative, Positive, Range, Width
+from continual.learners.base import Learner, make_activation, make_optimizer
+from continual.ranges import NonNegative, Positive, Range, Width, checked
 
 
 class Backprop(Learner, Sleepable):
@@ -40,6 +40,7 @@ class Backprop(Learner, Sleepable):
     :meth:`predict` and sleep see is the trained network itself.
     """
 
+    @checked
     def __init__(
         self,
         input_dim: int,
@@ -65,7 +66,7 @@ class Backprop(Learner, Sleepable):
             "'relu' goes with loss = 'squared-error' (SRC's output); cross-entropy takes the "
             "raw scores",
         )
-        sizes = [input_dim, *check_sizes(hidden)]
+        sizes = [input_dim, *hidden]
         layers: list[nn.Module] = []
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             layers += [nn.Linear(fan_in, fan_out, bias=bias), make_activation(activation)]

@@ -18,7 +18,7 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
-from continual.errors import ConfigError, ContinualError, did_you_mean, require
+from continual.errors import ConfigError, ContinualError, did_you_mean
 from continual.learners.abilities import ExtraLoss, NegativePhase
 
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
@@ -34,9 +34,8 @@ BeforeStep = Callable[["Learner"], None]  # reads or changes p.grad before the o
 def make_optimizer(
     name: str, params: Iterable[Any], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
 ) -> torch.optim.Optimizer:
-    """A torch optimiser by name; ``params`` may be parameters or per-layer parameter groups."""
-    require(lr > 0, "lr", f"the learning rate must be positive, got {lr}")
-    require(weight_decay >= 0, "weight_decay", "must be non-negative")
+    """A torch optimiser by name; ``params`` may be parameters or per-layer parameter groups.
+    ``lr`` and ``weight_decay`` are checked where they are declared, as options of a learner."""
     if name not in OPTIMIZERS:
         raise ConfigError(
             f"unknown optimizer {name!r}{did_you_mean(name, OPTIMIZERS)}", "optimizer"
@@ -253,9 +252,3 @@ def make_activation(name: str) -> nn.Module:
             f"unknown activation {name!r}{did_you_mean(name, ACTIVATIONS)}", "activation"
         )
     return ACTIVATIONS[name]()
-
-
-def check_sizes(hidden: Iterable[int]) -> list[int]:
-    sizes = list(hidden)
-    require(all(h > 0 for h in sizes), "hidden", f"layer sizes must be positive, got {sizes}")
-    return sizes

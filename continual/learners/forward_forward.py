@@ -29,8 +29,8 @@ from torch import Tensor, nn
 
 from continual.errors import ConfigError, did_you_mean, require
 from continual.learners.abilities import Sleepable
-from continual.learners.base import Learner, check_sizes, make_optimizer
-from continual.ranges import Positive, Range, Width
+from continual.learners.base import Learner, make_optimizer
+from continual.ranges import Positive, Range, Width, checked
 
 
 def rms_normalise(h: Tensor, eps: float = 1e-6) -> Tensor:
@@ -116,6 +116,7 @@ class ForwardForward(Learner, Sleepable):
     layer out of the prediction (goodness or readout), as Hinton 2022 does.
     """
 
+    @checked
     def __init__(
         self,
         input_dim: int,
@@ -135,9 +136,8 @@ class ForwardForward(Learner, Sleepable):
         momentum: Annotated[float, Range(0, 1, open_high=True)] = 0.0,
     ):
         super().__init__(input_dim, num_classes)
-        sizes = [input_dim + num_classes, *check_sizes(hidden)]
-        require(threshold > 0, "threshold", "must be positive")
-        require(
+        sizes = [input_dim + num_classes, *hidden]
+        require(  # a rule between fields: the layer must be one of hidden's
             0 <= goodness_from_layer < len(sizes) - 1,
             "goodness_from_layer",
             f"must index one of the {len(sizes) - 1} layers",

@@ -28,8 +28,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from continual.learners.base import Learner, check_sizes, make_optimizer
-from continual.ranges import Count, Positive, Seed, Width
+from continual.learners.base import Learner, make_optimizer
+from continual.ranges import Count, Positive, Seed, Width, checked
 from continual.vae import VAE, bernoulli_log_likelihood, gaussian_kl
 
 
@@ -37,6 +37,7 @@ class GenerativeClassifier(Learner):
     """``num_classes`` VAEs; scores are importance-sampled log-likelihoods log p(x | c)."""
 
 
+    @checked
     def __init__(
         self,
         input_dim: int,
@@ -49,7 +50,7 @@ class GenerativeClassifier(Learner):
         evaluation_seed: Seed = 0,
     ):
         super().__init__(input_dim, num_classes)
-        sizes = check_sizes(hidden)
+        sizes = list(hidden)
         self.models = nn.ModuleList(VAE(input_dim, sizes, latent) for _ in range(num_classes))
         self.optimizer = make_optimizer("adam", self.parameters(), lr)
         self.importance_samples = importance_samples

@@ -39,8 +39,8 @@ from torch import Tensor, nn
 
 from continual.errors import require
 from continual.learners.abilities import Sleepable
-from continual.learners.base import Learner, check_sizes, make_optimizer
-from continual.ranges import NonNegative, Positive, Range, Width
+from continual.learners.base import Learner, make_optimizer
+from continual.ranges import NonNegative, Positive, Range, Width, checked
 
 
 def softhebb_update(x: Tensor, weight: Tensor, temperature: float, anti_hebbian: bool) -> Tensor:
@@ -106,6 +106,7 @@ class Hebbian(Learner, Sleepable):
       0.5 over the control, 10 seeds).
     """
 
+    @checked
     def __init__(
         self,
         input_dim: int,
@@ -129,11 +130,8 @@ class Hebbian(Learner, Sleepable):
         readout_competition: Literal["all", "batch"] = "all",
     ):
         super().__init__(input_dim, num_classes)
-        sizes = [input_dim, *check_sizes(hidden)]
-        require(temperature > 0, "temperature", "must be positive")
-        require(hebbian_lr > 0, "hebbian_lr", "must be positive")
-        require(init_radius > 0, "init_radius", "must be positive")
-        require(
+        sizes = [input_dim, *hidden]
+        require(  # rules between fields (the ranges are in the annotations)
             rule == "krotov" or lebesgue_p == 2,
             "lebesgue_p",
             "only the krotov rule uses a Lebesgue norm other than 2",

@@ -28,10 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from continual.errors import require
 from continual.learners.abilities import Sleepable
-from continual.learners.base import Learner, check_sizes, make_optimizer
-from continual.ranges import NonNegative, Positive, Range, Width
+from continual.learners.base import Learner, make_optimizer
+from continual.ranges import NonNegative, Positive, Range, Width, checked
 
 
 def _gelu_derivative(x: Tensor) -> Tensor:
@@ -58,6 +57,7 @@ def weight_update(error: Tensor, presynaptic: Tensor) -> tuple[Tensor, Tensor]:
 class PredictiveCoding(Learner, Sleepable):
     """An MLP trained by predictive coding: relax value nodes, then local weight updates."""
 
+    @checked
     def __init__(
         self,
         input_dim: int,
@@ -75,9 +75,7 @@ class PredictiveCoding(Learner, Sleepable):
         output_clamp: Literal["all", "batch"] = "all",
     ):
         super().__init__(input_dim, num_classes)
-        require(inference_steps >= 0, "inference_steps", "must be non-negative")
-        require(inference_rate > 0, "inference_rate", "must be positive")
-        sizes = [input_dim, *check_sizes(hidden), num_classes]
+        sizes = [input_dim, *hidden, num_classes]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.phi, self.phi_prime = ACTIVATIONS[activation]
         self.mode, self.steps, self.rate = mode, inference_steps, inference_rate

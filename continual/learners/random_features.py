@@ -19,13 +19,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from continual.learners.abilities import Sleepable
-from continual.learners.base import Learner, check_sizes, make_optimizer
-from continual.ranges import Positive, Range, Width
+from continual.learners.base import Learner, make_optimizer
+from continual.ranges import Positive, Range, Width, checked
 
 
 class RandomFeatures(Learner, Sleepable):
     """``input → hidden... (fixed, ReLU) → classes``; only the readout is trained."""
 
+    @checked
     def __init__(
         self,
         input_dim: int,
@@ -37,7 +38,7 @@ class RandomFeatures(Learner, Sleepable):
         momentum: Annotated[float, Range(0, 1, open_high=True)] = 0.9,
     ):
         super().__init__(input_dim, num_classes)
-        sizes = [input_dim, *check_sizes(hidden)]
+        sizes = [input_dim, *hidden]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.readout = nn.Linear(sizes[-1], num_classes)
         # the layers are not in the optimiser: fixed whatever update they are handed

@@ -44,12 +44,13 @@ from torch import Tensor, nn
 from continual.errors import ConfigError
 from continual.learners.base import Learner, make_optimizer
 from continual.learners.hebbian import adaptive_rate, scaled_by_largest, softhebb_update
-from continual.ranges import NonNegative, Positive, Range
+from continual.ranges import NonNegative, Positive, Range, checked
 
 
 class SoftHebbConv(Learner):
     """``image → conv (SoftHebb) → triangle → pools → features → classes``."""
 
+    @checked
     def __init__(
         self,
         input_dim: int,

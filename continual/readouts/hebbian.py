@@ -36,7 +36,7 @@ from typing import Annotated
 import torch
 from torch import Tensor
 
-from continual.ranges import Range
+from continual.ranges import Range, checked
 from continual.readouts.slda import LDAStatistics, Shrinkage, StreamingLDA, covariance
 
 
@@ -59,6 +59,7 @@ class HebbianReadout(StreamingLDA):
     """Class means and covariance learned by Hebbian rules, the precision applied by
     ``settle_steps`` steps of lateral-inhibition dynamics instead of a matrix inverse."""
 
+    @checked
     def __init__(
         self,
         feature_dim: int,

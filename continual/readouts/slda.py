@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from continual.errors import require
-from continual.ranges import Range
+from continual.ranges import Range, checked
 from continual.readouts.class_means import (
     ClassStatistics,
     batch_means,
@@ -75,7 +75,8 @@ def covariance(statistics: LDAStatistics) -> Tensor:
 
 def lda_weights(statistics: LDAStatistics, shrinkage: float) -> tuple[Tensor, Tensor]:
     """The discriminant ``(W (K, D), b (K,))`` in float64: w_c = Λ μ_c, b_c = −½ μ_cᵀ Λ μ_c with
-    Λ = ((1 − ε)Σ + εI)⁻¹, by a Cholesky solve (the matrix is positive definite for ε > 0)."""
+    Λ = ((1 − ε)Σ + εI)⁻¹, by a Cholesky solve (the matrix is positive definite for ε > 0).
+    (A pure function called with a plain number, so it checks ε itself.)"""
     require(0 < shrinkage <= 1, "shrinkage", f"must be in (0, 1], got {shrinkage}")
     sigma = covariance(statistics)
     eye = torch.eye(len(sigma), dtype=sigma.dtype, device=sigma.device)
@@ -96,9 +97,9 @@ class StreamingLDA(ClassStatistics):
     ``forward`` scores features. The discriminant is recomputed (one D×D Cholesky solve) only
     after the statistics changed."""
 
+    @checked
     def __init__(self, feature_dim: int, num_classes: int, *, shrinkage: Shrinkage = 1e-4):
         super().__init__(feature_dim, num_classes)
-        require(0 < shrinkage <= 1, "shrinkage", f"must be in (0, 1], got {shrinkage}")
         self.shrinkage = shrinkage
         self.register_buffer("scatter", torch.zeros(feature_dim, feature_dim, dtype=torch.float64))
 

@@ -16,6 +16,8 @@ class Buffer:
     """``budget`` samples (x, y, task id) in preallocated tensors."""
 
     def __init__(self, budget: int, policy: Literal["reservoir", "class-balanced"], seed: int = 0):
+        # a building block called with a plain number (the options that set it, such as
+        # Replay's budget, are checked by their annotation), so it checks its budget itself
         require(budget >= 1, "budget", "must be at least 1")
         self.budget, self.policy = budget, policy
         self.generator = torch.Generator().manual_seed(seed)

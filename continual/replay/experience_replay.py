@@ -10,9 +10,8 @@ from typing import Any, Literal
 import torch
 
 from continual.components.base import Batch, Component
-from continual.errors import require
 from continual.learners.base import Learner
-from continual.ranges import Count
+from continual.ranges import Count, checked
 from continual.replay.buffer import Buffer
 from continual.scenarios.experience import Experience, as_float
 
@@ -22,6 +21,7 @@ class Replay(Component):
 
     name = "replay"
 
+    @checked
     def __init__(
         self,
         *,
@@ -29,7 +29,6 @@ class Replay(Component):
         policy: Literal["reservoir", "class-balanced"] = "class-balanced",
         replay_batch: Count | None = None,
     ):
-        require(replay_batch is None or replay_batch >= 1, "replay_batch", "must be at least 1")
         self.buffer = Buffer(budget, policy)  # its generator is reseeded from the run seed
         self.replay_batch = replay_batch
 

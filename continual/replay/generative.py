@@ -32,8 +32,8 @@ import torch
 from torch import Tensor
 
 from continual.components.base import Batch, Component
-from continual.learners.base import Learner, check_sizes, make_optimizer
-from continual.ranges import Positive, Width
+from continual.learners.base import Learner, make_optimizer
+from continual.ranges import Positive, Width, checked
 from continual.scenarios.experience import Experience
 from continual.vae import VAE
 
@@ -43,6 +43,7 @@ class GenerativeReplay(Component):
 
     name = "generative-replay"
 
+    @checked
     def __init__(
         self,
         *,
@@ -51,7 +52,7 @@ class GenerativeReplay(Component):
         lr: Positive = 1e-3,
         weighting: Literal["contexts", "equal"] = "contexts",
     ):
-        self.hidden, self.latent, self.lr = check_sizes(hidden), latent, lr
+        self.hidden, self.latent, self.lr = list(hidden), latent, lr
         self.weighting = weighting
         self.generator = torch.Generator().manual_seed(0)  # reseeded from the run seed
         self.vae: VAE | None = None  # built at the first experience, for the learner's inputs

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from continual.errors import ContinualError
+from continual.errors import ConfigError
 from continual.statistics import Estimate, Paired, estimate, paired
 
 Result = dict[str, Any]
@@ -174,14 +174,15 @@ DEFAULT_REFERENCES = ("finetune", "naive")  # the lower bound, by our name and A
 
 
 def reference_strategy(groups: dict[str, list[Result]], requested: str | None = None) -> str:
-    """What paired differences are taken against: ``requested`` (``--reference``) when given,
+    """What paired differences are taken against: ``requested`` when given,
     else ``finetune`` when present (the lower bound), else ``naive`` (Avalanche's name for it),
     else the first strategy name in alphabetical order."""
     if requested is not None:
         if requested not in groups:
-            raise ContinualError(
-                f"--reference {requested}: no such strategy in these results; choose one of "
-                + ", ".join(sorted(groups))
+            raise ConfigError(
+                f"reference {requested}: no such strategy in these results; choose one of "
+                + ", ".join(sorted(groups)),
+                field="reference",
             )
         return requested
     found = [name for name in DEFAULT_REFERENCES if name in groups]

@@ -60,7 +60,7 @@ def check_targets(out: Path) -> None:
         path = Path(out) / name
         if path.exists() and not path.is_file():
             kind = "a folder" if path.is_dir() else "not a regular file"
-            raise ContinualError(f"{path}: is {kind}; move it (or run with --no-report)")
+            raise ContinualError(f"{path}: is {kind}; move it (or write no reports)")
 
 
 def write_reports(

@@ -17,7 +17,7 @@ def write_events(results: list[Result], folder: Path) -> Path:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         raise ContinualError(
-            "--tensorboard needs the tensorboard package: pip install tensorboard"
+            "TensorBoard event files need the tensorboard package: pip install tensorboard"
         ) from None
     for result in results:
         name = safe_name(result["strategy"]["name"])  # never a path: "..", "/"

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from continual.errors import require
-from continual.ranges import Count, Experiences, Finite, Range
+from continual.ranges import Count, Experiences, Finite, Range, checked
 from continual.scenarios.experience import Experience, LabelledData, Stream
 from continual.scenarios.split import subsample
 
@@ -25,7 +25,6 @@ def _stream(
     task_labels: bool,
     name: str,
 ) -> Stream:
-    require(samples is None or samples >= 1, "samples_per_experience", "must be at least 1")
     generator = torch.Generator().manual_seed(seed + 1)
     classes = tuple(sorted(data.y_train.unique().tolist()))
     experiences = []
@@ -54,6 +53,7 @@ def permutations(size: int, experiences: int, seed: int, first_unpermuted: bool)
     return result
 
 
+@checked
 def permuted(
     data: LabelledData,
     seed: int,
@@ -65,7 +65,6 @@ def permuted(
 ) -> Stream:
     """Permuted inputs: experience k shows every input with its features shuffled by a fixed
     random permutation P_k (the first one may be the identity); labels are shared."""
-    require(experiences >= 1, "experiences", "a stream needs at least 1 experience")
     shape = data.input_shape
     size = math.prod(shape)
 
@@ -101,6 +100,7 @@ def rotate(x: Tensor, degrees: float) -> Tensor:
     return out if x.ndim == 4 else out[:, 0]
 
 
+@checked
 def rotated(
     data: LabelledData,
     seed: int,
@@ -115,10 +115,9 @@ def rotated(
     from 0 to ``max_angle`` unless ``angles`` are given); labels are shared."""
     require(len(data.input_shape) in (2, 3), "generator", "rotation needs image inputs (H×W)")
     if angles is None:
-        require(experiences >= 1, "experiences", "a stream needs at least 1 experience")
         step = max_angle / max(experiences - 1, 1)
         angles = tuple(k * step for k in range(experiences))
-    require(len(angles) >= 1, "angles", "needs at least one angle")
+    require(len(angles) >= 1, "angles", "needs at least one angle")  # a length, not a range
     transforms = [lambda x, a=a: rotate(x, a) for a in angles]
     return _stream(
         data, transforms, seed, samples_per_experience, task_labels, f"rotated {data.name}"

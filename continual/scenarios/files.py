@@ -25,6 +25,7 @@ import numpy as np
 
 from continual import limits
 from continual.errors import ContinualError
+from continual.ranges import checked
 from continual.scenarios.experience import LabelledData
 from continual.scenarios.locations import (
     CIFAR_FOLDERS,
@@ -37,6 +38,7 @@ from continual.scenarios.locations import (
 from continual.scenarios.validate import labelled
 
 
+@checked
 def npz(*, path: str) -> LabelledData:
     """The user's own data: a ``.npz`` file with arrays ``x_train, y_train, x_test, y_test``
     (images N×H×W or N×H×W×C, uint8 or float, or flat N×D)."""
@@ -115,7 +117,7 @@ def read_idx(path: Path) -> np.ndarray:
 def _missing(dataset: str, folder: Path, torchvision_class: str, root: Path) -> ContinualError:
     hint = f"import torchvision; torchvision.datasets.{torchvision_class}('{root}', download=True)"
     return ContinualError(
-        f"{dataset}: files not found in {folder}. Put the dataset there (or point --data-dir or "
+        f"{dataset}: files not found in {folder}. Put the dataset there (or point data_dir or "
         f"${ENVIRONMENT} at a folder that has it); on a machine with internet: "
         f'python -c "{hint}", then copy {root} here'
     )
@@ -135,16 +137,19 @@ def idx_dataset(name: str, root: str | None) -> LabelledData:
     return labelled(name, where=str(folder), **parts)
 
 
+@checked
 def mnist(*, data_dir: str | None = None) -> LabelledData:
     """MNIST (LeCun et al. 1998), 28×28 grey digits, from torchvision's ``MNIST/raw`` files."""
     return idx_dataset("mnist", data_dir)
 
 
+@checked
 def fashion_mnist(*, data_dir: str | None = None) -> LabelledData:
     """Fashion-MNIST (Xiao et al. 2017), from torchvision's ``FashionMNIST/raw`` files."""
     return idx_dataset("fashion-mnist", data_dir)
 
 
+@checked
 def kmnist(*, data_dir: str | None = None) -> LabelledData:
     """Kuzushiji-MNIST (Clanuwat et al. 2018), from torchvision's ``KMNIST/raw`` files."""
     return idx_dataset("kmnist", data_dir)
@@ -170,13 +175,10 @@ class _BatchUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-MAX_BATCH_BYTES = 1 << 30  # a CIFAR batch is ~30 MiB, CIFAR-100's train file ~150 MiB
-
-
 def _unpickle(path: Path, keys: tuple[bytes, ...]) -> dict:
     """One CIFAR batch: a dict with ``keys`` (at least), loaded without running any code."""
     size = path.stat().st_size
-    if size > MAX_BATCH_BYTES:
+    if size > limits.MAX_CIFAR_BYTES:
         raise ContinualError(f"{path}: {limits.human(size)} is too large for a CIFAR batch")
     limits.check_bytes(f"{path}", 2 * size)
     try:
@@ -225,6 +227,7 @@ def _cifar(
     )
 
 
+@checked
 def cifar10(*, data_dir: str | None = None) -> LabelledData:
     """CIFAR-10 (Krizhevsky 2009), 32×32 colour, from ``cifar-10-batches-py``."""
     folder = resolve_data_dir(data_dir) / CIFAR_FOLDERS["cifar10"][0]
@@ -238,6 +241,7 @@ def cifar10(*, data_dir: str | None = None) -> LabelledData:
     )
 
 
+@checked
 def cifar100(*, data_dir: str | None = None) -> LabelledData:
     """CIFAR-100 (Krizhevsky 2009), 100 fine classes, from ``cifar-100-python``."""
     folder = resolve_data_dir(data_dir) / CIFAR_FOLDERS["cifar100"][0]

@@ -10,8 +10,7 @@ from typing import Annotated
 import numpy as np
 import torch
 
-from continual.errors import require
-from continual.ranges import Positive, Range, Seed
+from continual.ranges import Positive, Range, Seed, checked
 from continual.scenarios.experience import LabelledData
 
 
@@ -30,11 +29,12 @@ def _stratified(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, n
     )
 
 
+@checked
 def digits(
     *,
     test_fraction: Annotated[float, Range(0, 1, True, True)] = 0.2,
     split_seed: Seed = 0,
-    size: Annotated[int, Range(8, 256)] = 8,
+    size: Annotated[int, Range(8, 256, note="8: the original")] = 8,
 ) -> LabelledData:
     """scikit-learn's 1797 8x8 digit images (Alpaydin & Kaynak 1998), scaled to [0, 1], with a
     stratified train/test split that is fixed by ``split_seed`` (not by the run's seed, so every
@@ -43,8 +43,6 @@ def digits(
     inputs; the images stay smooth, so this is no substitute for MNIST itself)."""
     from sklearn.datasets import load_digits
 
-    require(0.0 < test_fraction < 1.0, "test_fraction", "must be between 0 and 1")
-    require(8 <= size <= 256, "size", f"must be between 8 (the original) and 256, got {size}")
     bunch = load_digits()
     images = (bunch.images / 16.0).astype(np.float32)  # (N, 8, 8), pixel values 0..16
     if size != 8:
@@ -62,6 +60,7 @@ def upsample(images: np.ndarray, size: int) -> np.ndarray:
     return resized[:, 0].clamp(0.0, 1.0).numpy()
 
 
+@checked
 def synthetic(
     *,
     samples: Annotated[int, Range(2, 10_000_000)] = 1000,
@@ -75,9 +74,6 @@ def synthetic(
     [0, 1] per feature. Tiny and fast: the test suite's stream."""
     from sklearn.datasets import make_classification
 
-    require(samples > 0, "samples", "must be positive")
-    require(classes >= 2, "classes", "must be at least 2")
-    require(0.0 < test_fraction < 1.0, "test_fraction", "must be between 0 and 1")
     x, y = make_classification(
         n_samples=samples,
         n_features=features,

@@ -7,17 +7,17 @@ import torch
 from torch import Tensor
 
 from continual.errors import ConfigError, require
-from continual.ranges import Count, Experiences, Label
+from continual.ranges import Count, Experiences, Label, checked
 from continual.scenarios.experience import Experience, LabelledData, Stream
 
 
 def seeded_groups(
     num_classes: int, experiences: int, seed: int, classes_per_experience: Count | None = None
 ) -> list[list[int]]:
-    """A seeded random class order cut into ``experiences`` groups (equal sizes by default)."""
-    require(experiences >= 1, "experiences", "a stream needs at least 1 experience")
+    """A seeded random class order cut into ``experiences`` groups (equal sizes by default);
+    the generators that call it have checked each setting's range."""
     per = classes_per_experience or num_classes // experiences
-    require(
+    require(  # a rule between the settings and the data
         per >= 1 and per * experiences <= num_classes,
         "experiences",
         f"{experiences} experiences of {max(per, 1)} classes need {max(per, 1) * experiences} "
@@ -43,12 +43,8 @@ def split(
     samples_per_experience: Count | None = None,
     remap_labels: bool = False,
 ) -> Stream:
-    """Cut ``data`` into one experience per class group."""
-    require(
-        samples_per_experience is None or samples_per_experience >= 1,
-        "samples_per_experience",
-        "must be at least 1",
-    )
+    """Cut ``data`` into one experience per class group (the generators that call it have
+    checked each setting's range; the groups are checked against the data here)."""
     present = set(data.y_train.unique().tolist())
     seen: set[int] = set()
     generator = torch.Generator().manual_seed(seed)
@@ -92,6 +88,7 @@ def split(
     return Stream(name, tuple(experiences), num_classes, data.input_shape)
 
 
+@checked
 def class_incremental(
     data: LabelledData,
     seed: int,
@@ -111,6 +108,7 @@ def class_incremental(
     )
 
 
+@checked
 def task_incremental(
     data: LabelledData,
     seed: int,

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import torch
 
-from continual.errors import require
-from continual.ranges import Count, Experiences, Fraction
+from continual.ranges import Count, Experiences, Fraction, checked
 from continual.scenarios.experience import LabelledData, OnlineSchedule, Stream
 from continual.scenarios.split import class_incremental
 
 
+@checked
 def task_free(
     data: LabelledData,
     seed: int,
@@ -34,7 +34,6 @@ def task_free(
     With ``boundaries`` the strategy is told where each task ends: the same single pass, cut
     into one chunk per task, so components' ``after_experience`` hooks (sleep, consolidation)
     run there."""
-    require(0.0 <= blur <= 1.0, "blur", "must be between 0 (sharp) and 1")
     tasks = class_incremental(
         data,
         seed,

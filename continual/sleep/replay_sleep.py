@@ -19,10 +19,9 @@ import torch
 from torch import Tensor
 
 from continual.components.base import Batch, Component, CostProbe
-from continual.errors import require
 from continual.learners.abilities import NegativePhase
 from continual.learners.base import Learner
-from continual.ranges import Count
+from continual.ranges import Count, checked
 from continual.replay.buffer import Buffer
 from continual.scenarios.experience import Experience, as_float
 
@@ -86,6 +85,7 @@ class ReplaySleep(Component):
 
     name = "replay-sleep"
 
+    @checked
     def __init__(
         self,
         *,
@@ -95,8 +95,6 @@ class ReplaySleep(Component):
         budget: Count = 200,
         negative_only: bool = False,
     ):
-        require(steps >= 1, "steps", "must be at least 1")
-        require(batch_size >= 1, "batch_size", "must be at least 1")
         self.steps, self.batch_size, self.source = steps, batch_size, source
         self.negative_only = negative_only
         self.requires = (NegativePhase,) if negative_only else ()

@@ -64,7 +64,8 @@ from continual.components.base import Component, CostProbe
 from continual.errors import ContinualError, require
 from continual.learners.abilities import Sleepable
 from continual.learners.base import Learner
-from continual.ranges import MAX_COUNT, Count, NonNegative, Positive, Range, Width
+from continual.limits import MAX_COUNT
+from continual.ranges import Count, NonNegative, Positive, Range, Width, checked
 from continual.scenarios.experience import Experience
 
 
@@ -354,12 +355,13 @@ class SpikingSleep(Component):
     name = "sleep"
     requires = (Sleepable,)
 
+    @checked
     def __init__(
         self,
         *,
         steps: Annotated[int, Range(0, MAX_COUNT)] = 15000,
         steps_increment: Annotated[int, Range(0, MAX_COUNT)] = 5000,
-        every: Annotated[int, Range(0, MAX_COUNT)] = 0,
+        every: Annotated[int, Range(0, MAX_COUNT, note="0: only after experiences")] = 0,
         alpha_scale: Positive = 55.882454,
         thresholds: tuple[Positive, ...] = (14.548273, 44.560317, 38.046326),
         decay: Annotated[float, Range(0, 1, open_low=True)] = 0.999,
@@ -370,34 +372,21 @@ class SpikingSleep(Component):
         input_scale: Positive = 1.0,
         patch_fraction: Annotated[float, Range(0, 1, open_low=True)] = 11 / 28,
         sigmoid_scale: Positive = 0.001,
-        output_spikes: Annotated[int, Range(0, MAX_COUNT)] = 0,
+        output_spikes: Annotated[int, Range(0, MAX_COUNT, note="0: no early end")] = 0,
         image_shape: tuple[Width, ...] | None = None,
         homeostasis: NonNegative = 0.0,
-        target_rate: NonNegative = 0.008,
+        target_rate: Annotated[float, Range(0, note="0: no calibration")] = 0.008,
         calibration_steps: Count = 300,
         max_activation: Literal["running", "recompute"] = "running",
         plastic: bool = True,
     ):
-        require(steps >= 0 and steps_increment >= 0, "steps", "must be non-negative")
-        require(every >= 0, "every", "must be 0 (only after experiences) or positive")
-        require(0 < decay <= 1, "decay", "must be in (0, 1]")
-        require(all(t > 0 for t in thresholds), "thresholds", "must be positive")
-        require(0 < patch_fraction <= 1, "patch_fraction", "must be in (0, 1]")
-        require(output_spikes >= 0, "output_spikes", "must be non-negative (0: no early end)")
-        require(target_rate >= 0, "target_rate", "must be non-negative (0: no calibration)")
-        require(sigmoid_scale > 0, "sigmoid_scale", "must be positive")
-        require(
+        require(  # a length, which a range does not say
             image_shape is None or 2 <= len(image_shape) <= 3,
             "image_shape",
             f"must be [height, width] or [channels, height, width], got {image_shape}",
         )
         self.image_shape = None if image_shape is None else tuple(image_shape)
         self.warned_flat = False
-        require(
-            max_activation in ("running", "recompute"),
-            "max_activation",
-            f"must be 'running' or 'recompute', got {max_activation!r}",
-        )
         self.recompute, self.plastic = max_activation == "recompute", plastic
         self.seen_inputs: list[Tensor] = []  # only with max_activation = "recompute"
         self.target_rate, self.calibration_steps = target_rate, calibration_steps

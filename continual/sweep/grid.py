@@ -27,8 +27,7 @@ from typing import Any
 from continual import registry, specs
 from continual.cell import Cell
 from continual.errors import ConfigError, did_you_mean
-from continual.limits import MAX_SEEDS, check_cells
-from continual.ranges import MAX_SEED
+from continual.limits import MAX_SEED, MAX_SEEDS, check_cells
 from continual.specs import Section, SpecError, Training
 
 TOP = ("description", "scenarios", "strategies", "seeds", "parameters")
@@ -106,7 +105,7 @@ def _set(spec: Any, section: str, field_name: str, value: Any, key: str) -> Any:
     if section == "training":
         values = {f.name: getattr(spec.training, f.name) for f in fields(Training)}
         try:
-            training = Training(**registry.check_fields(Training, {**values, field_name: value}))
+            training = Training(**registry.check_known(Training, {**values, field_name: value}))
         except ConfigError as error:
             raise SpecError(f"{origin}: {error}") from None
         return replace(spec, training=training)

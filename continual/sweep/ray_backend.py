@@ -9,11 +9,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from continual.cell import Cell
-from continual.errors import ContinualError
+from continual.errors import ConfigError, ContinualError
+from continual.limits import MAX_PER_CELL
 from continual.sweep.job import Job, run_job
 
 Outcome = dict[str, Any] | BaseException
-MAX_PER_CELL = 1024  # CPUs or GPUs one cell may ask for
 
 
 def _ray() -> Any:
@@ -21,7 +21,7 @@ def _ray() -> Any:
         import ray
     except ImportError:
         raise ContinualError(
-            "--backend ray needs Ray: pip install 'continual[sweep]' (or 'ray>=2.9')"
+            "the Ray backend needs Ray: pip install 'continual[sweep]' (or 'ray>=2.9')"
         ) from None
     return ray
 
@@ -32,9 +32,9 @@ class RayBackend:
 
     def __init__(self, address: str | None = None, cpus: float = 1, gpus: float = 0):
         if not (math.isfinite(cpus) and 0 < cpus <= MAX_PER_CELL):
-            raise ContinualError(f"--cpus-per-cell {cpus}: must be in (0, {MAX_PER_CELL}]")
+            raise ConfigError(f"cpus {cpus}: must be in (0, {MAX_PER_CELL}]", field="cpus")
         if not (math.isfinite(gpus) and 0 <= gpus <= MAX_PER_CELL):
-            raise ContinualError(f"--gpus-per-cell {gpus}: must be in [0, {MAX_PER_CELL}]")
+            raise ConfigError(f"gpus {gpus}: must be in [0, {MAX_PER_CELL}]", field="gpus")
         self.address, self.cpus, self.gpus = address, cpus, gpus
 
     def run(self, cells: Sequence[Cell], job: Job) -> Iterator[tuple[int, Outcome]]:
@@ -76,11 +76,11 @@ class RayBackend:
     def _check_resources(self, resources: dict[str, float]) -> None:
         """Refuse a cell that asks for more CPUs or GPUs than the whole cluster has: Ray would
         queue it forever."""
-        for kind, wanted, option in (("CPU", self.cpus, "--cpus-per-cell"),
-                                     ("GPU", self.gpus, "--gpus-per-cell")):  # fmt: skip
+        for kind, wanted, option in (("CPU", self.cpus, "cpus"), ("GPU", self.gpus, "gpus")):
             have = float(resources.get(kind, 0.0))
             if wanted > have:
-                raise ContinualError(
+                raise ConfigError(
                     f"{option} {wanted:g}: the Ray cluster has {have:g} {kind}s in all, so no "
-                    f"cell could ever start; ask for at most {have:g}"
+                    f"cell could ever start; ask for at most {have:g}",
+                    field=option,
                 )

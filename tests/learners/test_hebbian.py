@@ -295,7 +295,8 @@ def test_post_activity_is_relu_for_features_and_softmax_for_the_readout():
 
 @pytest.mark.parametrize("field", ["temperature", "hebbian_lr", "init_radius"])
 def test_positive_settings_refuse_zero_naming_the_field(field):
-    with pytest.raises(ConfigError, match=f"^{field}: must be positive$") as caught:
+    expected = rf"^{field}: must be positive \(allowed: > 0\), got 0.0$"
+    with pytest.raises(ConfigError, match=expected) as caught:
         Hebbian(5, 4, **{field: 0.0})
     assert caught.value.field == field
     Hebbian(5, 4, **{field: 1e-6})  # any positive value is accepted

@@ -128,11 +128,16 @@ def test_forward_forward_momentum_and_readout_rate_are_passed_on():
     assert ff.optimizer.param_groups[-1]["lr"] == 0.07
 
 
-REFUSED = [
-    (ForwardForward, "threshold", 0.0, "must be positive"),
+REFUSED = [  # the annotations' ranges, and a rule between fields (goodness_from_layer)
+    (ForwardForward, "threshold", 0.0, r"must be positive \(allowed: > 0\), got 0.0"),
     (ForwardForward, "goodness_from_layer", 2, "must index one of the 2 layers"),
-    (PredictiveCoding, "inference_steps", -1, "must be non-negative"),
-    (PredictiveCoding, "inference_rate", 0.0, "must be positive"),
+    (
+        PredictiveCoding,
+        "inference_steps",
+        -1,
+        r"must be at least 0 \(allowed: in \[0, 10000\]\), got -1",
+    ),
+    (PredictiveCoding, "inference_rate", 0.0, r"must be positive \(allowed: > 0\), got 0.0"),
 ]
 
 
@@ -154,7 +159,9 @@ def test_bounds_accept_their_edge_values():
 
 
 def test_an_unknown_negative_generator_is_named_with_a_suggestion():
-    with pytest.raises(ConfigError, match=r"^unknown negatives 'hardset' \(did you mean 'hardest'"):
+    with pytest.raises(
+        ConfigError, match=r"^negatives: 'hardset' is not one of .*\(did you mean 'hardest'"
+    ):
         ForwardForward(6, 4, hidden=(3,), negatives="hardset")
 
 

@@ -83,7 +83,7 @@ def test_a_checkpoint_that_does_not_fit_the_run_is_refused(interrupted_run, tmp_
         runner.run(scenario, strategy, 0, checkpoint=Checkpointing(path, resume=True))
     message = str(error.value)
     assert f"checkpoint {path} does not match this run" in message
-    assert message.endswith("delete it or run without --resume")
+    assert message.endswith("delete it or do not resume")
 
 
 @pytest.mark.parametrize("kind", ["fifo", "link loop", "dangling link", "/dev/zero link", "folder"])

@@ -190,7 +190,7 @@ def test_the_default_reference_is_finetune_then_naive_then_the_first_name():
     assert reference_strategy(dict.fromkeys(["zeta", "naive", "alpha"], [])) == "naive"
     assert reference_strategy(dict.fromkeys(["zeta", "beta", "alpha"], [])) == "alpha"
     assert reference_strategy(dict.fromkeys(["zeta", "finetune"], []), "zeta") == "zeta"
-    with pytest.raises(ContinualError, match="--reference nope: .* one of finetune, zeta"):
+    with pytest.raises(ContinualError, match="^reference nope: .* one of finetune, zeta"):
         reference_strategy(dict.fromkeys(["zeta", "finetune"], []), "nope")
 
 

@@ -134,7 +134,8 @@ def test_the_buffer_source_replays_stored_samples():
 
 @pytest.mark.parametrize("field", ["steps", "batch_size"])
 def test_counts_below_one_are_refused_naming_the_field(field):
-    with pytest.raises(ConfigError, match=f"^{field}: must be at least 1$") as caught:
+    expected = rf"^{field}: must be at least 1 \(allowed: in \[1, 1000000000\]\), got 0$"
+    with pytest.raises(ConfigError, match=expected) as caught:
         ReplaySleep(**{field: 0})
     assert caught.value.field == field
     ReplaySleep(**{field: 1})

@@ -563,19 +563,48 @@ ACCEPTED = [
 ]
 
 
-REFUSED = [
-    ({"steps": -1}, "steps", "must be non-negative"),
-    ({"steps_increment": -1}, "steps", "must be non-negative"),
-    ({"every": -1}, "every", r"must be 0 \(only after experiences\) or positive"),
-    ({"decay": 0.0}, "decay", r"must be in \(0, 1\]"),
-    ({"decay": 1.0 + 1e-9}, "decay", r"must be in \(0, 1\]"),
-    ({"thresholds": (1.0, 0.0)}, "thresholds", "must be positive"),
-    ({"patch_fraction": 0.0}, "patch_fraction", r"must be in \(0, 1\]"),
-    ({"patch_fraction": 1.0 + 1e-9}, "patch_fraction", r"must be in \(0, 1\]"),
-    ({"output_spikes": -1}, "output_spikes", r"must be non-negative \(0: no early end\)"),
-    ({"target_rate": -1e-9}, "target_rate", r"must be non-negative \(0: no calibration\)"),
-    ({"sigmoid_scale": 0.0}, "sigmoid_scale", "must be positive"),
-    ({"max_activation": "max"}, "max_activation", "must be 'running' or 'recompute', got 'max'"),
+COUNT = r"in \[0, 1000000000\]"
+REFUSED = [  # the messages of the annotations' ranges (continual/ranges.py)
+    ({"steps": -1}, "steps", rf"must be at least 0 \(allowed: {COUNT}\), got -1"),
+    (
+        {"steps_increment": -1},
+        "steps_increment",
+        rf"must be at least 0 \(allowed: {COUNT}\), got -1",
+    ),
+    (
+        {"every": -1},
+        "every",
+        rf"must be at least 0 \(allowed: {COUNT}; 0: only after experiences\), got -1",
+    ),
+    ({"decay": 0.0}, "decay", r"must be positive \(allowed: in \(0, 1\]\), got 0.0"),
+    ({"decay": 1.0 + 1e-9}, "decay", r"must be at most 1 \(allowed: in \(0, 1\]\), got 1.0+1"),
+    ({"thresholds": (1.0, 0.0)}, "thresholds", r"must be positive \(allowed: > 0\), got 0.0"),
+    (
+        {"patch_fraction": 0.0},
+        "patch_fraction",
+        r"must be positive \(allowed: in \(0, 1\]\), got 0.0",
+    ),
+    (
+        {"patch_fraction": 1.0 + 1e-9},
+        "patch_fraction",
+        r"must be at most 1 \(allowed: in \(0, 1\]\), got 1.0+1",
+    ),
+    (
+        {"output_spikes": -1},
+        "output_spikes",
+        rf"must be at least 0 \(allowed: {COUNT}; 0: no early end\), got -1",
+    ),
+    (
+        {"target_rate": -1e-9},
+        "target_rate",
+        r"must be at least 0 \(allowed: >= 0; 0: no calibration\), got -1e-09",
+    ),
+    ({"sigmoid_scale": 0.0}, "sigmoid_scale", r"must be positive \(allowed: > 0\), got 0.0"),
+    (
+        {"max_activation": "max"},
+        "max_activation",
+        "'max' is not one of 'running', 'recompute'; valid names: recompute, running",
+    ),
 ]
 
 

@@ -105,12 +105,12 @@ def test_two_strategies_with_one_name_are_refused(tmp_path):
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (["--workers", "0"], "--workers 0: must be between 1 and 1024"),
+        (["--workers", "0"], "--workers 0: must be in [1, 1024]"),
         (["--retries", "-1"], "--retries -1"),
         (["--checkpoint-every", "-5"], "--checkpoint-every -5"),
         (["--address", "auto"], "--address is for --backend ray"),
         (["--device", "tpu"], "expected cpu or cuda"),
-        (["--threads", "0"], "--threads 0: must be between 1 and 1024"),
+        (["--threads", "0"], "--threads 0: must be in [1, 1024]"),
     ],
 )
 def test_bad_sweep_options_end_in_one_clear_message(tmp_path, cli, arguments, message):

@@ -75,8 +75,8 @@ def test_a_hostile_grid_is_one_clear_error(tmp_path, body, message):
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (["--retries", "100000"], "--retries 100000: must be between 0 and 100"),
-        (["--threads", "100000"], "--threads 100000: must be between 1 and 1024"),
+        (["--retries", "100000"], "--retries 100000: must be in [0, 100]"),
+        (["--threads", "100000"], "--threads 100000: must be in [1, 1024]"),
         (["--backend", "ray", "--cpus-per-cell", "nan"], "--cpus-per-cell nan"),
         (["--backend", "ray", "--cpus-per-cell", "inf"], "--cpus-per-cell inf"),
         (["--backend", "ray", "--gpus-per-cell", "-1"], "--gpus-per-cell -1"),
@@ -130,7 +130,7 @@ class FakeRay(types.SimpleNamespace):
 
 @pytest.mark.parametrize(
     "cpus, gpus, message",
-    [(1000, 0, "--cpus-per-cell 1000: the Ray cluster has 2 CPUs"), (1, 1, "has 0 GPUs")],
+    [(1000, 0, "cpus 1000: the Ray cluster has 2 CPUs"), (1, 1, "has 0 GPUs")],
 )
 def test_ray_refuses_what_the_cluster_cannot_give_and_shuts_down(monkeypatch, tmp_path, cpus,
                                                                  gpus, message):  # fmt: skip
