@@ -1,5 +1,6 @@
-"""The sweep driver on the local process pool: every cell once, finished cells skipped, failed
-ones retried a bounded number of times, and a SIGKILLed sweep rerun loses and repeats no cell."""
+"""The one driver (:func:`continual.execution.drive`) on the local process pool and in this
+process: every cell once, finished cells skipped, failed ones retried a bounded number of times,
+events in order, and a SIGKILLed sweep rerun loses and repeats no cell."""
 
 from __future__ import annotations
 
@@ -14,12 +15,19 @@ from pathlib import Path
 import pytest
 
 from continual import runner
+from continual.cell import Job, run_job
 from continual.errors import ContinualError
-from continual.sweep.driver import run_sweep
+from continual.execution import Event, InProcess, Options, drive
 from continual.sweep.grid import load_grid
-from continual.sweep.job import Job, run_job
 from continual.sweep.local import LocalPool
 from tests.sweep.helpers import tiny_grid
+
+
+def run_sweep(plan, backend, out: Path, retries: int = 2, on_event=None):
+    """As ``continual sweep`` drives: checkpoints at boundaries, resumed; failures collected."""
+    job = Job(out, checkpoint_every=0, resume=True)
+    options = Options(retries=retries, keep_going=True, pause=0.0)
+    return drive(plan, backend, job, options, on_event=on_event)
 
 
 def _stamps(out: Path) -> dict[str, tuple[str, int]]:
@@ -33,8 +41,8 @@ def _stamps(out: Path) -> dict[str, tuple[str, int]]:
 def test_local_pool_runs_each_cell_once_and_a_rerun_skips_them(tmp_path):
     plan = load_grid(tiny_grid(tmp_path, seeds="[0]")).cells()  # 4 cells
     out = tmp_path / "out"
-    outcome = run_sweep(plan, LocalPool(workers=2), Job(out))
-    assert (outcome.ran, outcome.skipped, outcome.failed) == (4, 0, [])
+    outcome = run_sweep(plan, LocalPool(workers=2), out)
+    assert (outcome.ran, outcome.kept, outcome.failed) == (4, 0, [])
     stamps = _stamps(out)
     assert len(stamps) == 4 and len({run_id for run_id, _ in stamps.values()}) == 4
     # a worker computes exactly what a run in this process computes
@@ -45,8 +53,8 @@ def test_local_pool_runs_each_cell_once_and_a_rerun_skips_them(tmp_path):
     assert swept["tags"] == {"parameters": {"learner.lr": 0.01}}
     assert swept["accuracy_matrix"][1][0] > 0.6  # it learned experience 0: chance is 1/6
 
-    again = run_sweep(plan, LocalPool(workers=2), Job(out))
-    assert (again.ran, again.skipped) == (0, 4)
+    again = run_sweep(plan, LocalPool(workers=2), out)
+    assert (again.ran, again.kept) == (0, 4)
     assert _stamps(out) == stamps  # nothing rewritten
     assert [r["run_id"] for r in again.results] == [r["run_id"] for r in outcome.results]
 
@@ -58,8 +66,10 @@ class Flaky:
         self.failing, self.failures, self.error = failing, failures, error
         self.attempts: dict[str, int] = {}
 
-    def run(self, cells, job):
+    def run(self, cells, job, started=None):
         for index, cell in enumerate(cells):
+            if started is not None:
+                started(index)
             name = cell.strategy.name
             self.attempts[name] = self.attempts.get(name, 0) + 1
             if name in self.failing and self.attempts[name] <= self.failures:
@@ -73,18 +83,16 @@ def two_cells(tmp_path):
     return load_grid(tiny_grid(tmp_path, parameters="", seeds="[0]")).cells()
 
 
-def test_a_failed_cell_is_retried_until_it_succeeds(two_cells, tmp_path, monkeypatch):
-    monkeypatch.setattr("continual.sweep.driver.time.sleep", lambda s: None)
+def test_a_failed_cell_is_retried_until_it_succeeds(two_cells, tmp_path):
     backend = Flaky({"mlp"}, failures=2)
-    outcome = run_sweep(two_cells, backend, Job(tmp_path / "out"), retries=2)
+    outcome = run_sweep(two_cells, backend, tmp_path / "out", retries=2)
     assert (outcome.ran, outcome.failed) == (2, [])
     assert backend.attempts == {"mlp": 3, "mlp-ewc": 1}
 
 
-def test_retries_are_bounded(two_cells, tmp_path, monkeypatch):
-    monkeypatch.setattr("continual.sweep.driver.time.sleep", lambda s: None)
+def test_retries_are_bounded(two_cells, tmp_path):
     backend = Flaky({"mlp"}, failures=5)
-    outcome = run_sweep(two_cells, backend, Job(tmp_path / "out"), retries=1)
+    outcome = run_sweep(two_cells, backend, tmp_path / "out", retries=1)
     assert outcome.ran == 1 and backend.attempts["mlp"] == 2
     [(cell, error)] = outcome.failed
     assert cell.strategy.name == "mlp" and "worker lost" in str(error)
@@ -93,8 +101,59 @@ def test_retries_are_bounded(two_cells, tmp_path, monkeypatch):
 
 def test_a_clear_error_is_not_retried(two_cells, tmp_path):
     backend = Flaky({"mlp"}, failures=5, error=ContinualError)
-    outcome = run_sweep(two_cells, backend, Job(tmp_path / "out"), retries=3)
+    outcome = run_sweep(two_cells, backend, tmp_path / "out", retries=3)
     assert backend.attempts["mlp"] == 1 and len(outcome.failed) == 1
+
+
+def test_events_say_what_happened_in_order(two_cells, tmp_path):
+    """In this process: started, the steps as they are taken, wrote; a rerun keeps both; a
+    retry is told before the cell runs again."""
+    out = tmp_path / "out"
+    events: list[Event] = []
+    report = drive(two_cells, InProcess(), Job(out), steps=[7, 9], on_event=events.append)
+    first = [e for e in events if e.cell is two_cells[0]]
+    assert first[0].kind == "started" and first[0].steps == 7
+    assert {e.kind for e in first[1:-1]} == {"advanced"} and first[-1].kind == "wrote"
+    assert sum(e.steps for e in first[1:-1]) == report.results[0]["cost"]["train_steps"]
+    assert first[-1].path == two_cells[0].result_path(out) and first[-1].path.is_file()
+    assert first[-1].result is report.results[0] and report.ran == 2
+
+    events.clear()
+    again = drive(two_cells, InProcess(), Job(out), on_event=events.append)
+    assert [e.kind for e in events] == ["kept", "kept"] and (again.ran, again.kept) == (0, 2)
+    assert [e.result for e in events] == again.results
+    events.clear()
+    forced = drive(two_cells, InProcess(), Job(out), Options(force=True), on_event=events.append)
+    assert forced.ran == 2 and [e.kind for e in events if e.kind != "advanced"] == [
+        "started", "wrote", "started", "wrote",
+    ]  # fmt: skip
+
+    events.clear()
+    run_sweep(two_cells, Flaky({"mlp"}, failures=1), tmp_path / "flaky", on_event=events.append)
+    kinds = [(e.kind, e.cell.strategy.name) for e in events if e.kind != "advanced"]
+    assert kinds[:3] == [("started", "mlp"), ("retrying", "mlp"), ("started", "mlp-ewc")]
+    assert kinds[-2:] == [("started", "mlp"), ("wrote", "mlp")]
+    assert "worker lost (mlp)" in str(events[1].error)
+
+
+def test_a_failure_is_raised_unless_told_to_keep_going(two_cells, tmp_path):
+    """``run`` and ``ablate`` stop at the first cell that fails for good; ``sweep`` goes on."""
+    with pytest.raises(RuntimeError, match="worker lost"):
+        drive(two_cells, Flaky({"mlp"}, failures=1), Job(tmp_path / "out"))
+    events: list[Event] = []
+    options = Options(keep_going=True)
+    report = drive(
+        two_cells, Flaky({"mlp"}, 1), Job(tmp_path / "out"), options, on_event=events.append
+    )
+    assert [c.strategy.name for c, _ in report.failed] == ["mlp"] and report.ran == 1
+    assert [e.kind for e in events if e.kind in ("failed", "wrote")] == ["failed", "wrote"]
+
+
+def test_retries_are_a_bounded_option_named_as_a_parameter():
+    with pytest.raises(ContinualError, match=r"^retries 101: must be between 0 and 100"):
+        Options(retries=101)
+    with pytest.raises(ContinualError, match=r"^retries -1"):
+        Options(retries=-1)
 
 
 def test_sigkilled_sweep_rerun_loses_and_repeats_no_cell(tmp_path, cli):
