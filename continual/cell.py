@@ -31,14 +31,20 @@ class Cell:
     tags: dict[str, Any] = field(default_factory=dict, compare=False)  # e.g. the ablation rung
 
     @cached_property
-    def run_id(self) -> str:
-        """The hash of the resolved configuration and seed that names the result file (computed
-        once: describing a scenario hashes a user's data file)."""
-        from continual.runner import run_id
+    def config(self) -> dict[str, Any]:
+        """The resolved scenario and strategy, as the result file holds them. Computed once per
+        cell (describing a scenario hashes a user's data file) and handed to the run, so the
+        cell's id and its result's id come from one description."""
         from continual.specs import scenario_to_dict
 
-        config = {"scenario": scenario_to_dict(self.scenario), "strategy": self.strategy.to_dict()}
-        return run_id(config, self.seed)
+        return {"scenario": scenario_to_dict(self.scenario), "strategy": self.strategy.to_dict()}
+
+    @cached_property
+    def run_id(self) -> str:
+        """The hash of :attr:`config` and the seed that names the result file."""
+        from continual.runner import run_id
+
+        return run_id(self.config, self.seed)
 
     def result_path(self, out: Path) -> Path:
         """Where this cell's result file lands in ``out`` (the one place that says so)."""
@@ -119,6 +125,7 @@ def run_cell(
             progress=progress,
             cache=cache,
             checkpoint=checkpoint,
+            described=cell.config["scenario"],
         )
     if cell.tags:
         result["tags"] = dict(cell.tags)

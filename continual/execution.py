@@ -53,7 +53,7 @@ def prepare(
         if key not in streams:
             stream = streams[key] = runner.cached(
                 cache,
-                runner.stream_key(cell.scenario, cell.seed, data_dir),
+                runner.stream_key(cell.scenario, cell.seed, data_dir, cell.config["scenario"]),
                 partial(runner.build_stream, cell.scenario, cell.seed, data_dir),
             )
             if len(stream) == 0:

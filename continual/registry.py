@@ -11,6 +11,7 @@ values are checked against the type hints and the ranges declared in them
 from __future__ import annotations
 
 import collections.abc
+import functools
 import importlib
 import inspect
 import re
@@ -211,7 +212,7 @@ def check_fields(factory: Callable[..., Any], values: Mapping[str, Any]) -> dict
     """Validate ``values`` against ``factory``'s keyword-only parameters and their type hints."""
     params = options(factory)
     target = factory.__init__ if inspect.isclass(factory) else factory
-    hints = typing.get_type_hints(target, include_extras=True)
+    hints = _hints(target)
     checked = {}
     for key, value in values.items():
         if key not in params:
@@ -221,6 +222,13 @@ def check_fields(factory: Callable[..., Any], values: Mapping[str, Any]) -> dict
         else:
             checked[key] = value
     return checked
+
+
+@functools.cache
+def _hints(target: Callable[..., Any]) -> dict[str, Any]:
+    """``target``'s resolved type hints, once per function: resolving them evaluates every
+    annotation's text, a quarter of building a small learner when done on every build."""
+    return typing.get_type_hints(target, include_extras=True)
 
 
 def build(kind: str, section: Mapping[str, Any], *context: Any) -> Any:

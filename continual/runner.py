@@ -182,6 +182,7 @@ def run(
     data_dir: str | None = None,
     cache: dict[Any, Any] | None = None,
     checkpoint: Checkpointing | None = None,
+    described: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``strategy_spec`` on ``scenario`` with ``seed``; return the result document, whose
     ``status`` is "complete", or "diverged" when training produced NaN or infinite values (the
@@ -196,9 +197,11 @@ def run(
     FLOPs per sample per architecture; results are the same with or without it. With
     ``checkpoint``, the run's state is saved at every experience boundary (and every
     ``checkpoint.every`` steps), and with ``checkpoint.resume`` a run killed earlier continues
-    from its checkpoint to the same result.
+    from its checkpoint to the same result. ``described``: the scenario's
+    :func:`~continual.specs.scenario_to_dict` when the caller has it (it hashes a user's data
+    file: a cell describes its scenario once, not once more per run).
     """
-    prepared = prepare(scenario, strategy_spec, seed, device, progress, data_dir, cache)
+    prepared = prepare(scenario, strategy_spec, seed, device, progress, data_dir, cache, described)
     saver = None if checkpoint is None else RunCheckpoint(checkpoint, prepared)
     diverged = train(prepared, saver)
     return document(prepared, measure(prepared, diverged, cache), diverged)
@@ -212,12 +215,14 @@ def prepare(
     progress: Progress | None = None,
     data_dir: str | None = None,
     cache: dict[Any, Any] | None = None,
+    described: dict[str, Any] | None = None,
 ) -> Run:
     """Seed, then build (or take from ``cache``) the stream, the strategy, the evaluator, the
-    untrained reference evaluation, the training plan, the recorder and the probe."""
+    untrained reference evaluation, the training plan, the recorder and the probe
+    (``described``: as for :func:`run`)."""
     reset_memory_peak(device)
     torch.manual_seed(seed)
-    described = scenario_to_dict(scenario)
+    described = described or scenario_to_dict(scenario)
     data = stream_key(scenario, seed, data_dir, described)
     stream = cached(cache, data, partial(build_stream, scenario, seed, data_dir))
     started = time.perf_counter()  # loading the data is not the run's time (prepare() does it)
