@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from continual import runner
@@ -20,7 +21,8 @@ from continual.errors import ContinualError
 from continual.execution import Event, InProcess, Options, drive
 from continual.sweep.grid import load_grid
 from continual.sweep.local import LocalPool
-from tests.sweep.helpers import tiny_grid
+from tests.conftest import write
+from tests.sweep.helpers import MLP, tiny_grid
 
 
 def run_sweep(plan, backend, out: Path, retries: int = 2, on_event=None):
@@ -154,6 +156,36 @@ def test_retries_are_a_bounded_option_named_as_a_parameter():
         Options(retries=101)
     with pytest.raises(ContinualError, match=r"^retries -1"):
         Options(retries=-1)
+
+
+def test_a_cell_hashes_its_data_file_once(tmp_path, monkeypatch):
+    """A user's data file is hashed once per cell — for its id, the pre-flight build, its run
+    and its result's path alike (it was hashed four times per cell) — and the result's run id
+    is the cell's."""
+    from continual import execution, specs
+
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 256, (80, 6, 6), dtype=np.uint8),
+        "y_train": np.repeat(np.arange(4), 20),
+        "x_test": rng.integers(0, 256, (40, 6, 6), dtype=np.uint8),
+        "y_test": np.repeat(np.arange(4), 10),
+    }
+    np.savez(tmp_path / "mine.npz", **arrays)
+    scenario = specs.with_overrides(
+        specs.load_scenario("split-digits"), str(tmp_path / "mine.npz"), 2
+    )
+    strategy = specs.load_strategy(str(write(tmp_path, "mlp.toml", MLP)))
+    hashes: list[Path] = []
+    original = specs._sha256
+    monkeypatch.setattr(specs, "_sha256", lambda path: hashes.append(path) or original(path))
+    plan = execution.cells(scenario, [strategy], [0, 1])
+    cache: dict = {}
+    execution.prepare(plan, None, cache)
+    report = drive(plan, InProcess(cache), Job(tmp_path / "out"))
+    assert len(hashes) == len(plan) == 2
+    assert [r["run_id"] for r in report.results] == [c.run_id for c in plan]
+    assert [c.result_path(tmp_path / "out").is_file() for c in plan] == [True, True]
 
 
 def test_sigkilled_sweep_rerun_loses_and_repeats_no_cell(tmp_path, cli):
