@@ -203,7 +203,7 @@ def ablate(
     cells = plan(scenario, strategy, seeds)
     steps = execution.prepare(cells, data_dir)  # every rung is built before any trains
     job = execution.Job(out, device, data_dir)  # no checkpoints
-    backend = execution.backend(workers)
+    backend = execution.local_backend(workers)
     results = execution.drive(cells, backend, job, steps=steps, on_event=on_event).results
     summary = summarise(results)
     summary["path"] = str(summary_path(out, scenario.name, strategy.name))

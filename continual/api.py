@@ -192,7 +192,7 @@ def run(
     steps = execution.prepare(plan, data_dir, cache)
     report = execution.drive(
         plan,
-        execution.backend(workers, cache),
+        execution.local_backend(workers, cache),
         execution.Job(folder, device, data_dir),
         execution.Options(force=force),
         steps=steps,

@@ -234,7 +234,7 @@ def run_command(args: argparse.Namespace) -> int:
     job = execution.Job(
         args.out, args.device, args.data_dir, _checkpoint_every(args), resume=args.resume
     )
-    backend = execution.backend(_workers(args.workers), cache)
+    backend = execution.local_backend(_workers(args.workers), cache)
     with _progress(args.quiet) as on_event:
         results = execution.drive(
             plan, backend, job, execution.Options(force=args.force), steps=steps, on_event=on_event

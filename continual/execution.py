@@ -135,7 +135,7 @@ class InProcess:
             yield index, result
 
 
-def backend(workers: int = 1, cache: dict[Any, Any] | None = None) -> Backend:
+def local_backend(workers: int = 1, cache: dict[Any, Any] | None = None) -> Backend:
     """In this process (sharing ``cache``) for one worker, else a local pool of ``workers``."""
     if workers == 1:
         return InProcess({} if cache is None else cache)

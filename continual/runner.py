@@ -251,9 +251,22 @@ def prepare(
     probe = representation_probe(spec, stream, evaluator)
     config = {"scenario": described, "strategy": spec.to_dict()}
     return Run(
-        spec, seed, device, config, run_id(config, seed), stream, strategy, evaluator, baseline,
-        plan, recorder, probe, architecture, progress, started,
-    )  # fmt: skip
+        spec=spec,
+        seed=seed,
+        device=device,
+        config=config,
+        identity=run_id(config, seed),
+        stream=stream,
+        strategy=strategy,
+        evaluator=evaluator,
+        baseline=baseline,
+        plan=plan,
+        recorder=recorder,
+        probe=probe,
+        architecture=architecture,
+        progress=progress,
+        started=started,
+    )
 
 
 def reference_accuracy(

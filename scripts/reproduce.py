@@ -195,7 +195,7 @@ def run_row(
         cache: dict[Any, Any] = {}
         steps = execution.prepare(plan, data_dir, cache)
         job = execution.Job(folder, data_dir=data_dir)
-        backend = execution.backend(workers, cache)
+        backend = execution.local_backend(workers, cache)
         results = execution.drive(plan, backend, job, steps=steps, on_event=_said).results
     values: dict[str, dict[int, float | None]] = {s.name: {} for s in strategies}
     for result in results:

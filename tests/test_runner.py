@@ -245,9 +245,9 @@ def test_runs_on_worker_processes_equal_runs_in_this_process(tmp_path):
         if event.kind == "wrote":
             done.append(event.path.name)
 
-    alone = execution.drive(plan, execution.backend(1), execution.Job(tmp_path / "alone"))
+    alone = execution.drive(plan, execution.local_backend(1), execution.Job(tmp_path / "alone"))
     together = execution.drive(
-        plan, execution.backend(2), execution.Job(tmp_path / "together"), on_event=wrote
+        plan, execution.local_backend(2), execution.Job(tmp_path / "together"), on_event=wrote
     )
     for a, b in zip(alone.results, together.results):
         assert a["run_id"] == b["run_id"]
