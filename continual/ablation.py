@@ -31,13 +31,13 @@ Bonferroni simultaneous interval beside the 95 % interval of each comparison.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from continual import registry
-from continual.cell import Cell, DoneHook, StartHook
+from continual.cell import Cell
 from continual.errors import ContinualError
 from continual.report.ladder import SUMMARY_SUFFIX, summarise
 from continual.specs import ScenarioSpec, Section, StrategySpec
@@ -182,30 +182,20 @@ def ablate(
     *,
     device: str = "cpu",
     data_dir: str | None = None,
-    on_start: StartHook | None = None,
-    on_done: DoneHook | None = None,
-    quiet: bool = False,
+    on_event: Callable[[Any], None] | None = None,
     workers: int = 1,
 ) -> dict[str, Any]:
     """Run the ladder of ``strategy`` on ``scenario`` for every seed, write each run's result and
     the ladder summary (:func:`summarise`) into ``out``, and return the summary (``workers``:
-    processes running rungs at once, see :func:`continual.execution.execute`)."""
+    processes running rungs at once; ``on_event``: see :func:`continual.execution.drive`)."""
     from continual import execution
     from continual.results import write_json_atomic
 
     cells = plan(scenario, strategy, seeds)
     steps = execution.prepare(cells, data_dir)  # every rung is built before any trains
-    results = execution.execute(
-        cells,
-        out,
-        device=device,
-        data_dir=data_dir,
-        steps=steps,
-        on_start=on_start,
-        on_done=on_done,
-        quiet=quiet,
-        workers=workers,
-    )
+    job = execution.Job(out, device, data_dir)  # no checkpoints
+    backend = execution.local_backend(workers)
+    results = execution.drive(cells, backend, job, steps=steps, on_event=on_event).results
     summary = summarise(results)
     summary["path"] = str(summary_path(out, scenario.name, strategy.name))
     write_json_atomic(Path(summary["path"]), summary)

@@ -1,5 +1,6 @@
 """The Python API, for notebooks and scripts: the same runs, ladders and reports as the command
-line, through the same driver (:mod:`continual.execution`), without it.
+line, through the same driver (:func:`continual.execution.drive`), without it; nothing prints
+(each run's ``status`` says whether it diverged).
 
     import continual
 
@@ -190,18 +191,14 @@ def run(
     prepare_out(folder, keep=False)
     cache: dict[Any, Any] = {}
     steps = execution.prepare(plan, data_dir, cache)
-    documents = execution.execute(
+    report = execution.drive(
         plan,
-        folder,
-        device=device,
-        data_dir=data_dir,
+        execution.local_backend(workers, cache),
+        execution.Job(folder, device, data_dir),
+        execution.Options(force=force),
         steps=steps,
-        cache=cache,
-        quiet=True,
-        force=force,
-        workers=workers,
     )
-    return Results(tuple(documents), folder)
+    return Results(tuple(report.results), folder)
 
 
 @dataclass(frozen=True)
@@ -262,7 +259,6 @@ def ablate(
         folder,
         device=device,
         data_dir=data_dir,
-        quiet=True,
         workers=workers,
     )
     from continual.report.files import load_results

@@ -1,16 +1,24 @@
-"""A cell — one (scenario, strategy, seed) — and the function that runs it: the leaf of the
-drivers. The drivers (:mod:`continual.execution` in this process or a local pool,
-:mod:`continual.sweep` on a pool or Ray) and a pool's workers all import this module and nothing
-of each other, so no import cycle runs through the workers."""
+"""A cell — one (scenario, strategy, seed) — how every cell of a command runs (:class:`Job`),
+and the function that runs one: the leaf of the driver. The driver
+(:mod:`continual.execution`) and the backends' workers (:mod:`continual.sweep.local`,
+:mod:`continual.sweep.ray_backend`) all import this module and nothing of each other, so no
+import cycle runs through the workers.
+
+A run returns its result document with its ``status`` ("complete" or "diverged"): a diverged
+run is a result like any other, not an exception carrying one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from continual.specs import ScenarioSpec, StrategySpec
+
+CHECKPOINTS = "checkpoints"  # the folder inside ``out`` where unfinished runs keep their state
+COMPLETE, DIVERGED = "complete", "diverged"  # a result document's ``status``
 
 
 @dataclass(frozen=True)
@@ -22,14 +30,28 @@ class Cell:
     seed: int
     tags: dict[str, Any] = field(default_factory=dict, compare=False)  # e.g. the ablation rung
 
-    @property
-    def run_id(self) -> str:
-        """The hash of the resolved configuration and seed that names the result file."""
-        from continual.runner import run_id
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """The resolved scenario and strategy, as the result file holds them. Computed once per
+        cell (describing a scenario hashes a user's data file) and handed to the run, so the
+        cell's id and its result's id come from one description."""
         from continual.specs import scenario_to_dict
 
-        config = {"scenario": scenario_to_dict(self.scenario), "strategy": self.strategy.to_dict()}
-        return run_id(config, self.seed)
+        return {"scenario": scenario_to_dict(self.scenario), "strategy": self.strategy.to_dict()}
+
+    @cached_property
+    def run_id(self) -> str:
+        """The hash of :attr:`config` and the seed that names the result file."""
+        from continual.runner import run_id
+
+        return run_id(self.config, self.seed)
+
+    def result_path(self, out: Path) -> Path:
+        """Where this cell's result file lands in ``out`` (the one place that says so)."""
+        from continual.results import result_path
+
+        scenario, strategy = self.scenario.name, self.strategy.name
+        return result_path(Path(out), scenario, strategy, self.seed, self.run_id)
 
 
 def cells(
@@ -54,69 +76,76 @@ def cells(
     return [Cell(scenario, s, seed) for s in unique.values() for seed in seeds]
 
 
-StartHook = Callable[[Cell, int], Callable[[int], None] | None]
-CHECKPOINTS = "checkpoints"  # the folder inside ``out`` where unfinished runs keep their state
-DoneHook = Callable[[Cell, dict[str, Any], Path], None]
+@dataclass(frozen=True)
+class Job:
+    """How every cell of a command runs: where results and checkpoints go, on what device, with
+    what data folder, how it checkpoints, and with how many torch threads (plain data: it travels
+    to worker processes and Ray tasks)."""
 
+    out: Path
+    device: str = "cpu"
+    data_dir: str | None = None
+    checkpoint_every: int | None = None  # None: no checkpoints; 0: at experience boundaries
+    resume: bool = False  # continue from the cell's checkpoint when one exists
+    threads: int | None = None  # torch threads of the process that runs it; None: as it is
 
-def cell_id(cell: Cell) -> str:
-    """The cell's run id: a hash of its resolved config and seed (equal ids, equal runs)."""
-    return cell.run_id
+    def absolute(self) -> Job:
+        """The job with absolute paths, for a worker that runs in another folder."""
+        data_dir = None if self.data_dir is None else str(Path(self.data_dir).resolve())
+        return replace(self, out=Path(self.out).resolve(), data_dir=data_dir)
 
 
 def run_cell(
     cell: Cell,
-    out: Path,
-    *,
-    device: str = "cpu",
-    data_dir: str | None = None,
+    job: Job,
     progress: Callable[[int], None] | None = None,
-    checkpoint_every: int | None = None,
-    resume: bool = False,
     cache: dict[Any, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train one cell and return its result document (nothing written but its checkpoint,
-    kept under ``out/checkpoints`` unless ``checkpoint_every`` is None). A run that diverges
-    raises :class:`~continual.errors.Diverged` carrying its partial result, tagged."""
+    """Train one cell and return its result document, ``status`` "complete" or "diverged"
+    (nothing is written but its checkpoint, kept under ``out/checkpoints`` unless
+    ``job.checkpoint_every`` is None). ``progress(n)`` hears of every ``n`` steps taken;
+    ``cache`` holds what the runs of one command share (see :func:`continual.runner.run`)."""
     from contextlib import nullcontext
 
     from continual import runner
     from continual.checkpoint import Checkpointing, checkpoint_path, locked, prepare_folder
-    from continual.errors import Diverged
 
     checkpoint, guard = None, nullcontext()
-    if checkpoint_every is not None:
-        prepare_folder(Path(out) / CHECKPOINTS)
-        path = checkpoint_path(Path(out) / CHECKPOINTS, cell_id(cell))
-        checkpoint, guard = Checkpointing(path, checkpoint_every, resume), locked(path)
-    try:
-        with guard:
-            result = runner.run(
-                cell.scenario,
-                cell.strategy,
-                cell.seed,
-                device=device,
-                data_dir=data_dir,
-                progress=progress,
-                cache=cache,
-                checkpoint=checkpoint,
-            )
-    except Diverged as error:
-        if cell.tags and error.result is not None:
-            error.result["tags"] = dict(cell.tags)
-        raise
+    if job.checkpoint_every is not None:
+        prepare_folder(Path(job.out) / CHECKPOINTS)
+        path = checkpoint_path(Path(job.out) / CHECKPOINTS, cell.run_id)
+        checkpoint, guard = Checkpointing(path, job.checkpoint_every, job.resume), locked(path)
+    with guard:
+        result = runner.run(
+            cell.scenario,
+            cell.strategy,
+            cell.seed,
+            device=job.device,
+            data_dir=job.data_dir,
+            progress=progress,
+            cache=cache,
+            checkpoint=checkpoint,
+            described=cell.config["scenario"],
+        )
     if cell.tags:
         result["tags"] = dict(cell.tags)
     return result
 
 
+def run_job(job: Job, cell: Cell) -> dict[str, Any]:
+    """:func:`run_cell` in a worker process or Ray task: with ``job.threads`` torch threads."""
+    if job.threads is not None:
+        import torch
+
+        torch.set_num_threads(job.threads)
+    return run_cell(cell, job)
+
+
 def finish(cell: Cell, result: dict[str, Any], out: Path) -> Path:
     """Write the cell's result file atomically, then drop its checkpoint; return the path."""
     from continual.checkpoint import checkpoint_path, remove
-    from continual.results import result_path, write_json_atomic
+    from continual.results import write_json_atomic
 
-    path = write_json_atomic(
-        result_path(out, cell.scenario.name, cell.strategy.name, cell.seed, cell.run_id), result
-    )
+    path = write_json_atomic(cell.result_path(out), result)
     remove(checkpoint_path(Path(out) / CHECKPOINTS, result["run_id"]))
     return path

@@ -23,9 +23,10 @@ from __future__ import annotations
 import io
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,6 +52,47 @@ class Checkpointing:
 
     def __post_init__(self) -> None:
         check_dataclass(self)
+
+
+class RunCheckpoint:
+    """One run's checkpoints: where and how often (:class:`Checkpointing`), whose (the run's id)
+    and of what — the run's strategy, recorder and probe, and its clock (``run`` is the
+    runner's :class:`~continual.runner.Run`)."""
+
+    def __init__(self, settings: Checkpointing, run: Any):
+        self.path, self.every, self.resume = settings.path, settings.every, settings.resume
+        self.run = run
+
+    def restore(self) -> Position | None:
+        """With ``resume`` and a checkpoint of this run on disk: load it into the run (its
+        strategy, recorder, probe, random states and the seconds already spent) and return
+        where to continue; else None (the run starts from the beginning)."""
+        state = load(self.path, self.run.identity) if self.resume else None
+        if state is None:
+            return None
+        run = self.run
+        position, run.elapsed = restore(state, run.strategy, run.recorder, len(run.plan), self.path)
+        if run.probe is not None:  # the run id names the probe: its checkpoints carry its state
+            run.probe.load_state_dict(state["probe"])
+        return position
+
+    def save(self, position: Position) -> None:
+        """Write the run's state at ``position`` (atomically)."""
+        run = self.run
+        state = capture(run.identity, position, run.strategy, run.recorder, run.seconds())
+        if run.probe is not None:
+            state["probe"] = run.probe.state_dict()
+        save(self.path, state)
+
+    def on_step(self, number: int, then: Callable[[int], None]) -> Callable[[int], None]:
+        """The per-step callback while experience ``number`` trains: ``then(step)``, and a save
+        every ``every`` steps (just ``then`` when ``every`` is 0)."""
+        return then if not self.every else partial(self._step, number, then)
+
+    def _step(self, number: int, then: Callable[[int], None], step: int) -> None:
+        then(step)
+        if step % self.every == 0:
+            self.save(Position(number, started=True))
 
 
 def checkpoint_path(folder: Path, run_id: str) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from rich.table import Table
 
 from continual import execution, registry, specs
 from continual.errors import ContinualError
-from continual.execution import DoneHook, StartHook
+from continual.execution import Event
 from continual.report.sanitize import markup, plain
 from continual.results import prepare_out
 
@@ -117,9 +117,10 @@ def _with_data_options(
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[tuple[StartHook, DoneHook]]:
-    """A progress bar per cell on stderr (plain lines every tenth when stderr is a log file or a
-    pipe); yields the ``on_start`` and ``on_done`` hooks of :func:`execution.execute`."""
+def _progress(quiet: bool) -> Iterator[Callable[[Event], None]]:
+    """Yields the ``on_event`` of :func:`execution.drive` for ``run`` and ``ablate``: a progress
+    bar per cell on stderr (plain lines every tenth when stderr is a log file or a pipe), the
+    divergences, and with ``quiet`` a line per result kept or written instead of bars."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (
@@ -133,29 +134,38 @@ def _progress(quiet: bool) -> Iterator[tuple[StartHook, DoneHook]]:
     with Progress(*columns, console=console, disable=quiet or logged, transient=False) as progress:
         bars: dict[int, tuple] = {}
 
-        def start(cell: execution.Cell, total: int):
-            label = plain(f"{cell.strategy.name} (seed {cell.seed})")
-            task = progress.add_task(markup(label), total=total)
-            bars[id(cell)] = (task, total, label)
-            lines = _log_lines(label, total)
-
-            def advance(n: int) -> None:
-                progress.advance(task, n)
+        def on_event(event: Event) -> None:
+            cell = event.cell
+            if event.kind == "started":
+                label = plain(f"{cell.strategy.name} (seed {cell.seed})")
+                task = progress.add_task(markup(label), total=event.steps)
+                bars[id(cell)] = (task, event.steps, label, _log_lines(label, event.steps))
+            elif event.kind == "advanced":
+                task, _, _, lines = bars[id(cell)]
+                progress.advance(task, event.steps)
                 if logged:
-                    lines(n)
+                    lines(event.steps)
+            elif event.kind == "diverged":
+                print(f"error: {event.message}", file=sys.stderr)
+            elif event.kind in ("kept", "wrote"):
+                _finished(event, bars, progress, logged, quiet)
 
-            return advance
+        yield on_event
 
-        def done(cell: execution.Cell, result: dict, path) -> None:
-            if id(cell) in bars:  # a reused result never started a bar
-                task, total, label = bars[id(cell)]
-                if logged and not progress.tasks[task].completed:  # trained on a worker
-                    diverged = result.get("status") == "diverged"
-                    line = "diverged" if diverged else f"{total}/{total} steps"
-                    print(f"{label}: {line}", file=sys.stderr, flush=True)
-                progress.update(task, completed=total)
 
-        yield start, done
+def _finished(event: Event, bars: dict, progress, logged: bool, quiet: bool) -> None:
+    """A result kept or written: said so on a quiet log; its bar (if it had one) completed."""
+    if quiet and event.kind == "kept":
+        print(f"kept {event.path} (already computed; --force recomputes)", file=sys.stderr)
+    elif quiet:
+        print(f"wrote {event.path}", file=sys.stderr)
+    if id(event.cell) in bars:  # a reused result never started a bar
+        task, total, label, _ = bars[id(event.cell)]
+        if logged and not progress.tasks[task].completed:  # trained on a worker
+            diverged = (event.result or {}).get("status") == "diverged"
+            line = "diverged" if diverged else f"{total}/{total} steps"
+            print(f"{label}: {line}", file=sys.stderr, flush=True)
+        progress.update(task, completed=total)
 
 
 def _threads(count: int) -> None:
@@ -188,23 +198,14 @@ def run_command(args: argparse.Namespace) -> int:
         check_targets(args.out)
     cache: dict = {}  # streams and reference evaluations shared by the runs
     steps = execution.prepare(plan, args.data_dir, cache)  # build everything before training
-
-    with _progress(args.quiet) as (start, done):
-        results = execution.execute(
-            plan,
-            args.out,
-            device=args.device,
-            data_dir=args.data_dir,
-            steps=steps,
-            cache=cache,
-            on_start=start,
-            on_done=done,
-            quiet=args.quiet,
-            force=args.force,
-            checkpoint_every=args.checkpoint_every,
-            resume=args.resume,
-            workers=args.workers,
-        )
+    job = execution.Job(
+        args.out, args.device, args.data_dir, args.checkpoint_every, resume=args.resume
+    )
+    backend = execution.local_backend(args.workers, cache)
+    with _progress(args.quiet) as on_event:
+        results = execution.drive(
+            plan, backend, job, execution.Options(force=args.force), steps=steps, on_event=on_event
+        ).results
     complete = [r for r in results if r.get("status", "complete") == "complete"]
     diverged = [r for r in results if r not in complete]
     stream_name = results[0]["stream"]["name"] if results else scenario.name
@@ -300,11 +301,8 @@ def _log_lines(label: str, total: int, parts: int = 10):
 def sweep_command(args: argparse.Namespace) -> int:
     """Expand the grid, check every cell before anything trains, run the unfinished ones on the
     chosen backend, and print one comparison table per scenario."""
-    from continual import execution
     from continual.report.terminal import comparison_table
-    from continual.sweep.driver import run_sweep
     from continual.sweep.grid import load_grid
-    from continual.sweep.job import Job
 
     _check_device(args.device, here=args.backend == "local")  # Ray: the cluster's GPUs
     if args.backend == "ray":
@@ -324,29 +322,46 @@ def sweep_command(args: argparse.Namespace) -> int:
     scenarios = tuple(_with_data_options(s, args, absolute=True) for s in grid.scenarios)
     plan = dataclasses.replace(grid, scenarios=scenarios).cells()
     execution.prepare(plan, args.data_dir)  # a bad value fails here, before any cell trains
-    # absolute: a Ray worker runs in its own folder
-    data_dir = None if args.data_dir is None else str(Path(args.data_dir).resolve())
-    job = Job(Path(args.out).resolve(), args.device, data_dir, every)
-    done = [0]
-
-    def report(cell: execution.Cell, path) -> None:
-        done[0] += 1
-        if not args.quiet:
-            print(f"[{done[0]}] wrote {path}", file=sys.stderr)
-
+    job = execution.Job(args.out, args.device, args.data_dir, every, resume=True)
+    options = execution.Options(retries=args.retries, keep_going=True)
     print(f"{len(plan)} cells on {args.backend}", file=sys.stderr)
-    outcome = run_sweep(plan, backend, job, retries=args.retries, on_done=report)
+    outcome = execution.drive(plan, backend, job, options, on_event=_sweep_lines(args.quiet))
     print(
-        f"ran {outcome.ran}, skipped {outcome.skipped} finished, failed {len(outcome.failed)}",
+        f"ran {outcome.ran}, skipped {outcome.kept} finished, failed {len(outcome.failed)}",
         file=sys.stderr,
     )
+    complete = [r for r in outcome.results if r.get("status", "complete") == "complete"]
     console = Console()
-    for scenario in dict.fromkeys(r["scenario"]["name"] for r in outcome.results):
-        group = [r for r in outcome.results if r["scenario"]["name"] == scenario]
+    for scenario in dict.fromkeys(r["scenario"]["name"] for r in complete):
+        group = [r for r in complete if r["scenario"]["name"] == scenario]
         console.print(comparison_table(group, title=scenario))
     for cell, error in outcome.failed:
         print(f"failed: {cell.strategy.name} seed {cell.seed}: {error}", file=sys.stderr)
-    return 1 if outcome.failed else 0
+    diverged = [r for r in outcome.results if r not in complete]
+    for result in diverged:
+        print(f"diverged: {result['divergence']['message']}", file=sys.stderr)
+    return 1 if outcome.failed or diverged else 0
+
+
+def _sweep_lines(quiet: bool) -> Callable[[Event], None]:
+    """The sweep's ``on_event``: ``[n] wrote PATH`` per result (unless ``quiet``), a line per
+    retry and per divergence."""
+    written = 0
+
+    def on_event(event: Event) -> None:
+        nonlocal written
+        cell = event.cell
+        if event.kind == "wrote":
+            written += 1
+            if not quiet:
+                print(f"[{written}] wrote {event.path}", file=sys.stderr)
+        elif event.kind == "retrying":
+            label = f"{cell.scenario.name} / {cell.strategy.name} / seed {cell.seed}"
+            print(f"retrying {label} after: {event.error!r}", file=sys.stderr)
+        elif event.kind == "diverged":
+            print(f"error: {event.message}", file=sys.stderr)
+
+    return on_event
 
 
 def ablate_command(args: argparse.Namespace) -> int:
@@ -358,7 +373,7 @@ def ablate_command(args: argparse.Namespace) -> int:
     seeds = _seeds(args.seed, args.seeds, default=5)
     scenario = _with_data_options(specs.load_scenario(args.scenario), args)
     strategy = specs.load_strategy(args.strategy)
-    with _progress(args.quiet) as (start, done):
+    with _progress(args.quiet) as on_event:
         summary = ablation.ablate(
             scenario,
             strategy,
@@ -366,9 +381,7 @@ def ablate_command(args: argparse.Namespace) -> int:
             args.out,
             device=args.device,
             data_dir=args.data_dir,
-            on_start=start,
-            on_done=done,
-            quiet=args.quiet,
+            on_event=on_event,
             workers=args.workers,
         )
     Console(width=80).print(ladder_table(summary))

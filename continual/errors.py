@@ -23,13 +23,13 @@ class ConfigError(ContinualError):
 
 
 class Diverged(ContinualError):
-    """Training produced NaN or infinite values. ``experience`` and ``step`` say where;
-    ``result`` is the partial result document once the runner has attached it."""
+    """Training produced NaN or infinite values. ``experience`` and ``step`` say where. The
+    training loop raises it; the runner catches it and returns the partial result with
+    ``"status": "diverged"``."""
 
     def __init__(self, message: str, experience: int, step: int):
         super().__init__(message)
         self.experience, self.step = experience, step
-        self.result: dict | None = None
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -1,27 +1,37 @@
 """Running many runs: a command (``run``, ``ablate``, ``sweep``) expands into cells — one
-(scenario, strategy, seed) each — and :func:`execute` trains them one after another, writing each
-result file atomically as soon as it is finished. Every command that trains goes through here, so
-what a run is (and where its result lands) is decided in one place."""
+(scenario, strategy, seed) each — :func:`prepare` builds every one before anything trains, and
+:func:`drive` skips the finished ones, hands the rest to a backend (:class:`InProcess`, the local
+process pool :class:`~continual.sweep.local.LocalPool` or
+:class:`~continual.sweep.ray_backend.RayBackend`), retries what failed as :class:`Options` say
+and writes each result file atomically as it arrives. Every command that trains goes through
+here, so what a run is and where its result lands is decided in one place. Nothing here prints:
+what happens is told to ``on_event`` (the command layer turns it into lines and progress bars)."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
-from continual.cell import (  # noqa: F401 - the cell and its runner, re-exported here
+from continual.cell import (  # noqa: F401 - re-exported: what a caller of the driver needs
     CHECKPOINTS,
+    COMPLETE,
+    DIVERGED,
     Cell,
-    DoneHook,
-    StartHook,
-    cell_id,
+    Job,
     cells,
     finish,
     run_cell,
 )
+from continual.errors import ConfigError, ContinualError
+from continual.limits import MAX_RETRIES
 from continual.specs import StrategySpec
+
+Progress = Callable[[int], None]
+Outcome = dict[str, Any] | BaseException  # what a backend hands back for a cell
 
 
 def prepare(
@@ -43,7 +53,7 @@ def prepare(
         if key not in streams:
             stream = streams[key] = runner.cached(
                 cache,
-                runner.stream_key(cell.scenario, cell.seed, data_dir),
+                runner.stream_key(cell.scenario, cell.seed, data_dir, cell.config["scenario"]),
                 partial(runner.build_stream, cell.scenario, cell.seed, data_dir),
             )
             if len(stream) == 0:
@@ -89,147 +99,194 @@ def _check_memory(spec: StrategySpec, stream: Any) -> None:
             limits.check_buffer(component["name"], component["budget"], stream.input_shape)
 
 
-def execute(
-    plan: Sequence[Cell],
-    out: Path,
-    *,
-    device: str = "cpu",
-    data_dir: str | None = None,
-    steps: Sequence[int] | None = None,
-    on_start: StartHook | None = None,
-    on_done: DoneHook | None = None,
-    quiet: bool = False,
-    force: bool = False,
-    cache: dict[Any, Any] | None = None,
-    checkpoint_every: int | None = None,
-    resume: bool = False,
-    workers: int = 1,
-) -> list[dict[str, Any]]:
-    """Train every cell of ``plan`` in order and write its result into ``out``; return the result
-    documents. ``steps`` are :func:`prepare`'s counts; ``on_start(cell, steps)`` may return a
-    per-step progress callback. What does not change between cells (streams, reference
-    evaluations) is computed once, in ``cache`` (a fresh one when not given).
+class Backend(Protocol):
+    """Runs cells somewhere. ``started(i)`` is called as cell ``i`` starts (or is queued, on a
+    pool) and may return a per-step progress callback (used in this process only); the
+    backend yields (index in ``plan``, result document or the exception that ended the run)
+    as cells end, in any order."""
 
-    A cell whose complete result is already in ``out`` (same run id) is not trained again: its
-    file is read and returned, unless ``force``. A cell that diverges is written as a partial
-    result (``"status": "diverged"``), reported on stderr, and the remaining cells still run;
-    check each document's ``status``. With ``checkpoint_every`` (0: at experience boundaries
-    only) each run keeps a checkpoint until its result is written; ``resume`` continues from one.
+    def run(
+        self,
+        plan: Sequence[Cell],
+        job: Job,
+        started: Callable[[int], Progress | None] | None = None,
+    ) -> Iterator[tuple[int, Outcome]]: ...
 
-    With ``workers > 1`` the cells to train run at once on that many worker processes (the
-    sweep's :class:`~continual.sweep.local.LocalPool`, each with its share of the CPU threads);
-    every cell's result is the same as when run alone. ``on_start`` is then called as a cell is
-    queued (its per-step callback is not used) and ``on_done`` as each finishes."""
-    from continual.errors import Diverged
-    from continual.results import finished, prepare_out, result_path
 
-    prepare_out(out)
-    cache = {} if cache is None else cache
-    identities = [cell.run_id for cell in plan]
-    paths = [
-        result_path(out, c.scenario.name, c.strategy.name, c.seed, i)
-        for c, i in zip(plan, identities)
-    ]
-    # before anything trains: results to reuse, and names taken by folders (an error)
-    kept = [finished(p, i) for p, i in zip(paths, identities)]
-    kept = [None] * len(plan) if force else kept
-    results = []
-    counts = list(steps) if steps is not None else [0] * len(plan)
-    if workers > 1 and sum(k is None for k in kept) > 1:
-        return _execute_parallel(
-            plan, out, paths, kept, counts, workers, device, data_dir, checkpoint_every,
-            resume, on_start, on_done, quiet,
-        )  # fmt: skip
-    for cell, count, path, existing in zip(plan, counts, paths, kept):
-        if existing is not None:
-            result = _reused(path, existing, quiet)
-        else:
-            progress = on_start(cell, count) if on_start is not None else None
+@dataclass
+class InProcess:
+    """The cells one after another in this process, sharing ``cache`` (streams, reference
+    evaluations and FLOP counts: what does not change between the runs of one command)."""
+
+    cache: dict[Any, Any] = field(default_factory=dict)
+
+    def run(
+        self,
+        plan: Sequence[Cell],
+        job: Job,
+        started: Callable[[int], Progress | None] | None = None,
+    ) -> Iterator[tuple[int, Outcome]]:
+        for index, cell in enumerate(plan):
+            progress = started(index) if started is not None else None
             try:
-                result = run_cell(
-                    cell,
-                    out,
-                    device=device,
-                    data_dir=data_dir,
-                    progress=progress,
-                    checkpoint_every=checkpoint_every,
-                    resume=resume,
-                    cache=cache,
-                )
-            except Diverged as error:
-                if error.result is None:
-                    raise
-                print(f"error: {error}", file=sys.stderr)
-                result = error.result
-            _written(cell, result, out, path, quiet)
-        results.append(result)
-        if on_done is not None:
-            on_done(cell, result, path)
-    return results
+                result: Outcome = run_cell(cell, job, progress, self.cache)
+            except Exception as error:  # the driver decides: retry, collect or raise
+                result = error
+            yield index, result
 
 
-def _execute_parallel(
-    plan: Sequence[Cell],
-    out: Path,
-    paths: list[Path],
-    kept: list[dict[str, Any] | None],
-    counts: list[int],
-    workers: int,
-    device: str,
-    data_dir: str | None,
-    checkpoint_every: int | None,
-    resume: bool,
-    on_start: StartHook | None,
-    on_done: DoneHook | None,
-    quiet: bool,
-) -> list[dict[str, Any]]:
-    """:func:`execute` on ``workers`` processes: what is kept is reused, the rest runs at once."""
-    from continual import runner
-    from continual.sweep.job import Job
+def local_backend(workers: int = 1, cache: dict[Any, Any] | None = None) -> Backend:
+    """In this process (sharing ``cache``) for one worker, else a local pool of ``workers``."""
+    if workers == 1:
+        return InProcess({} if cache is None else cache)
     from continual.sweep.local import LocalPool
 
-    pending = [i for i, existing in enumerate(kept) if existing is None]
-    results: dict[int, dict[str, Any]] = {i: r for i, r in enumerate(kept) if r is not None}
-    for i, existing in results.items():
-        _reused(paths[i], existing, quiet)
-        if on_done is not None:
-            on_done(plan[i], existing, paths[i])
-    for i in pending:
-        if on_start is not None:
-            on_start(plan[i], counts[i])
-    job = Job(
-        out.resolve(),
-        device,
-        None if data_dir is None else str(Path(data_dir).resolve()),
-        checkpoint_every,
-        resume=resume,
-        keep_diverged=True,
-    )
-    pool = LocalPool(min(workers, len(pending)))
-    for position, outcome in pool.run([plan[i] for i in pending], job):
-        if isinstance(outcome, BaseException):
-            raise outcome
-        index = pending[position]
-        if outcome.get("status") == "diverged":
-            cell, detail = plan[index], outcome["divergence"]["message"]
-            message = runner.divergence_message(cell.strategy.name, cell.seed, detail)
-            print(f"error: {message}", file=sys.stderr)
-        _written(plan[index], outcome, out, paths[index], quiet)
-        results[index] = outcome
-        if on_done is not None:
-            on_done(plan[index], outcome, paths[index])
-    return [results[i] for i in range(len(plan))]
+    return LocalPool(workers)
 
 
-def _reused(path: Path, result: dict[str, Any], quiet: bool) -> dict[str, Any]:
-    """A finished result kept from an earlier run (said so on a quiet log)."""
-    if quiet:
-        print(f"kept {path} (already computed; --force recomputes)", file=sys.stderr)
-    return result
+@dataclass(frozen=True)
+class Options:
+    """How the driver treats a plan: ``force`` trains cells whose result is already there;
+    a cell that raised is tried ``retries`` more times (not for a
+    :class:`~continual.errors.ContinualError`: a bad value fails the same way again); with
+    ``keep_going`` cells that failed for good are collected in the :class:`Report`, else the
+    first one's exception is raised."""
+
+    force: bool = False
+    retries: int = 0
+    keep_going: bool = False
+    pause: float = 1.0  # seconds before a round of retries (let a node or the memory settle)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.retries <= MAX_RETRIES:
+            raise ConfigError(
+                f"retries {self.retries}: must be between 0 and {MAX_RETRIES}", field="retries"
+            )
 
 
-def _written(cell: Cell, result: dict[str, Any], out: Path, path: Path, quiet: bool) -> None:
-    """A trained cell's result file written and its checkpoint dropped (said so on a quiet log)."""
-    finish(cell, result, out)
-    if quiet:
-        print(f"wrote {path}", file=sys.stderr)
+EventKind = Literal["kept", "started", "advanced", "wrote", "diverged", "retrying", "failed"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """What the driver did with a cell: ``kept`` (its finished result was already there;
+    ``path``, ``result``), ``started`` (``steps``: its planned training steps), ``advanced``
+    (``steps`` more were taken, in this process only), ``diverged`` (``message`` says where,
+    before its partial result is written), ``wrote`` (``path``, ``result``), ``retrying`` and
+    ``failed`` (``error``)."""
+
+    kind: EventKind
+    cell: Cell
+    path: Path | None = None
+    result: dict[str, Any] | None = None
+    steps: int = 0
+    error: BaseException | None = None
+    message: str = ""
+
+
+@dataclass
+class Report:
+    """What :func:`drive` did: the result of every cell that has one (kept or trained, diverged
+    ones included) in plan order, how many ran and were kept, and the cells that failed for good
+    with their last error."""
+
+    results: list[dict[str, Any]] = field(default_factory=list)
+    ran: int = 0
+    kept: int = 0
+    failed: list[tuple[Cell, BaseException]] = field(default_factory=list)
+
+
+def drive(
+    plan: Sequence[Cell],
+    backend: Backend,
+    job: Job,
+    options: Options = Options(),
+    *,
+    steps: Sequence[int] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> Report:
+    """Run every cell of ``plan`` whose complete result is not in ``job.out`` (same run id; all
+    of them with ``options.force``) on ``backend``, writing each result file atomically (and
+    dropping its checkpoint) the moment it arrives; a diverged run is written as a partial result
+    (``"status": "diverged"``) and the others still run. ``steps``: each cell's training steps
+    (:func:`prepare`), for progress. See :class:`Options` for failures, :class:`Event` for what
+    ``on_event`` hears."""
+    from continual.results import finished, prepare_out
+
+    tell = on_event or _ignore
+    prepare_out(job.out)
+    counts = list(steps) if steps is not None else [0] * len(plan)
+    # before anything trains: results to reuse, and names taken by folders (an error)
+    kept = [finished(cell.result_path(job.out), cell.run_id) for cell in plan]
+    report, results = Report(), {}
+    pending = []
+    for index, (cell, existing) in enumerate(zip(plan, kept)):
+        if existing is None or options.force:
+            pending.append(index)
+        else:
+            results[index] = existing
+            report.kept += 1
+            tell(Event("kept", cell, cell.result_path(job.out), existing))
+    attempts = dict.fromkeys(pending, 0)
+    while pending:
+        again = []
+        for index, outcome in _dispatch(plan, pending, backend, job, counts, on_event):
+            cell = plan[index]
+            attempts[index] += 1
+            if isinstance(outcome, BaseException):
+                if not isinstance(outcome, ContinualError) and attempts[index] <= options.retries:
+                    tell(Event("retrying", cell, error=outcome))
+                    again.append(index)
+                elif options.keep_going:
+                    report.failed.append((cell, outcome))
+                    tell(Event("failed", cell, error=outcome))
+                else:
+                    raise outcome
+                continue
+            if outcome.get("status") == DIVERGED:
+                tell(Event("diverged", cell, message=divergence_message(cell, outcome)))
+            path = finish(cell, outcome, job.out)
+            results[index] = outcome
+            report.ran += 1
+            tell(Event("wrote", cell, path, outcome))
+        pending = sorted(again)
+        if pending:
+            time.sleep(options.pause)
+    report.results = [results[i] for i in sorted(results)]
+    return report
+
+
+def _dispatch(
+    plan: Sequence[Cell],
+    pending: list[int],
+    backend: Backend,
+    job: Job,
+    counts: list[int],
+    on_event: Callable[[Event], None] | None,
+) -> Iterator[tuple[int, Outcome]]:
+    """Hand the cells ``pending`` (indices into ``plan``) to ``backend``; yield (index into
+    ``plan``, outcome) as they end, telling ``on_event`` as each starts and advances."""
+    tell = on_event or _ignore
+
+    def started(position: int) -> Progress | None:
+        cell = plan[pending[position]]
+        tell(Event("started", cell, steps=counts[pending[position]]))
+        return None if on_event is None else partial(_advanced, on_event, cell)
+
+    for position, outcome in backend.run([plan[i] for i in pending], job, started):
+        yield pending[position], outcome
+
+
+def _advanced(tell: Callable[[Event], None], cell: Cell, steps: int) -> None:
+    tell(Event("advanced", cell, steps=steps))
+
+
+def _ignore(event: Event) -> None:
+    """No one listens."""
+
+
+def divergence_message(cell: Cell, result: dict[str, Any]) -> str:
+    """How a diverged run is reported: the strategy and seed, then where and what diverged."""
+    from continual.runner import divergence_message as message
+
+    return message(cell.strategy.name, cell.seed, result["divergence"]["message"])

@@ -12,6 +12,7 @@ it is built, from a spec or from Python; :func:`check_fields` checks a spec's va
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import typing
@@ -226,11 +227,18 @@ def check_fields(factory: Callable[..., Any], values: Mapping[str, Any]) -> dict
     without building anything (a spec is checked before anything trains); the values coerced
     as :func:`~continual.ranges.checked` passes them on."""
     target = factory.__init__ if inspect.isclass(factory) else factory
-    hints = typing.get_type_hints(target, include_extras=True)
+    hints = _hints(target)
     return {
         key: coerce(key, value, hints[key]) if key in hints else value
         for key, value in check_known(factory, values).items()
     }
+
+
+@functools.cache
+def _hints(target: Callable[..., Any]) -> dict[str, Any]:
+    """``target``'s resolved type hints, once per function: resolving them evaluates every
+    annotation's text, a quarter of building a small learner when done on every build."""
+    return typing.get_type_hints(target, include_extras=True)
 
 
 def build(kind: str, section: Mapping[str, Any], *context: Any) -> Any:

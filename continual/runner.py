@@ -12,14 +12,15 @@ import platform
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 from continual import __version__, registry
-from continual import checkpoint as checkpoints
-from continual.checkpoint import Checkpointing, Position
+from continual.checkpoint import Checkpointing, Position, RunCheckpoint
 from continual.errors import ConfigError, Diverged
 from continual.evaluation import metrics
 from continual.evaluation.cost import learner_flops, memory_peaks, reset_memory_peak, run_cost
@@ -131,6 +132,47 @@ def total_steps(spec: StrategySpec, stream: Stream, strategy: Strategy) -> int:
     return sum(strategy.steps_per_experience(e.train_size) for e in stream)
 
 
+@dataclass
+class Run:
+    """A run between its steps: what :func:`prepare` builds, :func:`train` changes and
+    :func:`measure` and :func:`document` read."""
+
+    spec: StrategySpec
+    seed: int
+    device: str
+    config: dict[str, Any]  # the resolved scenario and strategy, as the result file holds them
+    identity: str  # the run id: a hash of ``config`` and ``seed``
+    stream: Stream
+    strategy: Strategy
+    evaluator: Evaluator
+    baseline: list[float]  # the untrained reference evaluation (for forward transfer)
+    plan: list[Experience]  # what to train on, in order (on ``device``)
+    recorder: Recorder
+    probe: RepresentationProbe | None
+    architecture: tuple[Any, ...]  # the cache key part of what a prediction goes through
+    progress: Progress | None = None
+    started: float = field(default_factory=time.perf_counter)  # after the data was loaded
+    elapsed: float = 0.0  # seconds an interrupted run had taken before this process resumed it
+
+    @property
+    def learner(self) -> Learner:
+        return self.strategy.learner
+
+    def seconds(self) -> float:
+        """Seconds the run has taken so far (its earlier processes included)."""
+        return self.elapsed + time.perf_counter() - self.started
+
+
+@dataclass(frozen=True)
+class Measures:
+    """What :func:`measure` finds after training: the metrics, the cost, robustness, timings."""
+
+    scores: dict[str, Any]
+    cost: dict[str, Any]
+    robustness: dict[str, Any]
+    timings: dict[str, float]
+
+
 def run(
     scenario: ScenarioSpec,
     strategy_spec: StrategySpec,
@@ -140,165 +182,206 @@ def run(
     data_dir: str | None = None,
     cache: dict[Any, Any] | None = None,
     checkpoint: Checkpointing | None = None,
+    described: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train ``strategy_spec`` on ``scenario`` with ``seed``; return the result document.
+    """Train ``strategy_spec`` on ``scenario`` with ``seed``; return the result document, whose
+    ``status`` is "complete", or "diverged" when training produced NaN or infinite values (the
+    rows measured until then are kept, with where it diverged).
 
+    The named steps: :func:`prepare`, :func:`train`, :func:`measure`, :func:`document`.
     Sequential runs train experience by experience and take a matrix row after each; joint runs
     train once on everything; on a task-free stream every sample is seen once in the stream's
     order (one pass, no shuffling, no boundaries) and a row is taken when each underlying task
     stops appearing. A ``cache`` shared by the runs of one command keeps the stream per
-    (scenario, seed) and the untrained reference evaluation per (scenario, seed, learner);
-    results are the same with or without it. The cost is probed once, at the end of the run
-    (:func:`continual.evaluation.cost.run_cost`). With ``checkpoint``, the run's state is saved
-    at every experience boundary (and every ``checkpoint.every`` steps), and with
-    ``checkpoint.resume`` a run killed earlier continues from its checkpoint to the same result.
+    (scenario, seed), the untrained reference evaluation per (scenario, seed, learner) and the
+    FLOPs per sample per architecture; results are the same with or without it. With
+    ``checkpoint``, the run's state is saved at every experience boundary (and every
+    ``checkpoint.every`` steps), and with ``checkpoint.resume`` a run killed earlier continues
+    from its checkpoint to the same result. ``described``: the scenario's
+    :func:`~continual.specs.scenario_to_dict` when the caller has it (it hashes a user's data
+    file: a cell describes its scenario once, not once more per run).
     """
+    prepared = prepare(scenario, strategy_spec, seed, device, progress, data_dir, cache, described)
+    saver = None if checkpoint is None else RunCheckpoint(checkpoint, prepared)
+    diverged = train(prepared, saver)
+    return document(prepared, measure(prepared, diverged, cache), diverged)
+
+
+def prepare(
+    scenario: ScenarioSpec,
+    spec: StrategySpec,
+    seed: int,
+    device: str = "cpu",
+    progress: Progress | None = None,
+    data_dir: str | None = None,
+    cache: dict[Any, Any] | None = None,
+    described: dict[str, Any] | None = None,
+) -> Run:
+    """Seed, then build (or take from ``cache``) the stream, the strategy, the evaluator, the
+    untrained reference evaluation, the training plan, the recorder and the probe
+    (``described``: as for :func:`run`)."""
     reset_memory_peak(device)
     torch.manual_seed(seed)
-    described = scenario_to_dict(scenario)
+    described = described or scenario_to_dict(scenario)
     data = stream_key(scenario, seed, data_dir, described)
-    stream = cached(cache, data, lambda: build_stream(scenario, seed, data_dir))
+    stream = cached(cache, data, partial(build_stream, scenario, seed, data_dir))
     started = time.perf_counter()  # loading the data is not the run's time (prepare() does it)
-    strategy = build_strategy(strategy_spec, stream, seed, device)
-    learner = strategy.learner
-    evaluator = cached(cache, ("evaluator", *data, device), lambda: Evaluator(stream, device))
-    architecture = (*data, device, _key(strategy_spec.learner.values))
-    if strategy_spec.readout is not None:  # what a prediction goes through
-        architecture += (_key(strategy_spec.readout.values),)
-
-    def reference() -> list[float]:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed + 1_000_003)
-            return evaluator(build_learner(strategy_spec, stream).to(device))
-
-    baseline = cached(cache, ("baseline", *architecture), reference)
-
-    plan, row_steps = training_plan(strategy_spec, stream, strategy)
+    strategy = build_strategy(spec, stream, seed, device)
+    evaluator = cached(cache, ("evaluator", *data, device), partial(Evaluator, stream, device))
+    architecture = (*data, device, _key(spec.learner.values))
+    if spec.readout is not None:  # what a prediction goes through
+        architecture += (_key(spec.readout.values),)
+    baseline = cached(
+        cache,
+        ("baseline", *architecture),
+        partial(reference_accuracy, spec, stream, evaluator, seed, device),
+    )
+    plan, row_steps = training_plan(spec, stream, strategy)
     plan = [e.to(device) for e in plan]
     per_experience = min(strategy.steps_per_experience(e.train_size) for e in plan)
-    samples = strategy_spec.training.anytime_samples
+    samples = spec.training.anytime_samples
     anytime = evaluator.stratified(samples, seed) if samples else None
-    every = strategy_spec.training.eval_every or anytime_period(
+    every = spec.training.eval_every or anytime_period(
         per_experience,
         10 * len(stream) if stream.online is not None else 10,
         len((anytime or evaluator).y),
         strategy.batch_size,
     )
-    recorder = Recorder(evaluator, learner, every, row_steps, progress, anytime)
-    probe = representation_probe(strategy_spec, stream, evaluator)
-    config = {"scenario": described, "strategy": strategy_spec.to_dict()}
-    identity = run_id(config, seed)
+    recorder = Recorder(evaluator, strategy.learner, every, row_steps, progress, anytime)
+    probe = representation_probe(spec, stream, evaluator)
+    config = {"scenario": described, "strategy": spec.to_dict()}
+    return Run(
+        spec=spec,
+        seed=seed,
+        device=device,
+        config=config,
+        identity=run_id(config, seed),
+        stream=stream,
+        strategy=strategy,
+        evaluator=evaluator,
+        baseline=baseline,
+        plan=plan,
+        recorder=recorder,
+        probe=probe,
+        architecture=architecture,
+        progress=progress,
+        started=started,
+    )
 
-    resuming = checkpoint is not None and checkpoint.resume
-    state = checkpoints.load(checkpoint.path, identity) if resuming else None
-    position, elapsed = Position(), 0.0
-    if state is None:
-        recorder.start()
-        if probe is not None:  # row 0: the untrained features, fitted on every experience
-            probe.row(learner, plan)
-    else:
-        position, elapsed = checkpoints.restore(
-            state, strategy, recorder, len(plan), checkpoint.path
-        )
-        if probe is not None:  # the run id names the probe: its checkpoints carry its state
-            probe.load_state_dict(state["probe"])
-        if progress is not None:
-            progress(strategy.step)
 
-    def save(at: Position) -> None:
-        if checkpoint is not None:
-            spent = elapsed + time.perf_counter() - started
-            captured = checkpoints.capture(identity, at, strategy, recorder, spent)
-            if probe is not None:
-                captured["probe"] = probe.state_dict()
-            checkpoints.save(checkpoint.path, captured)
+def reference_accuracy(
+    spec: StrategySpec, stream: Stream, evaluator: Evaluator, seed: int, device: str
+) -> list[float]:
+    """Accuracy on every experience of an independently initialised, untrained learner (the
+    reference forward transfer is measured against), drawn without touching the run's random
+    state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed + 1_000_003)
+        return evaluator(build_learner(spec, stream).to(device))
 
-    diverged = None
+
+def train(run: Run, checkpoint: RunCheckpoint | None = None) -> Diverged | None:
+    """Train ``run`` through its plan (from its checkpoint, when one is resumed), taking the
+    matrix rows and probe rows and saving the checkpoint at every experience boundary; return
+    the :class:`Diverged` that stopped it, or None."""
+    position = checkpoint.restore() if checkpoint is not None else None
+    if position is None:
+        position = Position()
+        run.recorder.start()
+        if run.probe is not None:  # row 0: the untrained features, fitted on every experience
+            run.probe.row(run.learner, run.plan)
+    elif run.progress is not None:
+        run.progress(run.strategy.step)
     try:
-        for number in range(position.experience, len(plan)):
-
-            def on_step(step: int, number: int = number) -> None:
-                recorder.on_step(step)
-                if checkpoint is not None and checkpoint.every and step % checkpoint.every == 0:
-                    save(Position(number, started=True))
-
+        for number in range(position.experience, len(run.plan)):
+            on_step = run.recorder.on_step
+            if checkpoint is not None:
+                on_step = checkpoint.on_step(number, on_step)
             resume = number == position.experience and position.started
-            strategy.train_experience(plan[number], on_step, resume=resume)
-            if not row_steps:
-                recorder.end_experience(strategy.step)
-            if probe is not None:
-                probe.row(learner, plan[: number + 1])
-            save(Position(number + 1))
-    except Diverged as error:  # keep what was measured; the caller writes it as partial
-        diverged = error
+            run.strategy.train_experience(run.plan[number], on_step, resume=resume)
+            if not run.recorder.row_steps:
+                run.recorder.end_experience(run.strategy.step)
+            if run.probe is not None:
+                run.probe.row(run.learner, run.plan[: number + 1])
+            if checkpoint is not None:
+                checkpoint.save(Position(number + 1))
+    except Diverged as error:  # keep what was measured; the document says where it stopped
+        return error
+    return None
 
-    matrix = recorder.matrix
-    joint = strategy_spec.training.mode == "joint" and stream.online is None
-    if diverged is not None:  # metrics need every row; the rows measured are kept
-        scores = {}
-    elif joint:  # one training phase: only ACC is defined
+
+def measure(
+    run: Run, diverged: Diverged | None = None, cache: dict[Any, Any] | None = None
+) -> Measures:
+    """After training: the metrics of the accuracy matrix (none for a diverged run: they need
+    every row; only ACC for a joint run), the cost (FLOPs per sample from ``cache`` when counted
+    for this architecture), robustness, and the timings of every phase."""
+    matrix = run.recorder.matrix
+    if diverged is not None:
+        scores: dict[str, Any] = {}
+    elif run.spec.training.mode == "joint" and run.stream.online is None:
         scores = metrics.final_only(matrix[-1])
     else:
-        scores = metrics.all_metrics(matrix, baseline)
-        if probe is not None:
-            scores.update(metrics.probe_metrics(probe.matrix))
-    timings = dict(strategy.timings)
-    timings["eval"] = recorder.seconds
+        scores = metrics.all_metrics(matrix, run.baseline)
+        if run.probe is not None:
+            scores.update(metrics.probe_metrics(run.probe.matrix))
+    timings = dict(run.strategy.timings)
+    timings["eval"] = run.recorder.seconds
     accounting = time.perf_counter()
+    last = run.plan[-1]
     cost = run_cost(
-        learner,
-        strategy.components,
-        plan[-1],
-        train_steps=strategy.step,
-        train_samples=strategy.samples_seen,
-        experiences=len(plan),
-        predictions=recorder.predictions + len(evaluator.y),  # + the untrained baseline
-        device=device,
+        run.learner,
+        run.strategy.components,
+        last,
+        train_steps=run.strategy.step,
+        train_samples=run.strategy.samples_seen,
+        experiences=len(run.plan),
+        predictions=run.recorder.predictions + len(run.evaluator.y),  # + the untrained baseline
+        device=run.device,
         # FLOPs per sample: once per architecture and input shape in a command
         per_sample=cached(
-            cache, ("flops", *architecture), lambda: learner_flops(learner, plan[-1])
+            cache, ("flops", *run.architecture), partial(learner_flops, run.learner, last)
         ),
     )
     timings["cost_accounting"] = time.perf_counter() - accounting
-    attacks, attacked = strategy_spec.evaluation.robustness, time.perf_counter()
-    robust = robustness(evaluator, learner, attacks.noise, attacks.fgsm)
+    attacks, attacked = run.spec.evaluation.robustness, time.perf_counter()
+    robust = robustness(run.evaluator, run.learner, attacks.noise, attacks.fgsm)
     timings["robustness"] = time.perf_counter() - attacked
-    timings["total"] = elapsed + time.perf_counter() - started
-    document = {
+    timings["total"] = run.seconds()
+    return Measures(scores, cost, robust, timings)
+
+
+def document(run: Run, measures: Measures, diverged: Diverged | None = None) -> dict[str, Any]:
+    """The result document: everything a report needs (config, seed, versions, matrix, curves,
+    cost, timings), ``status`` "complete" or "diverged" (then with where and why)."""
+    result = {
         "schema_version": SCHEMA_VERSION,
-        "run_id": identity,
+        "run_id": run.identity,
         "status": "complete" if diverged is None else "diverged",
-        **config,
-        "seed": seed,
-        "stream": describe(stream),
-        "environment": environment(device),
-        "accuracy_matrix": matrix,
-        "random_baseline": baseline,
-        "metrics": scores,
-        "curves": recorder.curves,
-        "components": {c.name: c.summary() for c in strategy.components},
-        "cost": cost,
-        "robustness": robust,
-        "timings": timings,
-        "memory": memory_peaks(device),
+        **run.config,
+        "seed": run.seed,
+        "stream": describe(run.stream),
+        "environment": environment(run.device),
+        "accuracy_matrix": run.recorder.matrix,
+        "random_baseline": run.baseline,
+        "metrics": measures.scores,
+        "curves": run.recorder.curves,
+        "components": {c.name: c.summary() for c in run.strategy.components},
+        "cost": measures.cost,
+        "robustness": measures.robustness,
+        "timings": measures.timings,
+        "memory": memory_peaks(run.device),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    if probe is not None:  # absent without [evaluation] probe: earlier results unchanged
-        document["probe"] = {"kind": strategy_spec.evaluation.probe, "matrix": probe.matrix}
+    if run.probe is not None:  # absent without [evaluation] probe: earlier results unchanged
+        result["probe"] = {"kind": run.spec.evaluation.probe, "matrix": run.probe.matrix}
     if diverged is not None:
-        document["divergence"] = {
+        result["divergence"] = {
             "experience": diverged.experience,
             "step": diverged.step,
             "message": str(diverged),
         }
-        error = Diverged(
-            divergence_message(strategy_spec.name, seed, str(diverged)),
-            diverged.experience,
-            diverged.step,
-        )
-        error.result = document
-        raise error
-    return document
+    return result
 
 
 ANYTIME_SHARE = 0.1  # most anytime-evaluation forward passes per training forward-backward pass

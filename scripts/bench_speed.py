@@ -4,6 +4,7 @@
     python scripts/bench_speed.py --scaling [--out FILE]
     python scripts/bench_speed.py --scaling-presets [--out FILE]
     python scripts/bench_speed.py --phases [--repeats 3]
+    python scripts/bench_speed.py --setup [--repeats 3]
 
 Default stream: scikit-learn digits enlarged to 28×28 (each 8×8 digit upsampled to 24×24 and
 placed at a random offset in a 28×28 frame), 4,000 train / 1,000 test images (test images made
@@ -17,7 +18,8 @@ strategy in one process on permuted streams of 2, 5, 10, 20 experiences, hidden 
 dataset sizes; ``--scaling-presets`` the local-learner and sleep presets (their own learners and
 components, 1 epoch) on the same streams of 2, 5, 10, 20 experiences, with their sleep's share;
 ``--phases`` reports where each of our runs spends its time (train, evaluation,
-each component's hooks) from the result files' own timings.
+each component's hooks) from the result files' own timings; ``--setup`` times each piece of the
+default finetune's per-run set-up alone, then whole runs beside the bare loop.
 """
 
 from __future__ import annotations
@@ -469,6 +471,71 @@ def phases(data: str, repeats: int) -> str:
     return "\n".join(lines)
 
 
+def setup(data: str, repeats: int) -> str:
+    """The default finetune's per-run set-up: each piece timed alone (medians of ``repeats`` x 10
+    calls), then whole runs next to the bare loop (the cache holding only the stream, as in the
+    comparison), split into train, evaluation, cost accounting and the rest (set-up)."""
+    from continual.evaluation import cost
+    from continual.evaluation.evaluator import Evaluator
+
+    torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1).step()  # the dynamo import, untimed
+    spec, ours_spec = scenario(data), strategy(DEFAULT_FINETUNE, LEARNER, 2)
+    stream = runner.build_stream(spec, 0)
+    built = runner.build_strategy(ours_spec, stream, 0)
+    evaluator, last = Evaluator(stream), list(stream)[-1]
+    pieces: dict[str, Any] = {
+        "describe the scenario (hashes the data file) + run id": lambda: runner.run_id(
+            {"scenario": specs.scenario_to_dict(spec), "strategy": ours_spec.to_dict()}, 0
+        ),
+        "build the strategy (learner, optimiser)": lambda: runner.build_strategy(
+            ours_spec, stream, 0
+        ),
+        "build the evaluator": lambda: Evaluator(stream),
+        "reference: build an untrained learner": lambda: runner.build_learner(ours_spec, stream),
+        "reference: evaluate it (one matrix row)": lambda: evaluator(built.learner),
+        "anytime subset (stratified)": lambda: evaluator.stratified(
+            ours_spec.training.anytime_samples, 0
+        ),
+        "FLOPs per sample of the learner (copy, count)": lambda: cost.learner_flops(
+            built.learner, last
+        ),
+        "FLOPs of one strategy step (copy, count)": lambda: cost.strategy_step(
+            built.learner, built.components, last
+        ),
+    }
+    lines = ["| set-up piece | median ms |", "| --- | --- |"]
+    for name, piece in pieces.items():
+        piece()
+        times = []
+        for _ in range(10 * repeats):
+            start = time.perf_counter()
+            piece()
+            times.append(time.perf_counter() - start)
+        lines.append(f"| {name} | {1000 * statistics.median(times):.1f} |")
+    rows = []
+    for _ in range(repeats):
+        for seed in range(3):
+            seed_stream = runner.build_stream(spec, seed)
+            cache = {runner.stream_key(spec, seed, None): seed_stream}
+            start = time.perf_counter()
+            timings = runner.run(spec, ours_spec, seed, cache=cache)["timings"]
+            wall = time.perf_counter() - start
+            start = time.perf_counter()
+            bare_loop(seed_stream, LEARNER["hidden"], 2, seed)
+            bare = time.perf_counter() - start
+            spent = timings["train"] + timings["eval"] + timings["cost_accounting"]
+            rows.append([bare, wall, wall / bare, timings["train"], timings["eval"],
+                         timings["cost_accounting"], wall - spent])  # fmt: skip
+    median = [statistics.median(row[i] for row in rows) for i in range(7)]
+    lines += [
+        "",
+        "| bare loop s | finetune s | ratio | train s | eval s | cost accounting s | rest s |",
+        "| --- " * 7 + "|",
+        "| " + " | ".join(f"{v:.3f}" for v in median) + " |",
+    ]
+    return "\n".join(lines)
+
+
 # -- command line --------------------------------------------------------------------------------
 
 
@@ -482,6 +549,7 @@ def main() -> None:
         "--scaling-presets", action="store_true", help="the local-learner and sleep presets"
     )
     parser.add_argument("--phases", action="store_true", help="our runs' time per phase")
+    parser.add_argument("--setup", action="store_true", help="finetune's per-run set-up")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -505,6 +573,8 @@ def main() -> None:
             text = scaling_presets(data)
         elif args.phases:
             text = phases(data, args.repeats)
+        elif args.setup:
+            text = setup(data, args.repeats)
         else:
             try:
                 import avalanche  # noqa: F401

@@ -187,21 +187,16 @@ def run_row(
     plan = execution.cells(scenario, strategies, seeds)
     folder = out / row.name
     if render_only:
-        from continual.results import finished, result_path
+        from continual.results import finished
 
-        results = [
-            finished(
-                result_path(folder, c.scenario.name, c.strategy.name, c.seed, c.run_id), c.run_id
-            )
-            for c in plan
-        ]
+        results = [finished(c.result_path(folder), c.run_id) for c in plan]
         results = [r for r in results if r is not None]
     else:
         cache: dict[Any, Any] = {}
         steps = execution.prepare(plan, data_dir, cache)
-        results = execution.execute(
-            plan, folder, data_dir=data_dir, steps=steps, cache=cache, quiet=True, workers=workers
-        )
+        job = execution.Job(folder, data_dir=data_dir)
+        backend = execution.local_backend(workers, cache)
+        results = execution.drive(plan, backend, job, steps=steps, on_event=_said).results
     values: dict[str, dict[int, float | None]] = {s.name: {} for s in strategies}
     for result in results:
         if result.get("status", "complete") == "complete":
@@ -239,6 +234,16 @@ def run_row(
 
 
 # -- rendering ------------------------------------------------------------------------------
+
+
+def _said(event: Any) -> None:
+    """The driver's events as the lines ``continual run --quiet`` prints."""
+    if event.kind == "kept":
+        print(f"kept {event.path} (already computed)", file=sys.stderr)
+    elif event.kind == "wrote":
+        print(f"wrote {event.path}", file=sys.stderr)
+    elif event.kind == "diverged":
+        print(f"error: {event.message}", file=sys.stderr)
 
 
 def _number(value: float | None, kind: str) -> str:

@@ -227,8 +227,9 @@ def test_anytime_period_keeps_ten_points_unless_they_cost_over_a_tenth_of_traini
 
 
 def test_runs_on_worker_processes_equal_runs_in_this_process(tmp_path):
-    """``execute(workers=2)`` trains the cells at once in other processes, with the same results
-    (every number of the matrix and curves) and the same files as one after the other."""
+    """A local pool of 2 workers trains the cells at once in other processes, with the same
+    results (every number of the matrix and curves) and the same files as one after the other
+    in this process."""
     from continual import execution
 
     scenario = specs.load_scenario("split-digits")
@@ -239,11 +240,16 @@ def test_runs_on_worker_processes_equal_runs_in_this_process(tmp_path):
     ]
     plan = execution.cells(scenario, strategies, [0])
     done: list[str] = []
-    alone = execution.execute(plan, tmp_path / "alone", quiet=True)
-    together = execution.execute(
-        plan, tmp_path / "together", workers=2, on_done=lambda c, r, p: done.append(p.name)
+
+    def wrote(event: execution.Event) -> None:
+        if event.kind == "wrote":
+            done.append(event.path.name)
+
+    alone = execution.drive(plan, execution.local_backend(1), execution.Job(tmp_path / "alone"))
+    together = execution.drive(
+        plan, execution.local_backend(2), execution.Job(tmp_path / "together"), on_event=wrote
     )
-    for a, b in zip(alone, together):
+    for a, b in zip(alone.results, together.results):
         assert a["run_id"] == b["run_id"]
         assert a["accuracy_matrix"] == b["accuracy_matrix"]
         assert a["curves"]["accuracy"] == b["curves"]["accuracy"]

@@ -8,12 +8,11 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-from continual.cell import Cell
-from continual.sweep.job import Job, run_job
+from continual.cell import Cell, Job, run_job
 
 Outcome = dict[str, Any] | BaseException
 
@@ -30,24 +29,31 @@ class LocalPool:
     share of this machine's CPUs)."""
 
     def __init__(self, workers: int = 1, threads: int | None = None):
-        self.workers = workers
-        self.threads = threads or max(1, available_cpus() // workers)
+        self.workers, self.threads = workers, threads
 
-    def run(self, cells: Sequence[Cell], job: Job) -> Iterator[tuple[int, Outcome]]:
-        """Yield (index in ``cells``, result or exception) as cells finish, in any order."""
+    def run(
+        self, cells: Sequence[Cell], job: Job, started: Callable[[int], object] | None = None
+    ) -> Iterator[tuple[int, Outcome]]:
+        """Yield (index in ``cells``, result or exception) as cells finish, in any order;
+        ``started(i)`` is called as cell ``i`` is queued (its progress callback is not used:
+        the steps are taken in another process)."""
         # forkserver: workers start from a clean process (no torch threads inherited by fork)
         method = (
             "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         )
         context = multiprocessing.get_context(method)
-        job = dataclasses.replace(job, threads=self.threads)
+        workers = max(1, min(self.workers, len(cells)))  # no idle worker processes
+        threads = self.threads or max(1, available_cpus() // workers)
+        job = dataclasses.replace(job.absolute(), threads=threads)  # workers: other folders
         pool = ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_follow, initargs=(os.getpid(),)
+            workers, mp_context=context, initializer=_follow, initargs=(os.getpid(),)
         )
         futures: dict[Future, int] = {}
         try:
             for i, cell in enumerate(cells):
                 futures[pool.submit(run_job, job, cell)] = i
+                if started is not None:
+                    started(i)
             while futures:
                 done, _ = wait(futures, return_when=FIRST_COMPLETED)
                 for future in done:

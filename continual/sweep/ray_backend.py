@@ -4,14 +4,14 @@ Ray is an optional dependency (``pip install 'continual[sweep]'``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from continual.cell import Cell
+from continual.cell import Cell, Job, run_job
 from continual.errors import ConfigError, ContinualError
 from continual.limits import MAX_PER_CELL
-from continual.sweep.job import Job, run_job
 
 Outcome = dict[str, Any] | BaseException
 
@@ -37,9 +37,12 @@ class RayBackend:
             raise ConfigError(f"gpus {gpus}: must be in [0, {MAX_PER_CELL}]", field="gpus")
         self.address, self.cpus, self.gpus = address, cpus, gpus
 
-    def run(self, cells: Sequence[Cell], job: Job) -> Iterator[tuple[int, Outcome]]:
-        """Yield (index in ``cells``, result or exception) as tasks finish. Ray started here is
-        shut down however this ends (Ctrl-C during its start-up included)."""
+    def run(
+        self, cells: Sequence[Cell], job: Job, started: Callable[[int], object] | None = None
+    ) -> Iterator[tuple[int, Outcome]]:
+        """Yield (index in ``cells``, result or exception) as tasks finish; ``started(i)`` is
+        called as cell ``i`` is submitted. Ray started here is shut down however this ends
+        (Ctrl-C during its start-up included)."""
         ray = _ray()
         started_here = not ray.is_initialized()
         pending: dict[Any, int] = {}
@@ -51,11 +54,13 @@ class RayBackend:
                     where = self.address or "a new local instance"
                     raise ContinualError(f"cannot connect to Ray at {where}: {error}") from None
             self._check_resources(ray.cluster_resources())
-            job = Job(
-                job.out, job.device, job.data_dir, job.checkpoint_every, int(max(1, self.cpus))
-            )
+            # a task runs in its own folder, with as many torch threads as CPUs it asked for
+            job = dataclasses.replace(job.absolute(), threads=int(max(1, self.cpus)))
             task = ray.remote(num_cpus=self.cpus, num_gpus=self.gpus, max_retries=0)(run_job)
-            pending = {task.remote(job, cell): i for i, cell in enumerate(cells)}
+            for i, cell in enumerate(cells):
+                pending[task.remote(job, cell)] = i
+                if started is not None:
+                    started(i)
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for reference in done:

@@ -105,8 +105,7 @@ def test_ctrl_c_at_start_is_interrupted_without_traceback(tmp_path):
 # names its parameters, and the CLI shows a library error about a parameter a flag set by the
 # flag's name.
 FLAG = re.compile(r"(?<![\w-])--[a-z]")
-# Owned by the driver rework (issue 19), which rewrites them: remove once they name parameters.
-FLAGS_STILL_NAMED = {"execution.py", "sweep/driver.py"}
+FLAGS_STILL_NAMED: set[str] = set()  # none left
 
 
 def _flag_messages(path: Path) -> list[str]:

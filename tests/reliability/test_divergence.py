@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from continual import runner, specs
+from continual import execution, runner, specs
 from continual.errors import Diverged
 from continual.strategy import CHECK_EVERY
 from tests.conftest import write
@@ -26,21 +26,38 @@ SMALL = '[learner]\nname = "backprop"\nhidden = [8]\n[training]\nepochs = 1\n'
 
 
 def test_divergence_is_caught_at_the_step_it_happens(tmp_path, synthetic_scenario):
+    """A diverged run is a result with its status, not an exception; the driver names it."""
     scenario = specs.load_scenario(str(synthetic_scenario))
     strategy = specs.load_strategy(str(write(tmp_path, "boom.toml", EXPLODING)))
-    try:
-        runner.run(scenario, strategy, seed=3)
-    except Diverged as error:
-        assert error.experience == 0 and 1 <= error.step < CHECK_EVERY
-        message = str(error)
-        assert "strategy boom" in message and "seed 3" in message
-        assert f"step {error.step}" in message and "experience 0" in message
-        result, step = error.result, error.step
-    else:  # pragma: no cover - the test's premise
-        raise AssertionError("lr = 1e15 should diverge")
+    result = runner.run(scenario, strategy, seed=3)
     assert result["status"] == "diverged" and result["metrics"] == {}
     assert len(result["accuracy_matrix"]) == 1  # the row before training; none after
-    assert result["divergence"]["step"] == step
+    step = result["divergence"]["step"]
+    assert result["divergence"]["experience"] == 0 and 1 <= step < CHECK_EVERY
+
+    events: list[execution.Event] = []
+    plan = execution.cells(scenario, [strategy], [3])
+    report = execution.drive(
+        plan, execution.InProcess(), execution.Job(tmp_path / "out"), on_event=events.append
+    )
+    [message] = [e.message for e in events if e.kind == "diverged"]
+    assert "strategy boom" in message and "seed 3" in message
+    assert f"step {step}" in message and "experience 0" in message
+    assert [e.kind for e in events if e.kind != "advanced"] == ["started", "diverged", "wrote"]
+    assert report.results[0]["status"] == "diverged" and report.ran == 1
+    assert json.loads(plan[0].result_path(tmp_path / "out").read_text())["status"] == "diverged"
+
+
+def test_the_training_loop_raises_and_the_runner_returns(tmp_path, synthetic_scenario):
+    """``Diverged`` stays inside a run: the loop raises it, :func:`runner.train` returns it."""
+    scenario = specs.load_scenario(str(synthetic_scenario))
+    strategy = specs.load_strategy(str(write(tmp_path, "boom.toml", EXPLODING)))
+    prepared = runner.prepare(scenario, strategy, 3)
+    with pytest.raises(Diverged):
+        prepared.strategy.train_experience(prepared.plan[0])
+    prepared = runner.prepare(scenario, strategy, 3)
+    diverged = runner.train(prepared)
+    assert isinstance(diverged, Diverged) and diverged.experience == 0
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

@@ -175,7 +175,7 @@ def test_two_processes_resuming_one_run_do_not_race(tmp_path, synthetic_scenario
     path.parent.mkdir()
     with checkpoint.locked(path):  # as another process holding the run would
         with pytest.raises(ContinualError, match="is running in another process"):
-            execution.run_cell(cell, tmp_path, checkpoint_every=0, resume=True)
+            execution.run_cell(cell, execution.Job(tmp_path, checkpoint_every=0, resume=True))
     assert not Path(f"{path}.lock").exists()  # released and removed
     with checkpoint.locked(path):
         pass

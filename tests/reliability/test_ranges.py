@@ -293,7 +293,6 @@ def test_the_restated_range_finder_finds_one():
 # Every bound is a constant of continual/limits.py, the one module for them.
 BOUNDS_ELSEWHERE = {
     "report/svg.py": {"MAX_POINTS"},  # how many points a figure draws: a drawing choice
-    "sweep/driver.py": {"MAX_RETRIES"},  # until the driver rework imports limits.MAX_RETRIES
 }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from continual.execution import cell_id
 from continual.specs import SpecError
 from continual.sweep.grid import load_grid
 from tests.conftest import write
@@ -31,8 +30,8 @@ def test_grid_expands_strategies_parameters_and_seeds(tmp_path):
 
 def test_cell_ids_are_unique_and_the_same_on_every_expansion(tmp_path):
     grid = tiny_grid(tmp_path)
-    first = [cell_id(c) for c in load_grid(grid).cells()]
-    again = [cell_id(c) for c in load_grid(grid).cells()]
+    first = [c.run_id for c in load_grid(grid).cells()]
+    again = [c.run_id for c in load_grid(grid).cells()]
     assert first == again
     assert len(set(first)) == len(first) == 8
     assert all(len(i) == 16 for i in first)

@@ -10,11 +10,11 @@ import types
 
 import pytest
 
+from continual.cell import Job
 from continual.errors import ContinualError
 from continual.specs import SpecError
 from continual.sweep import ray_backend
 from continual.sweep.grid import load_grid
-from continual.sweep.job import Job
 from continual.sweep.ray_backend import RayBackend
 from tests.conftest import write
 from tests.sweep.helpers import tiny_grid

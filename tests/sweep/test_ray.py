@@ -11,9 +11,9 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'continual[sweep]')")
 
-from continual.sweep.driver import run_sweep  # noqa: E402
+from continual.cell import Job  # noqa: E402
+from continual.execution import Options, drive  # noqa: E402
 from continual.sweep.grid import load_grid  # noqa: E402
-from continual.sweep.job import Job  # noqa: E402
 from continual.sweep.ray_backend import RayBackend  # noqa: E402
 from tests.sweep.helpers import tiny_grid  # noqa: E402
 
@@ -69,20 +69,22 @@ def test_ray_runs_a_four_cell_sweep_and_a_rerun_after_an_interruption_repeats_no
     assert len(plan) == 4
     out = tmp_path / "out"
 
-    def stop_after_one(cell, path):
-        raise Interrupted  # the driver dies after the first result, tasks still in flight
+    def stop_after_one(event):
+        if event.kind == "wrote":
+            raise Interrupted  # the driver dies after the first result, tasks still in flight
 
+    job, options = Job(out, checkpoint_every=0, resume=True), Options(retries=2, keep_going=True)
     with pytest.raises(Interrupted):
-        run_sweep(plan, RayBackend(cpus=1), Job(out), on_done=stop_after_one)
+        drive(plan, RayBackend(cpus=1), job, options, on_event=stop_after_one)
     # tasks still in flight hold their run's lock (a second process is refused it) until they
     # end: wait for them, as a person rerunning a sweep would find them finished or gone
     _wait_for_locks(out / "checkpoints", seconds=180)
     before = _stamps(out)
     assert len(before) >= 1
 
-    outcome = run_sweep(plan, RayBackend(cpus=1), Job(out))
-    assert outcome.failed == [] and outcome.skipped == len(before)
-    assert outcome.ran + outcome.skipped == 4
+    outcome = drive(plan, RayBackend(cpus=1), job, options)
+    assert outcome.failed == [] and outcome.kept == len(before)
+    assert outcome.ran + outcome.kept == 4
     after = _stamps(out)
     assert len(after) == 4 and len({run_id for run_id, _ in after.values()}) == 4
     assert {name: after[name] for name in before} == before
