@@ -85,6 +85,31 @@ def test_sklearn_shrinkage_convention_maps_to_slda_epsilon():
     assert (ours.argmax(1) == sk.predict(x_test.double().numpy())).all()
 
 
+def test_mean_variance_target_is_sklearns_shrinkage():
+    # shrink_to = "mean-variance": (1 − ε) Σ + ε (tr Σ / D) I, scikit-learn's shrunk covariance,
+    # so the scores equal its decision function (less log π_c, SLDA assumes equal priors) and
+    # the streamed model predicts what it predicts
+    x, y, x_test, _ = digits_tensors()
+    for s in (1e-4, 0.3):
+        sk = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=s)
+        sk.fit(x.double().numpy(), y.numpy())
+        expected = sk.decision_function(x_test.double().numpy()) - np.log(sk.priors_)
+        ours = lda_predict(x_test, fit_statistics(x, y, 10), s, "mean-variance").numpy()
+        np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-6)
+        model = StreamingLDA(64, 10, shrinkage=s, shrink_to="mean-variance")
+        for part_x, part_y in zip(x.tensor_split([200, 900]), y.tensor_split([200, 900])):
+            model.update(part_x, part_y)
+        assert (model(x_test).argmax(1).numpy() == sk.predict(x_test.double().numpy())).all()
+
+
+def test_mean_variance_target_does_not_depend_on_the_features_scale():
+    x, y, x_test, _ = digits_tensors()
+    small, large = (StreamingLDA(64, 10, shrink_to="mean-variance") for _ in range(2))
+    small.update(x * 1e-3, y)
+    large.update(x, y)
+    assert torch.equal(small(x_test * 1e-3).argmax(1), large(x_test).argmax(1))
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     cuts=st.lists(st.integers(1, 299), max_size=6, unique=True).map(sorted),
