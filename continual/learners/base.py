@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from continual.errors import ConfigError, ContinualError, did_you_mean
@@ -252,3 +253,14 @@ def make_activation(name: str) -> nn.Module:
             f"unknown activation {name!r}{did_you_mean(name, ACTIVATIONS)}", "activation"
         )
     return ACTIVATIONS[name]()
+
+
+def delta_rule(readout: nn.Linear, features: Tensor, y: Tensor, scores: Tensor) -> Tensor:
+    """Write the delta rule of a linear readout into its ``p.grad``: ΔV = (onehot(y) − p) fᵀ / N
+    and Δb = mean(onehot(y) − p), p = softmax(``scores``), the cross-entropy gradient of one
+    layer (its own input and error only); ``scores`` are the readout's outputs for ``features``
+    after any task mask. Returns the error ``onehot(y) − p``."""
+    error = F.one_hot(y, readout.out_features).to(features.dtype) - torch.softmax(scores, dim=1)
+    readout.weight.grad = -(error.T @ features) / len(features)
+    readout.bias.grad = -error.mean(0)
+    return error

@@ -36,7 +36,6 @@ from continual.vae import VAE, bernoulli_log_likelihood, gaussian_kl
 class GenerativeClassifier(Learner):
     """``num_classes`` VAEs; scores are importance-sampled log-likelihoods log p(x | c)."""
 
-
     @checked
     def __init__(
         self,

@@ -39,7 +39,7 @@ from torch import Tensor, nn
 
 from continual.errors import require
 from continual.learners.abilities import Sleepable
-from continual.learners.base import Learner, make_optimizer
+from continual.learners.base import Learner, delta_rule, make_optimizer
 from continual.ranges import NonNegative, Positive, Range, Width, checked
 
 
@@ -232,8 +232,5 @@ class Hebbian(Learner, Sleepable):
             scores = self.restrict(self.readout(features), task)
             if self.competition == "batch":  # only classes present in the batch compete
                 scores = scores.masked_fill(~self.classes_present(y), float("-inf"))
-            probabilities = torch.softmax(scores, dim=1)
-            error = F.one_hot(y, self.num_classes).to(features.dtype) - probabilities
-            self.readout.weight.grad = -(error.T @ features) / len(x)
-            self.readout.bias.grad = -error.mean(0)
+            error = delta_rule(self.readout, features, y, scores)
         return {"readout_error": error.abs().sum(1).mean()}

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from continual.learners.abilities import Sleepable
-from continual.learners.base import Learner, make_optimizer
+from continual.learners.base import Learner, delta_rule, make_optimizer
 from continual.ranges import Positive, Range, Width, checked
 
 
@@ -65,8 +65,7 @@ class RandomFeatures(Learner, Sleepable):
     def local_update(self, x: Tensor, y: Tensor, task: Tensor | None) -> dict[str, Tensor]:
         with torch.no_grad():
             features = self.features(x)
-            probabilities = torch.softmax(self.restrict(self.readout(features), task), dim=1)
-            error = F.one_hot(y, self.num_classes).to(features.dtype) - probabilities
-            self.readout.weight.grad = -(error.T @ features) / len(x)
-            self.readout.bias.grad = -error.mean(0)
+            error = delta_rule(
+                self.readout, features, y, self.restrict(self.readout(features), task)
+            )
         return {"readout_error": error.abs().sum(1).mean()}

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from continual.errors import ConfigError
-from continual.learners.base import Learner, make_optimizer
+from continual.learners.base import Learner, delta_rule, make_optimizer
 from continual.learners.hebbian import adaptive_rate, scaled_by_largest, softhebb_update
 from continual.ranges import NonNegative, Positive, Range, checked
 
@@ -143,8 +143,7 @@ class SoftHebbConv(Learner):
             if not self.frozen_features:
                 self.conv.weight.grad = self.filter_update(self.standardised(x))
             features = self.features(x)
-            probabilities = torch.softmax(self.restrict(self.readout(features), task), dim=1)
-            error = F.one_hot(y, self.num_classes).to(features.dtype) - probabilities
-            self.readout.weight.grad = -(error.T @ features) / len(x)
-            self.readout.bias.grad = -error.mean(0)
+            error = delta_rule(
+                self.readout, features, y, self.restrict(self.readout(features), task)
+            )
         return {"readout_error": error.abs().sum(1).mean()}
