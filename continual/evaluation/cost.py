@@ -72,17 +72,28 @@ def probe_batch(experience: Experience) -> Batch:
 
 
 def strategy_step(
-    learner: Learner, components: Sequence[Component], experience: Experience
+    learner: Learner,
+    components: Sequence[Component],
+    experience: Experience,
+    learner_train_flops: float | None = None,
 ) -> tuple[float, int]:
     """(FLOPs per trained sample, synapses with a non-zero update) of one training step as the
-    training loop takes it, on copies of ``learner`` and ``components``."""
+    training loop takes it, on copies of ``learner`` and ``components``. Without components the
+    step is the learner's own ``observe`` on the same probe batch, whose FLOPs per sample
+    ``learner_train_flops`` (:func:`learner_flops`) already counted: the step then runs without
+    the FLOP counter (the same number, counted once)."""
     learner, components = copy.deepcopy((learner, list(components)))
     step = Strategy(learner, components)  # the training loop's own step
     trained: list[Batch] = []
-    flops = count_flops(lambda: trained.append(step.train_step(probe_batch(experience))[0]))
+    if components or learner_train_flops is None:
+        flops = count_flops(lambda: trained.append(step.train_step(probe_batch(experience))[0]))
+        flops /= len(trained[0].y)
+    else:
+        trained.append(step.train_step(probe_batch(experience))[0])
+        flops = learner_train_flops
     grads = [p.grad for p in learner.parameters() if p.grad is not None]
     updated = int(sum((g != 0).sum() for g in grads)) if grads else 0  # one host sync
-    return flops / len(trained[0].y), updated
+    return flops, updated
 
 
 def component_costs(
@@ -138,7 +149,9 @@ def run_cost(
     memory peaks, which are not, are :func:`memory_peaks`). ``per_sample``: the learner's
     :func:`learner_flops` when already counted for this architecture."""
     per_sample = per_sample or learner_flops(learner, last)
-    train_per_sample, updated_per_step = strategy_step(learner, components, last)
+    train_per_sample, updated_per_step = strategy_step(
+        learner, components, last, per_sample["flops_per_train_sample"]
+    )
     probe = CostProbe(last, experiences, per_sample["flops_per_train_sample"])
     parts = component_costs(learner, components, probe)
     flops = {
