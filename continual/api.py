@@ -186,6 +186,7 @@ def run(
         raise ContinualError("strategies: give at least one")
     if not 1 <= workers <= 1024:
         raise ContinualError(f"workers: between 1 and 1024, got {workers}")
+    execution.check_device(device)
     plan = execution.cells(_scenario(scenario, dataset, experiences), chosen, _seeds(seeds))
     folder = Path(out)
     prepare_out(folder, keep=False)
@@ -248,8 +249,9 @@ def ablate(
     """The ablation ladder of ``strategy`` (see :mod:`continual.ablation`), as ``continual
     ablate`` runs it: every rung on the same seeds, each rung's paired gain over the one below,
     Holm-corrected within the ladder."""
-    from continual import ablation, specs
+    from continual import ablation, execution, specs
 
+    execution.check_device(device)
     spec = specs.load_strategy(strategy)
     folder = Path(out)
     summary = ablation.ablate(

@@ -164,6 +164,23 @@ class Options:
             )
 
 
+def check_device(device: str) -> None:
+    """Refuse, before anything is built, a device this machine cannot run on: ``"cpu"``,
+    ``"cuda"`` or ``"cuda:N"``, the CUDA ones only where a CUDA device exists."""
+    import re
+
+    import torch
+
+    if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise ConfigError(
+            f"device {device!r}: must be 'cpu', 'cuda' or 'cuda:N'", field="device"
+        )
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(
+            f"device {device!r}: no CUDA device is available here; use 'cpu'", field="device"
+        )
+
+
 EventKind = Literal["kept", "started", "advanced", "wrote", "diverged", "retrying", "failed"]
 
 

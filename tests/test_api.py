@@ -82,3 +82,15 @@ def test_ablate_returns_the_ladder(tmp_path):
         100 * ladder.summary["comparisons"][0]["difference"]["average_accuracy"]["mean"]
     )
     assert len(ladder.results) == 2 * len(ladder.summary["rungs"])
+
+
+def test_a_device_this_machine_lacks_is_refused_clearly(tmp_path):
+    import torch
+
+    from continual.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="device 'gpu': must be 'cpu', 'cuda' or 'cuda:N'"):
+        continual.run("split-digits", "finetune", out=tmp_path, device="gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA device is available here"):
+            continual.ablate("finetune", out=tmp_path, device="cuda")

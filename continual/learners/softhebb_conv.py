@@ -88,7 +88,10 @@ class SoftHebbConv(Learner):
         self.grid = grid
         self.temperature, self.rate_power, self.power = temperature, rate_power, triangle_power
         self.patches_per_batch = patches_per_batch
-        self.readout = nn.Linear(channels * min(grid, self._pooled_side()) ** 2, num_classes)
+        with torch.no_grad():  # the feature count as the layers give it (an even kernel's
+            # "same" padding makes the map one pixel larger than the image)
+            width = self.features(torch.zeros(1, input_dim)).shape[1]
+        self.readout = nn.Linear(width, num_classes)
         nn.init.zeros_(self.readout.weight)
         nn.init.zeros_(self.readout.bias)
         self.optimizer = make_optimizer(
@@ -99,10 +102,6 @@ class SoftHebbConv(Learner):
             ],
             hebbian_lr,
         )
-
-    def _pooled_side(self) -> int:
-        side = self.shape[1]  # same-size conv, then the reference's avg pool 4 / 2 / 1
-        return (side + 2 - 4) // 2 + 1 if side >= 4 else side
 
     def standardised(self, x: Tensor) -> Tensor:
         """Inputs as images, each standardised to zero mean and unit variance over its own

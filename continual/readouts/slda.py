@@ -95,7 +95,11 @@ def lda_weights(
     if shrink_to == "mean-variance":  # no variance yet (one sample per class): fall back to I
         scale = torch.trace(sigma) / len(sigma)
         eye = eye * (scale if float(scale) > 0 else 1.0)
-    factor = torch.linalg.cholesky((1 - shrinkage) * sigma + shrinkage * eye)
+    factor, failed = torch.linalg.cholesky_ex((1 - shrinkage) * sigma + shrinkage * eye)
+    if bool(failed):  # only non-finite statistics (features of a diverged learner) get here:
+        # scores of NaN, so that the run's divergence check, not a linear-algebra error, ends it
+        nan = torch.full_like(statistics.means, float("nan"))
+        return nan, nan[:, 0]
     weight = torch.cholesky_solve(statistics.means.T, factor).T
     return weight, -0.5 * (weight * statistics.means).sum(1)
 

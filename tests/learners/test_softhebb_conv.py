@@ -104,6 +104,16 @@ def test_frozen_features_stay_at_initialisation_and_slda_does_not_forget():
     assert accuracy > 0.85  # class-incremental over 10 classes, chance 0.1
 
 
+@pytest.mark.parametrize(("inputs", "kernel"), [(49, 6), (81, 2), (9, 2), (4, 2), (64, 4)])
+def test_even_kernels_and_tiny_images_give_a_readout_of_the_right_size(inputs, kernel):
+    # "same" padding of an even kernel makes the map one pixel larger than the image
+    torch.manual_seed(0)
+    learner = SoftHebbConv(inputs, 3, channels=4, kernel=kernel, grid=64)
+    x, y = torch.rand(5, inputs), torch.tensor([0, 1, 2, 0, 1])
+    learner.observe(x, y)
+    assert learner.predict(x).shape == (5, 3)
+
+
 @pytest.mark.parametrize(
     ("options", "field"),
     [({}, "in_channels"), ({"kernel": 9}, "kernel")],

@@ -102,6 +102,16 @@ def test_mean_variance_target_is_sklearns_shrinkage():
         assert (model(x_test).argmax(1).numpy() == sk.predict(x_test.double().numpy())).all()
 
 
+def test_non_finite_statistics_score_nan_instead_of_raising():
+    # a diverged learner's features: the run's divergence check must end it, not a Cholesky error
+    x, y, x_test, _ = digits_tensors()
+    model = StreamingLDA(64, 10)
+    x = x.clone()
+    x[0, 0] = float("nan")
+    model.update(x, y)
+    assert torch.isnan(model(x_test)).all()
+
+
 def test_mean_variance_target_does_not_depend_on_the_features_scale():
     x, y, x_test, _ = digits_tensors()
     small, large = (StreamingLDA(64, 10, shrink_to="mean-variance") for _ in range(2))

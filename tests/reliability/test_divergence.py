@@ -106,3 +106,31 @@ def test_the_check_costs_no_sync_between_checks(monkeypatch, tmp_path, synthetic
     result = runner.run(scenario, strategy, seed=0)
     steps = result["cost"]["train_steps"]
     assert len(reads) <= steps // CHECK_EVERY + 2 * len(result["stream"]["experiences"]) + 2
+
+
+EXPLODING_HEBBIAN_SLDA = """
+[learner]
+name = "hebbian"
+hidden = [16]
+hebbian_lr = 1e15
+[readout]
+name = "slda"
+[training]
+epochs = 2
+"""
+
+
+@pytest.mark.parametrize("eval_every", [None, 1_000_000])
+def test_a_diverged_run_with_a_statistics_readout_is_a_result(
+    tmp_path, synthetic_scenario, eval_every
+):
+    """A learner whose features become non-finite fills SLDA's statistics with NaN: the anytime
+    evaluation and the cost's FLOP count then score with them, and must neither raise a
+    linear-algebra error nor keep the run from being written as diverged."""
+    scenario = specs.load_scenario(str(synthetic_scenario))
+    text = EXPLODING_HEBBIAN_SLDA
+    if eval_every is not None:
+        text += f"eval_every = {eval_every}\n"
+    strategy = specs.load_strategy(str(write(tmp_path, "hebb.toml", text)))
+    result = runner.run(scenario, strategy, seed=0)
+    assert result["status"] == "diverged" and result["metrics"] == {}
