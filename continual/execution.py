@@ -172,9 +172,7 @@ def check_device(device: str) -> None:
     import torch
 
     if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", device):
-        raise ConfigError(
-            f"device {device!r}: must be 'cpu', 'cuda' or 'cuda:N'", field="device"
-        )
+        raise ConfigError(f"device {device!r}: must be 'cpu', 'cuda' or 'cuda:N'", field="device")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(
             f"device {device!r}: no CUDA device is available here; use 'cpu'", field="device"

@@ -103,7 +103,6 @@ def _offline(sleep, x, y):
     return [(b.x.clone(), b.y.clone(), b.task, b.negative_only) for b in batches]
 
 
-
 def test_each_step_is_one_update_on_a_batch_of_generated_samples():
     sleep = ReplaySleep(steps=3, batch_size=5)
     x = torch.rand(20, 2, 3)
