@@ -157,6 +157,9 @@ def _finished(event: Event, bars: dict, progress, logged: bool, quiet: bool) -> 
     """A result kept or written: said so on a quiet log; its bar (if it had one) completed."""
     if quiet and event.kind == "kept":
         print(f"kept {event.path} (already computed; --force recomputes)", file=sys.stderr)
+    elif event.kind == "kept":  # no bar for it: say that it was not trained again
+        label = plain(f"{event.cell.strategy.name} (seed {event.cell.seed})")
+        print(f"{label}: kept, already computed (--force recomputes)", file=sys.stderr)
     elif quiet:
         print(f"wrote {event.path}", file=sys.stderr)
     if id(event.cell) in bars:  # a reused result never started a bar

@@ -75,6 +75,15 @@ def test_run_writes_one_result_per_strategy_and_seed(cli, tmp_path, synthetic_sc
     assert json.loads((tmp_path / "out" / files[0]).read_text())["seed"] == 0
 
 
+def test_a_rerun_says_which_results_it_kept(cli, tmp_path, synthetic_scenario):
+    strategy = write(tmp_path, "small.toml", GOOD_STRATEGY)
+    args = ["run", "--scenario", str(synthetic_scenario), "--strategy", str(strategy)]
+    args += ["--out", str(tmp_path / "out"), "--no-report"]
+    assert cli(*args)[0] == 0
+    code, _, err = cli(*args)  # not --quiet: no bar for a kept result, so a line says it
+    assert code == 0 and "small (seed 0): kept, already computed (--force recomputes)" in err
+
+
 def _bad(cli, tmp_path, *args):
     code, out, err = cli("run", "--out", str(tmp_path / "out"), "--quiet", *args)
     assert code == 2
