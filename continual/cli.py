@@ -350,6 +350,7 @@ FLAGS = {
     "reference": "reference",
     "cpus": "cpus_per_cell",
     "gpus": "gpus_per_cell",
+    "device": "device",
 }
 
 

@@ -92,11 +92,10 @@ def list_command(data_dir: str | None = None) -> int:
 
 
 def _check_device(device: str, here: bool = True) -> None:
-    """With ``here``, a CUDA device must exist on this machine (the CLI checked the name)."""
-    import torch
-
-    if here and device.startswith("cuda") and not torch.cuda.is_available():
-        raise ContinualError("--device cuda: no CUDA device is available here; use --device cpu")
+    """With ``here``, the device must exist on this machine (:func:`execution.check_device`;
+    the CLI shows its error with ``--device``)."""
+    if here:
+        execution.check_device(device)
 
 
 def _seeds(seed: list[int] | None, count: int | None, default: int) -> list[int]:

@@ -39,7 +39,7 @@ def prepare(
 ) -> list[int]:
     """Build every stream and strategy of ``plan`` once, before anything trains, so a bad value
     fails fast; return each cell's number of training steps (for progress bars). Streams built
-    here go into ``cache`` (pass the same one to :func:`execute`)."""
+    here go into ``cache`` (pass the same one to the backend of :func:`drive`)."""
     from continual import runner
     from continual.errors import ContinualError
     from continual.limits import MAX_STEPS_PER_COMMAND, MAX_STEPS_PER_RUN, check_cells
